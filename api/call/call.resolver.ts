@@ -1,0 +1,17 @@
+import { Arg, Args, Ctx, Query, Resolver } from 'type-graphql';
+import type { ApiContext } from '../context';
+import { PageArgs, type Page } from '../pagination';
+import { CallFilterInput } from './call.input';
+import { CallRecordConnection, CallRecordType } from './call.type';
+
+@Resolver(() => CallRecordType)
+export class CallResolver {
+  @Query(() => CallRecordConnection, { description: 'Call records, newest first' })
+  calls(
+    @Arg('filter', () => CallFilterInput, { nullable: true }) filter: CallFilterInput | null,
+    @Args(() => PageArgs) page: PageArgs,
+    @Ctx() ctx: ApiContext,
+  ): Promise<Page<CallRecordType>> {
+    return ctx.services.calls.list(ctx.actor, filter ?? null, page);
+  }
+}

@@ -1,0 +1,24 @@
+import type { Logger } from 'pino';
+import type { Actor } from './auth/actor';
+import type { ApiKeyService } from './auth/api-key.service';
+import type { CallService } from './call/call.service';
+import type { CarrierService } from './carrier/carrier.service';
+import type { CompanyService } from './company/company.service';
+import type { DialPlanService } from './dial-plan/dial-plan.service';
+import type { TrunkService } from './trunk/trunk.service';
+
+export interface Services {
+  readonly apiKeys: ApiKeyService;
+  readonly calls: CallService;
+  readonly carriers: CarrierService;
+  readonly companies: CompanyService;
+  readonly dialPlans: DialPlanService;
+  readonly trunks: TrunkService;
+}
+
+/** The typed context of every GraphQL operation: who calls, and the services that do the work. */
+export interface ApiContext {
+  readonly actor: Actor;
+  readonly services: Services;
+  readonly logger: Logger;
+}

@@ -1,0 +1,110 @@
+import { Field, ID, InputType, Int } from 'type-graphql';
+import { ArrayMaxSize, IsOptional, Length, Matches, ValidateNested } from 'class-validator';
+import { DialPlanApp, MAX_FLOW_STEPS } from '../../domain/flow';
+
+@InputType()
+export class ForwardSettingsInput {
+  @Field(() => String, { description: 'E.164 number or sip: URI' })
+  @Length(1, 256)
+  target!: string;
+
+  @Field(() => Int, { nullable: true, description: '5..300, default 30' })
+  ringTimeoutSeconds?: number | null;
+}
+
+@InputType()
+export class HangupSettingsInput {
+  @Field(() => Int, { description: '400..699' })
+  status!: number;
+}
+
+@InputType()
+export class FlowExitInput {
+  @Field(() => String)
+  @Length(1, 64)
+  on!: string;
+
+  @Field(() => String)
+  @Length(1, 64)
+  stepId!: string;
+}
+
+@InputType({ description: 'One app, the settings object named after it, and its exits' })
+export class FlowStepInput {
+  @Field(() => String)
+  @Length(1, 64)
+  id!: string;
+
+  @Field(() => DialPlanApp)
+  app!: DialPlanApp;
+
+  @Field(() => ForwardSettingsInput, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  forward?: ForwardSettingsInput | null;
+
+  @Field(() => HangupSettingsInput, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  hangup?: HangupSettingsInput | null;
+
+  @Field(() => [FlowExitInput], { nullable: true })
+  @IsOptional()
+  @ArrayMaxSize(20)
+  @ValidateNested({ each: true })
+  exits?: FlowExitInput[] | null;
+}
+
+@InputType()
+export class FlowInput {
+  @Field(() => String)
+  @Length(1, 64)
+  entryStepId!: string;
+
+  @Field(() => [FlowStepInput])
+  @ArrayMaxSize(MAX_FLOW_STEPS)
+  @ValidateNested({ each: true })
+  steps!: FlowStepInput[];
+}
+
+@InputType()
+export class CreateDialPlanInput {
+  @Field(() => ID)
+  companyId!: string;
+
+  @Field(() => String)
+  @Length(1, 200)
+  name!: string;
+
+  @Field(() => String, { description: '1..15 digits, unique within the company' })
+  @Matches(/^[0-9]{1,15}$/, { message: 'internalNumber must be 1..15 digits' })
+  internalNumber!: string;
+
+  @Field(() => String, { nullable: true, description: 'E.164, unique across the platform' })
+  externalNumber?: string | null;
+
+  @Field(() => FlowInput)
+  @ValidateNested()
+  flow!: FlowInput;
+}
+
+@InputType({ description: 'Fields left out keep their value; externalNumber null removes it' })
+export class UpdateDialPlanInput {
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @Length(1, 200)
+  name?: string | null;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @Matches(/^[0-9]{1,15}$/, { message: 'internalNumber must be 1..15 digits' })
+  internalNumber?: string | null;
+
+  @Field(() => String, { nullable: true })
+  externalNumber?: string | null;
+
+  @Field(() => FlowInput, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  flow?: FlowInput | null;
+}

@@ -1,0 +1,86 @@
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { DateTimeResolver } from 'graphql-scalars';
+import { DialPlanApp } from '../../domain/flow';
+import { Connection } from '../pagination';
+
+registerEnumType(DialPlanApp, { name: 'DialPlanApp', description: 'The app a flow step runs' });
+
+@ObjectType('ForwardSettings')
+export class ForwardSettingsType {
+  @Field(() => String, { description: 'E.164 number (via the outbound gateway) or sip: URI' })
+  target!: string;
+
+  @Field(() => Int)
+  ringTimeoutSeconds!: number;
+}
+
+@ObjectType('HangupSettings')
+export class HangupSettingsType {
+  @Field(() => Int, { description: 'The SIP final status the caller gets' })
+  status!: number;
+}
+
+@ObjectType('FlowExit')
+export class FlowExitType {
+  @Field(() => String, { description: 'The exit name, e.g. noAnswer' })
+  on!: string;
+
+  @Field(() => String)
+  stepId!: string;
+}
+
+@ObjectType('FlowStep')
+export class FlowStepType {
+  @Field(() => String)
+  id!: string;
+
+  @Field(() => DialPlanApp)
+  app!: DialPlanApp;
+
+  @Field(() => ForwardSettingsType, { nullable: true, description: 'Set on FORWARD steps' })
+  forward?: ForwardSettingsType;
+
+  @Field(() => HangupSettingsType, { nullable: true, description: 'Set on HANGUP steps' })
+  hangup?: HangupSettingsType;
+
+  @Field(() => [FlowExitType])
+  exits!: FlowExitType[];
+}
+
+@ObjectType('Flow')
+export class FlowType {
+  @Field(() => String)
+  entryStepId!: string;
+
+  @Field(() => [FlowStepType])
+  steps!: FlowStepType[];
+}
+
+@ObjectType('DialPlan')
+export class DialPlanType {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => ID)
+  companyId!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => String, { description: 'Unique within the company' })
+  internalNumber!: string;
+
+  @Field(() => String, { nullable: true, description: 'E.164, unique across the platform' })
+  externalNumber!: string | null;
+
+  @Field(() => FlowType)
+  flow!: FlowType;
+
+  @Field(() => DateTimeResolver)
+  createdAt!: Date;
+
+  @Field(() => DateTimeResolver)
+  updatedAt!: Date;
+}
+
+export const DialPlanConnection = Connection('DialPlan', DialPlanType);

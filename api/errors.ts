@@ -1,0 +1,61 @@
+import { GraphQLError } from 'graphql';
+import { QueryFailedError } from 'typeorm';
+
+/** The closed set of codes a client can see in `extensions.code`. */
+export enum ErrorCode {
+  BAD_USER_INPUT = 'BAD_USER_INPUT',
+  NOT_FOUND = 'NOT_FOUND',
+  FORBIDDEN = 'FORBIDDEN',
+  UNAUTHENTICATED = 'UNAUTHENTICATED',
+  CONFLICT = 'CONFLICT',
+  INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
+}
+
+export class ApiError extends GraphQLError {
+  constructor(code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
+    super(message, { extensions: { ...extra, code } });
+  }
+}
+
+/** Unknown ids and other companies' ids answer alike, so existence does not leak across tenants. */
+export function notFound(kind: string, id: string): ApiError {
+  return new ApiError(ErrorCode.NOT_FOUND, `${kind} ${id} not found`);
+}
+
+export function forbidden(message: string): ApiError {
+  return new ApiError(ErrorCode.FORBIDDEN, message);
+}
+
+export function badInput(problems: readonly string[]): ApiError {
+  return new ApiError(ErrorCode.BAD_USER_INPUT, problems.join('; '), { problems: [...problems] });
+}
+
+export function conflict(message: string): ApiError {
+  return new ApiError(ErrorCode.CONFLICT, message);
+}
+
+/** PostgreSQL error details of a failed query, when it is one. */
+function pgError(error: unknown): { code: string; constraint?: string } | undefined {
+  if (!(error instanceof QueryFailedError)) return undefined;
+  const driverError = error.driverError as { code?: unknown; constraint?: unknown };
+  if (typeof driverError.code !== 'string') return undefined;
+  return { code: driverError.code, constraint: typeof driverError.constraint === 'string' ? driverError.constraint : undefined };
+}
+
+const UNIQUE_VIOLATION = '23505';
+const FOREIGN_KEY_VIOLATION = '23503';
+
+/**
+ * Turns a constraint violation into the client error it means: a uniqueness clash is CONFLICT
+ * (named by `messages`, keyed by constraint name), a vanished reference is CONFLICT too (a
+ * concurrent delete). Anything else is rethrown unchanged and ends up masked as internal.
+ */
+export function translateConstraintError(error: unknown, messages: Readonly<Record<string, string>>): never {
+  const pg = pgError(error);
+  if (pg?.code === UNIQUE_VIOLATION || pg?.code === FOREIGN_KEY_VIOLATION) {
+    const message = (pg.constraint !== undefined ? messages[pg.constraint] : undefined) ??
+      (pg.code === UNIQUE_VIOLATION ? 'the value is already in use' : 'a referenced object was changed concurrently');
+    throw conflict(message);
+  }
+  throw error;
+}

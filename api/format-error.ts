@@ -1,0 +1,48 @@
+import type { GraphQLFormattedError } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { ArgumentValidationError } from 'type-graphql';
+import type { ValidationError } from 'class-validator';
+import type { Logger } from 'pino';
+import { ErrorCode } from './errors';
+
+/** Codes Apollo itself produces for malformed requests; they carry no internals. */
+const REQUEST_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+]);
+
+/** "failover.noProvisionalTimeoutSeconds: must not be greater than 60", never the value given. */
+function describe(errors: readonly ValidationError[], path: string): string[] {
+  return errors.flatMap((error) => {
+    const at = path === '' ? error.property : `${path}.${error.property}`;
+    const own = Object.values(error.constraints ?? {}).map((message) => `${at}: ${message}`);
+    return [...own, ...describe(error.children ?? [], at)];
+  });
+}
+
+/**
+ * Shapes every error a client sees: our ApiErrors and Apollo's request errors as they are,
+ * input validation as BAD_USER_INPUT with one problem per rule (the rejected values, which may
+ * be passwords, are dropped), and anything else as a bare INTERNAL_SERVER_ERROR, logged here.
+ */
+export function createErrorFormatter(logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    if (original instanceof ArgumentValidationError) {
+      const problems = describe(original.extensions.validationErrors as ValidationError[], '');
+      return { message: problems.join('; '), path: formatted.path, extensions: { code: ErrorCode.BAD_USER_INPUT, problems } };
+    }
+    const code = formatted.extensions?.code;
+    if (typeof code === 'string' && ((Object.values(ErrorCode) as string[]).includes(code) || REQUEST_CODES.has(code))) {
+      const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, extensions };
+    }
+    logger.error({ err: original, path: formatted.path }, 'unexpected error in a GraphQL operation');
+    return { message: 'Internal server error', path: formatted.path, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
+  };
+}

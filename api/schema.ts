@@ -1,0 +1,18 @@
+import type { GraphQLSchema } from 'graphql';
+import { buildSchema } from 'type-graphql';
+import { ApiKeyResolver } from './auth/api-key.resolver';
+import { CallResolver } from './call/call.resolver';
+import { CarrierResolver } from './carrier/carrier.resolver';
+import { CompanyResolver } from './company/company.resolver';
+import { DialPlanResolver } from './dial-plan/dial-plan.resolver';
+import { TrunkResolver } from './trunk/trunk.resolver';
+
+export const RESOLVERS = [ApiKeyResolver, CallResolver, CarrierResolver, CompanyResolver, DialPlanResolver, TrunkResolver] as const;
+
+/** The executable schema. Inputs are validated by class-validator before a resolver runs. */
+export function buildApiSchema(): Promise<GraphQLSchema> {
+  return buildSchema({
+    resolvers: RESOLVERS,
+    validate: { forbidUnknownValues: false, stopAtFirstError: false },
+  });
+}

@@ -1,0 +1,159 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, HeaderMap } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import type { GraphQLSchema } from 'graphql';
+import type { DataSource } from 'typeorm';
+import type { Logger } from 'pino';
+import { ApiKeyService } from './auth/api-key.service';
+import { CallService } from './call/call.service';
+import { CarrierService } from './carrier/carrier.service';
+import { CompanyService } from './company/company.service';
+import type { ApiContext, Services } from './context';
+import { DialPlanService } from './dial-plan/dial-plan.service';
+import { ApiError, ErrorCode } from './errors';
+import { createErrorFormatter } from './format-error';
+import { TrunkService } from './trunk/trunk.service';
+
+/** Larger bodies are refused before parsing: no configuration document comes near this. */
+const MAX_BODY_BYTES = 1024 * 1024;
+export const GRAPHQL_PATH = '/graphql';
+
+export interface ApiServerOptions {
+  readonly dataSource: DataSource;
+  readonly schema: GraphQLSchema;
+  readonly logger: Logger;
+  readonly host: string;
+  readonly port: number;
+  readonly sipRealm: string;
+  readonly operatorApiKey: string | undefined;
+}
+
+export interface ApiServer {
+  readonly url: string;
+  readonly services: Services;
+  stop(): Promise<void>;
+}
+
+export function createServices(dataSource: DataSource, logger: Logger, sipRealm: string, operatorApiKey: string | undefined): Services {
+  return {
+    apiKeys: new ApiKeyService(dataSource, logger, operatorApiKey),
+    calls: new CallService(dataSource),
+    carriers: new CarrierService(dataSource),
+    companies: new CompanyService(dataSource),
+    dialPlans: new DialPlanService(dataSource),
+    trunks: new TrunkService(dataSource, sipRealm),
+  };
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new BodyTooLarge());
+        request.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+function unauthenticated(message: string): ApiError {
+  const error = new ApiError(ErrorCode.UNAUTHENTICATED, message);
+  Object.assign(error.extensions, { http: { status: 401, headers: new Map([['www-authenticate', 'Bearer']]) } });
+  return error;
+}
+
+/** The GraphQL API on a plain node:http server: `/graphql`, and `/healthz` for load balancers. */
+export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const { dataSource, logger } = options;
+  const services = createServices(dataSource, logger, options.sipRealm, options.operatorApiKey);
+  const httpServer: Server = createServer();
+  const apollo = new ApolloServer<ApiContext>({
+    schema: options.schema,
+    formatError: createErrorFormatter(logger),
+    includeStacktraceInErrorResponses: false,
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
+  });
+  await apollo.start();
+
+  const handleGraphql = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const headers = new HeaderMap();
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const text = request.method === 'POST' ? await readBody(request) : '';
+    let body: unknown = text;
+    if (text !== '' && (headers.get('content-type') ?? '').includes('application/json')) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        response.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: 'malformed JSON body', extensions: { code: 'BAD_REQUEST' } }] }));
+        return;
+      }
+    }
+    const url = new URL(request.url ?? '/', 'http://api');
+    const result = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
+      context: async () => {
+        const authorization = headers.get('authorization') ?? '';
+        const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+        if (match === null) throw unauthenticated('send an API key as "Authorization: Bearer <key>"');
+        const actor = await services.apiKeys.authenticate(match[1]);
+        if (actor === null) throw unauthenticated('unknown or revoked API key');
+        return { actor, services, logger };
+      },
+    });
+    const responseHeaders: Record<string, string> = {};
+    for (const [name, value] of result.headers) responseHeaders[name] = value;
+    response.writeHead(result.status ?? 200, responseHeaders);
+    if (result.body.kind === 'complete') {
+      response.end(result.body.string);
+      return;
+    }
+    for await (const chunk of result.body.asyncIterator) response.write(chunk);
+    response.end();
+  };
+
+  httpServer.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    const path = (request.url ?? '/').split('?')[0];
+    const work =
+      path === GRAPHQL_PATH
+        ? handleGraphql(request, response)
+        : path === '/healthz'
+          ? dataSource.query('SELECT 1').then(() => void response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n'))
+          : Promise.resolve(void response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n'));
+    work.catch((error: unknown) => {
+      if (response.headersSent) {
+        response.destroy();
+        return;
+      }
+      if (error instanceof BodyTooLarge) {
+        response.writeHead(413, { 'content-type': 'text/plain', connection: 'close' }).end('request body too large\n');
+        return;
+      }
+      logger.error({ err: error, path }, 'HTTP request failed');
+      response.writeHead(503, { 'content-type': 'text/plain' }).end('unavailable\n');
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(options.port, options.host, () => resolve());
+  });
+  const address = httpServer.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}${GRAPHQL_PATH}`,
+    services,
+    stop: () => apollo.stop(),
+  };
+}

@@ -1,0 +1,14 @@
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+
+/**
+ * Normalises a phone number written in international form (`+` and country code, spaces and
+ * dashes allowed) to E.164, or returns null when it is not a valid number for its country.
+ * National forms are refused: a platform-wide number cannot guess the country.
+ */
+export function toE164(input: string): string | null {
+  const trimmed = input.trim();
+  if (!trimmed.startsWith('+') || trimmed.length > 32) return null;
+  const parsed = parsePhoneNumberFromString(trimmed);
+  if (parsed === undefined || !parsed.isValid()) return null;
+  return parsed.number;
+}

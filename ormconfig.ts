@@ -1,0 +1,31 @@
+import 'reflect-metadata';
+import { DataSource } from 'typeorm';
+import { InitialSchema1764150000000 } from './migrations/1764150000000-InitialSchema';
+import { ENTITIES } from './schema/entities';
+
+export const MIGRATIONS = [InitialSchema1764150000000];
+
+export interface DataSourceOptions {
+  readonly url: string;
+  readonly poolSize?: number;
+  readonly applicationName?: string;
+}
+
+/** The one DataSource factory both roles use. Schema changes go through migrations only. */
+export function createDataSource(options: DataSourceOptions): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url: options.url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTransactionMode: 'all',
+    synchronize: false,
+    uuidExtension: 'pgcrypto',
+    logging: false,
+    applicationName: options.applicationName ?? 'trunk-failover',
+    extra: { max: options.poolSize ?? 10 },
+  });
+}
+
+/** For the TypeORM CLI (`npx typeorm -d dist/ormconfig.js migration:show`). */
+export default createDataSource({ url: process.env.DATABASE_URL ?? 'postgres://localhost/test' });

@@ -1,0 +1,12 @@
+import { ApiKey } from './entities/api-key.entity';
+import { CallRecord } from './entities/call-record.entity';
+import { Carrier } from './entities/carrier.entity';
+import { Company } from './entities/company.entity';
+import { DialPlan } from './entities/dial-plan.entity';
+import { Did } from './entities/did.entity';
+import { OutboundGateway } from './entities/outbound-gateway.entity';
+import { Registration } from './entities/registration.entity';
+import { Trunk } from './entities/trunk.entity';
+import { TrunkLoad } from './entities/trunk-load.entity';
+
+export const ENTITIES = [ApiKey, CallRecord, Carrier, Company, DialPlan, Did, OutboundGateway, Registration, Trunk, TrunkLoad];
