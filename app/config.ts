@@ -32,6 +32,7 @@ export class ConfigError extends Error {
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const ROLES: readonly Role[] = ['api', 'sip', 'all'];
+const MAX_SIP_WORKERS = 64;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -43,7 +44,7 @@ function nonEmpty(env: Env, name: string): string | undefined {
 function port(env: Env, name: string, fallback: number): number {
   const raw = nonEmpty(env, name);
   if (raw === undefined) return fallback;
-  const value = Number(raw);
+  const value = /^[0-9]{1,5}$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isInteger(value) || value < 0 || value > 65535) {
     throw new ConfigError(`${name} must be a port number 0..65535, got "${raw}"`);
   }
@@ -61,7 +62,7 @@ function host(env: Env, name: string, fallback: string): string {
 function positiveInt(env: Env, name: string, fallback: number, max: number): number {
   const raw = nonEmpty(env, name);
   if (raw === undefined) return fallback;
-  const value = Number(raw);
+  const value = /^[0-9]{1,9}$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isInteger(value) || value < 1 || value > max) {
     throw new ConfigError(`${name} must be an integer 1..${max}, got "${raw}"`);
   }
@@ -111,7 +112,7 @@ export function parseConfig(env: Env, argv: readonly string[], cwd: string): Con
     sipPort: port(env, 'SIP_PORT', 5060),
     sipPublicAddress: nonEmpty(env, 'SIP_PUBLIC_ADDRESS') ?? sipHost,
     sipRealm: realm,
-    sipWorkers: positiveInt(env, 'SIP_WORKERS', os.availableParallelism(), 64),
+    sipWorkers: positiveInt(env, 'SIP_WORKERS', Math.min(os.availableParallelism(), MAX_SIP_WORKERS), MAX_SIP_WORKERS),
     operatorApiKey,
     logLevel,
   });

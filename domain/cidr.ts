@@ -9,6 +9,13 @@ export type CidrResult = { ok: true; cidr: string } | { ok: false; reason: strin
  */
 export function parseCidr(input: string): CidrResult {
   const text = input.trim();
+  const addressText = text.split('/')[0];
+  // ipaddr.js also reads the inet_aton forms ("10", "10.1", "0xa.0.0.1", "010.0.0.1" as octal 8.0.0.1):
+  // for an allow-list, only a plain dotted quad is unambiguous.
+  // A zone id (fe80::1%eth0) names an interface of one host, not a network a carrier sends from.
+  if (addressText.includes('%') || (ipaddr.IPv4.isValid(addressText) && !ipaddr.IPv4.isValidFourPartDecimal(addressText))) {
+    return { ok: false, reason: `"${text}" is not an IP address or CIDR network` };
+  }
   try {
     if (!text.includes('/')) {
       const address = ipaddr.parse(text);

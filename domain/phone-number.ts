@@ -7,7 +7,9 @@ import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
  */
 export function toE164(input: string): string | null {
   const trimmed = input.trim();
-  if (!trimmed.startsWith('+') || trimmed.length > 32) return null;
+  // libphonenumber extracts a number from surrounding text and drops extensions ("+44 20 7946 0000 x12",
+  // "+442079460000abc"): accept formatting characters only, so nothing typed is silently discarded.
+  if (!/^\+[0-9 ().-]+$/.test(trimmed) || trimmed.length > 32) return null;
   const parsed = parsePhoneNumberFromString(trimmed);
   if (parsed === undefined || !parsed.isValid()) return null;
   return parsed.number;

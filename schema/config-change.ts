@@ -32,8 +32,9 @@ export function parseConfigChange(payload: string): ConfigChange | null {
     const value: unknown = JSON.parse(payload);
     if (typeof value !== 'object' || value === null) return null;
     const { table, id, op } = value as Record<string, unknown>;
-    if (typeof table !== 'string' || !(table in NOTIFYING_TABLES)) return null;
-    if (typeof id !== 'string' || !['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE'].includes(op as string)) return null;
+    // Own keys only: `in` would also accept inherited names such as "constructor" or "toString".
+    if (typeof table !== 'string' || !Object.hasOwn(NOTIFYING_TABLES, table)) return null;
+    if (typeof id !== 'string' || id === '' || !['INSERT', 'UPDATE', 'DELETE', 'TRUNCATE'].includes(op as string)) return null;
     return { table: table as ConfigTable, id, op: op as ConfigOp };
   } catch {
     return null;

@@ -189,12 +189,11 @@ export class TrunkService {
   /** The public types of many trunks, with numbers, dial plans, registrations and live load batched. */
   private async toTypes(manager: EntityManager, trunks: readonly Trunk[]): Promise<TrunkType[]> {
     const ids = trunks.map((trunk) => trunk.id);
-    const [numbers, plans, registrations, loads] = await Promise.all([
-      numbersOf(manager, 'trunkId', ids),
-      findDialPlansByIds(manager, trunks.flatMap((trunk) => (trunk.failoverDialPlanId === null ? [] : [trunk.failoverDialPlanId]))),
-      this.currentRegistrations(manager, ids),
-      this.activeCalls(manager, ids),
-    ]);
+    // Sequential: inside a transaction the manager holds one connection, which runs one query at a time.
+    const numbers = await numbersOf(manager, 'trunkId', ids);
+    const plans = await findDialPlansByIds(manager, trunks.flatMap((trunk) => (trunk.failoverDialPlanId === null ? [] : [trunk.failoverDialPlanId])));
+    const registrations = await this.currentRegistrations(manager, ids);
+    const loads = await this.activeCalls(manager, ids);
     return trunks.map((trunk) =>
       Object.assign(new TrunkType(), {
         id: trunk.id,

@@ -1,0 +1,81 @@
+import { expect } from 'chai';
+import { OPERATOR_KEY, TestApi } from '../../support/api';
+
+const CALLS = `query ($filter: CallFilterInput, $first: Int!, $after: String) {
+  calls(filter: $filter, first: $first, after: $after) {
+    edges { node { callId trunk { id name } did caller startedAt endedAt outcome failoverReason finalStatus worker
+      attempts { target status startedAt firstResponseAt endedAt } } }
+    pageInfo { hasNextPage endCursor } } }`;
+
+interface CallsPage {
+  calls: {
+    edges: { node: { callId: string; trunk: { id: string } | null; outcome: string; failoverReason: string | null; attempts: Record<string, unknown>[] } }[];
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  };
+}
+
+describe('call records', () => {
+  let api: TestApi;
+  let a: { id: string; key: string };
+  let b: { id: string; key: string };
+  let trunkA: string;
+
+  before(async () => {
+    api = await TestApi.start();
+    a = await api.company('Calls A');
+    b = await api.company('Calls B');
+    trunkA = (
+      await api.ok<{ createTrunk: { id: string } }>(a.key, `mutation ($input: CreateTrunkInput!) { createTrunk(input: $input) { id } }`, {
+        input: { companyId: a.id, name: 'A PBX', sipUsername: 'calls-a', sipPassword: 'long enough secret', inboundNumbers: ['+442079467000'], maxConcurrentCalls: 5 },
+      })
+    ).createTrunk.id;
+    const attempt = JSON.stringify([
+      { target: 'sip:pbx@203.0.113.7:5060', status: 503, startedAt: '2026-11-01T10:00:00.000Z', firstResponseAt: '2026-11-01T10:00:00.040Z', endedAt: '2026-11-01T10:00:00.041Z' },
+      { target: '+442079460000', status: 200, startedAt: '2026-11-01T10:00:00.050Z', firstResponseAt: null, endedAt: '2026-11-01T10:00:05.000Z' },
+    ]);
+    for (let i = 0; i < 5; i++) {
+      await api.dataSource.query(
+        `INSERT INTO call_record (call_id, company_id, trunk_id, did, caller, started_at, ended_at, outcome, failover_reason, final_status, attempts, worker)
+         VALUES ($1, $2, $3, '+442079467000', '+4930901820', $4, $4, $5, $6, 200, $7, 'node-1/w0')`,
+        [`a-${i}`, a.id, trunkA, new Date(Date.UTC(2026, 10, 1, 10, 0, i)), i % 2 === 0 ? 'FAILED_OVER' : 'DELIVERED', i % 2 === 0 ? 'PBX_SERVER_ERROR' : null, attempt],
+      );
+    }
+    await api.dataSource.query(
+      `INSERT INTO call_record (call_id, company_id, trunk_id, did, started_at, outcome, worker) VALUES ('b-0', $1, NULL, '+4930901821', now(), 'REJECTED', 'node-1/w1')`,
+      [b.id],
+    );
+  });
+  after(async () => {
+    await api.stop();
+  });
+
+  it('lists a company calls newest first with attempts and failover reasons', async () => {
+    const page = await api.ok<CallsPage>(a.key, CALLS, { first: 50 });
+    expect(page.calls.edges.map((edge) => edge.node.callId)).to.deep.equal(['a-4', 'a-3', 'a-2', 'a-1', 'a-0']);
+    const newest = page.calls.edges[0].node;
+    expect(newest).to.deep.include({ outcome: 'FAILED_OVER', failoverReason: 'PBX_SERVER_ERROR', trunk: { id: trunkA, name: 'A PBX' } });
+    expect(newest.attempts[0]).to.deep.equal({
+      target: 'sip:pbx@203.0.113.7:5060',
+      status: 503,
+      startedAt: '2026-11-01T10:00:00.000Z',
+      firstResponseAt: '2026-11-01T10:00:00.040Z',
+      endedAt: '2026-11-01T10:00:00.041Z',
+    });
+  });
+
+  it('filters by outcome and trunk, and pages', async () => {
+    const failed = await api.ok<CallsPage>(a.key, CALLS, { first: 50, filter: { outcome: 'FAILED_OVER', trunkId: trunkA } });
+    expect(failed.calls.edges.map((edge) => edge.node.callId)).to.deep.equal(['a-4', 'a-2', 'a-0']);
+    const first = await api.ok<CallsPage>(a.key, CALLS, { first: 2 });
+    const second = await api.ok<CallsPage>(a.key, CALLS, { first: 2, after: first.calls.pageInfo.endCursor });
+    expect(second.calls.edges.map((edge) => edge.node.callId)).to.deep.equal(['a-2', 'a-1']);
+  });
+
+  it('keeps companies apart; operators see all', async () => {
+    const bPage = await api.ok<CallsPage>(b.key, CALLS, { first: 50 });
+    expect(bPage.calls.edges.map((edge) => edge.node.callId)).to.deep.equal(['b-0']);
+    expect(await api.errorCode(b.key, CALLS, { first: 50, filter: { trunkId: trunkA } })).to.equal('NOT_FOUND');
+    const all = await api.ok<CallsPage>(OPERATOR_KEY, CALLS, { first: 50 });
+    expect(all.calls.edges).to.have.length(6);
+  });
+});
