@@ -1,9 +1,9 @@
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { ArgumentValidationError } from 'type-graphql';
 import type { ValidationError } from 'class-validator';
 import type { Logger } from 'pino';
-import { ErrorCode } from './errors';
+import { ApiError, ErrorCode } from './errors';
 
 /** Codes Apollo itself produces for malformed requests; they carry no internals. */
 const REQUEST_CODES = new Set([
@@ -38,7 +38,9 @@ export function createErrorFormatter(logger: Logger) {
       return { message: problems.join('; '), path: formatted.path, extensions: { code: ErrorCode.BAD_USER_INPUT, problems } };
     }
     const code = formatted.extensions?.code;
-    if (typeof code === 'string' && ((Object.values(ErrorCode) as string[]).includes(code) || REQUEST_CODES.has(code))) {
+    const ours = original instanceof ApiError;
+    const apollos = original instanceof GraphQLError && typeof code === 'string' && REQUEST_CODES.has(code);
+    if (ours || apollos) {
       const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, extensions };
     }
