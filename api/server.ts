@@ -84,6 +84,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     schema: options.schema,
     formatError: createErrorFormatter(logger),
     includeStacktraceInErrorResponses: false,
+    // The process stops its roles in order on SIGINT/SIGTERM (app/main.ts); Apollo must not re-raise the signal.
+    stopOnTerminationSignals: false,
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
   });
   await apollo.start();

@@ -102,6 +102,10 @@ export function parseConfig(env: Env, argv: readonly string[], cwd: string): Con
   if (!/^[A-Za-z0-9.-]{1,253}$/.test(realm)) {
     throw new ConfigError(`SIP_REALM must be a host name, got "${realm}"`);
   }
+  const sipPublicAddress = nonEmpty(env, 'SIP_PUBLIC_ADDRESS') ?? sipHost;
+  if (sipPublicAddress === '0.0.0.0' || sipPublicAddress === '::') {
+    throw new ConfigError('SIP_PUBLIC_ADDRESS must be set when SIP_HOST is a wildcard address: Via and Record-Route must name a reachable address');
+  }
   return Object.freeze({
     role: parseRole(argv),
     databaseUrl: nonEmpty(env, 'DATABASE_URL'),
@@ -110,7 +114,7 @@ export function parseConfig(env: Env, argv: readonly string[], cwd: string): Con
     apiPort: port(env, 'API_PORT', 4000),
     sipHost,
     sipPort: port(env, 'SIP_PORT', 5060),
-    sipPublicAddress: nonEmpty(env, 'SIP_PUBLIC_ADDRESS') ?? sipHost,
+    sipPublicAddress,
     sipRealm: realm,
     sipWorkers: positiveInt(env, 'SIP_WORKERS', Math.min(os.availableParallelism(), MAX_SIP_WORKERS), MAX_SIP_WORKERS),
     operatorApiKey,

@@ -1,30 +1,7 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import { CallOutcome, FailoverReason, type CallAttempt } from '../../domain/call';
 
-export enum CallOutcome {
-  DELIVERED = 'DELIVERED',
-  FAILED_OVER = 'FAILED_OVER',
-  REJECTED = 'REJECTED',
-  CANCELLED = 'CANCELLED',
-}
-
-/** Why a call was rerouted to the failover dial plan (DESIGN section 1). */
-export enum FailoverReason {
-  NOT_REGISTERED = 'NOT_REGISTERED',
-  NO_PROVISIONAL_RESPONSE = 'NO_PROVISIONAL_RESPONSE',
-  PBX_SERVER_ERROR = 'PBX_SERVER_ERROR',
-  CONCURRENCY_LIMIT = 'CONCURRENCY_LIMIT',
-  PBX_UNREACHABLE = 'PBX_UNREACHABLE',
-}
-
-/** One attempt to reach a target (the PBX, a forward target), with its final status and timings. */
-export interface CallAttempt {
-  readonly target: string;
-  /** Null when no final response came (timeout, unreachable, cancelled). */
-  readonly status: number | null;
-  readonly startedAt: string;
-  readonly firstResponseAt: string | null;
-  readonly endedAt: string | null;
-}
+export { CallOutcome, FailoverReason, type CallAttempt };
 
 /** One record per inbound call, written by the SIP role in batches. */
 @Entity({ name: 'call_record' })

@@ -1,0 +1,106 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { Pool } from 'pg';
+import type { Logger } from 'pino';
+import { ChannelCounter } from '../worker/calls/channel-counter';
+import { Affinity } from '../worker/edge/affinity';
+import { createEdge, type Edge } from '../worker/edge/edge';
+import { LoadReporter } from '../worker/edge/load-reporter';
+import { Supervisor } from '../worker/edge/supervisor';
+import type { SipWorkerData } from '../worker/worker-main';
+import { TIMER_C_MS } from '../worker/sip/timers';
+import type { Config } from './config';
+
+/** Expired bindings are deleted this often (any node may do it; doing it twice is harmless). */
+const REGISTRATION_SWEEP_MS = 60_000;
+
+export interface SipRole {
+  readonly edge: Edge;
+  readonly supervisor: Supervisor;
+  readonly counter: ChannelCounter;
+  stop(): Promise<void>;
+}
+
+/**
+ * The SIP role: the edge owns UDP `SIP_HOST:SIP_PORT` and hands datagrams to `SIP_WORKERS`
+ * worker threads by Call-ID; the supervisor restarts dead workers and gives back their calls;
+ * this node's live calls per trunk go to `trunk_load` every second.
+ */
+export interface SipRoleOptions {
+  /** Timer C of the PBX branch (tests shorten it); default 180 s. */
+  readonly timerCMs?: number;
+}
+
+export async function startSipRole(config: Config, databaseUrl: string, logger: Logger, options: SipRoleOptions = {}): Promise<SipRole> {
+  const log = logger.child({ role: 'sip' });
+  const nodeId = `${os.hostname()}:${config.sipPort}`;
+  const counterBuffers = ChannelCounter.create();
+  const counter = ChannelCounter.attach(counterBuffers);
+  const nonceSecret = randomBytes(32);
+  // Workers advertise the bound port, which is only known once the edge has bound (SIP_PORT=0).
+  let publicPort = config.sipPort;
+  const supervisor = new Supervisor({
+    script: path.resolve(__dirname, '..', 'worker', 'worker-main.js'),
+    count: config.sipWorkers,
+    logger: log,
+    workerData: (index): SipWorkerData => ({
+      index,
+      nodeId,
+      databaseUrl,
+      realm: config.sipRealm,
+      publicAddress: config.sipPublicAddress,
+      publicPort,
+      logLevel: config.logLevel,
+      counter: counterBuffers,
+      nonceSecret,
+      timerCMs: options.timerCMs ?? TIMER_C_MS,
+    }),
+  });
+  supervisor.on('exit', (index, code) => {
+    const returned = counter.returnWorker(index);
+    log.error({ worker: index, code, callsReturned: returned }, 'SIP worker died; its channels were given back');
+  });
+  // A drained worker stopped at the drain timeout may still have held channels.
+  supervisor.on('stopped', (index) => {
+    const returned = counter.returnWorker(index);
+    if (returned > 0) log.warn({ worker: index, callsReturned: returned }, 'stopped SIP worker still held channels; given back');
+  });
+  const edge = await createEdge({ host: config.sipHost, port: config.sipPort, supervisor, affinity: new Affinity(), logger: log });
+  publicPort = edge.address().port;
+  try {
+    await supervisor.start();
+  } catch (error) {
+    await supervisor.stop();
+    await edge.close();
+    throw error;
+  }
+
+  const pool = new Pool({ connectionString: databaseUrl, max: 2, application_name: 'trunk-failover-sip-edge' });
+  pool.on('error', (error) => log.warn({ err: error }, 'database pool error'));
+  const reporter = new LoadReporter({ pool, nodeId, entries: () => counter.entries(), logger: log });
+  // Rows a crashed predecessor on this address left behind are stale: start clean.
+  await pool.query('DELETE FROM trunk_load WHERE node_id = $1', [nodeId]).catch(() => undefined);
+  reporter.start();
+  const sweeper = setInterval(() => {
+    pool.query(`DELETE FROM registration WHERE expires_at < now() - interval '30 seconds'`).catch((error: unknown) => {
+      log.warn({ err: error }, 'expired registrations not swept');
+    });
+  }, REGISTRATION_SWEEP_MS);
+  sweeper.unref();
+
+  const address = edge.address();
+  log.info({ address: `${address.address}:${address.port}`, publicAddress: config.sipPublicAddress, workers: config.sipWorkers, nodeId }, 'SIP edge listening');
+  return {
+    edge,
+    supervisor,
+    counter,
+    stop: async () => {
+      clearInterval(sweeper);
+      await edge.close();
+      await supervisor.stop();
+      await reporter.stop();
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,26 @@
+/** How an inbound call ended, from the caller's point of view. */
+export enum CallOutcome {
+  DELIVERED = 'DELIVERED',
+  FAILED_OVER = 'FAILED_OVER',
+  REJECTED = 'REJECTED',
+  CANCELLED = 'CANCELLED',
+}
+
+/** Why a call was rerouted to the failover dial plan (DESIGN section 1). */
+export enum FailoverReason {
+  NOT_REGISTERED = 'NOT_REGISTERED',
+  NO_PROVISIONAL_RESPONSE = 'NO_PROVISIONAL_RESPONSE',
+  PBX_SERVER_ERROR = 'PBX_SERVER_ERROR',
+  CONCURRENCY_LIMIT = 'CONCURRENCY_LIMIT',
+  PBX_UNREACHABLE = 'PBX_UNREACHABLE',
+}
+
+/** One attempt to reach a target (the PBX, a forward target), with its final status and timings. */
+export interface CallAttempt {
+  readonly target: string;
+  /** Null when no final response came (timeout, unreachable, cancelled before one). */
+  readonly status: number | null;
+  readonly startedAt: string;
+  readonly firstResponseAt: string | null;
+  readonly endedAt: string | null;
+}

@@ -1,0 +1,120 @@
+import { expect } from 'chai';
+import { Affinity, DEFAULT_IDLE_EXPIRY_MS } from '../../../worker/edge/affinity';
+
+function setup(workers: number[] = [0, 1], idleExpiryMs?: number): { affinity: Affinity; clock: { now: number } } {
+  const clock = { now: 1_000_000 };
+  const affinity = new Affinity({ clock: () => clock.now, idleExpiryMs });
+  for (const index of workers) affinity.addWorker(index);
+  return { affinity, clock };
+}
+
+describe('Affinity', () => {
+  it('a known Call-ID goes to its worker, a new one to the least loaded', () => {
+    const { affinity } = setup();
+    expect(affinity.assign('a')).to.equal(0);
+    expect(affinity.assign('b')).to.equal(1);
+    expect(affinity.assign('a')).to.equal(0);
+    expect(affinity.assign('b')).to.equal(1);
+    expect(affinity.assign('c')).to.equal(0);
+    expect(affinity.size()).to.equal(3);
+    expect(affinity.size(0)).to.equal(2);
+  });
+
+  it('load is the bindings a worker holds; the reported live calls break ties, then the lower index', () => {
+    const { affinity } = setup([3, 1, 2]);
+    affinity.reportLoad(1, 5);
+    affinity.reportLoad(2, 4);
+    affinity.reportLoad(3, 4);
+    // All hold nothing: 2 and 3 report fewer calls than 1, and 2 has the lower index.
+    expect(affinity.assign('n1')).to.equal(2);
+    // A burst before the next report spreads by bindings.
+    expect(['n2', 'n3', 'n4', 'n5', 'n6'].map((callId) => affinity.assign(callId))).to.deep.equal([3, 1, 2, 3, 1]);
+    affinity.release(['n1', 'n4']);
+    expect(affinity.assign('n7')).to.equal(2);
+  });
+
+  it('a draining worker keeps its Call-IDs but gets no new ones', () => {
+    const { affinity } = setup();
+    expect(affinity.assign('old')).to.equal(0);
+    affinity.drainWorker(0);
+    expect(affinity.assign('old')).to.equal(0);
+    expect(affinity.assign('new1')).to.equal(1);
+    expect(affinity.assign('new2')).to.equal(1);
+  });
+
+  it('no accepting worker: null, and nothing is bound', () => {
+    const { affinity } = setup([0]);
+    affinity.drainWorker(0);
+    expect(affinity.assign('x')).to.equal(null);
+    expect(affinity.size()).to.equal(0);
+    expect(setup([]).affinity.assign('x')).to.equal(null);
+  });
+
+  it('bindOutgoing binds a Call-ID a worker creates; the first owner wins', () => {
+    const { affinity } = setup();
+    expect(affinity.bindOutgoing('leg-b', 1)).to.equal(true);
+    expect(affinity.assign('leg-b')).to.equal(1);
+    expect(affinity.bindOutgoing('leg-b', 0)).to.equal(false);
+    expect(affinity.workerOf('leg-b')).to.equal(1);
+    expect(affinity.bindOutgoing('x', 7)).to.equal(false);
+  });
+
+  it('release ends bindings, only those of the releasing worker when it is named', () => {
+    const { affinity } = setup();
+    affinity.assign('a');
+    affinity.assign('b');
+    expect(affinity.release(['a', 'b', 'unknown'], 0)).to.equal(1);
+    expect(affinity.workerOf('a')).to.equal(undefined);
+    expect(affinity.workerOf('b')).to.equal(1);
+    expect(affinity.release(['b'])).to.equal(1);
+    expect(affinity.size()).to.equal(0);
+    expect(affinity.size(0)).to.equal(0);
+    expect(affinity.size(1)).to.equal(0);
+  });
+
+  it('sweep removes bindings idle longer than the expiry; traffic and keep refresh them', () => {
+    const { affinity, clock } = setup([0, 1], 1000);
+    affinity.assign('quiet');
+    affinity.assign('busy');
+    affinity.assign('kept');
+    clock.now += 800;
+    affinity.assign('busy');
+    affinity.keep(['kept']);
+    clock.now += 300;
+    expect(affinity.sweep()).to.equal(1);
+    expect(affinity.workerOf('quiet')).to.equal(undefined);
+    expect(affinity.workerOf('busy')).to.not.equal(undefined);
+    expect(affinity.sweep(clock.now + 1000)).to.equal(2);
+    expect(affinity.size()).to.equal(0);
+  });
+
+  it('keep from another worker does not refresh a binding', () => {
+    const { affinity, clock } = setup([0, 1], 1000);
+    expect(affinity.assign('a')).to.equal(0);
+    clock.now += 900;
+    affinity.keep(['a'], 1);
+    clock.now += 200;
+    expect(affinity.sweep()).to.equal(1);
+  });
+
+  it('the default idle expiry is 15 minutes', () => {
+    const { affinity, clock } = setup();
+    affinity.assign('a');
+    expect(DEFAULT_IDLE_EXPIRY_MS).to.equal(15 * 60_000);
+    expect(affinity.sweep(clock.now + DEFAULT_IDLE_EXPIRY_MS)).to.equal(0);
+    expect(affinity.sweep(clock.now + DEFAULT_IDLE_EXPIRY_MS + 1)).to.equal(1);
+  });
+
+  it('dropWorker removes a dead worker and its bindings until it is added again', () => {
+    const { affinity } = setup();
+    affinity.assign('a');
+    affinity.assign('b');
+    affinity.assign('c');
+    expect(affinity.dropWorker(0)).to.equal(2);
+    expect(affinity.workerOf('a')).to.equal(undefined);
+    expect(affinity.assign('a')).to.equal(1);
+    expect(affinity.assign('d')).to.equal(1);
+    affinity.addWorker(0);
+    expect(affinity.assign('e')).to.equal(0);
+  });
+});

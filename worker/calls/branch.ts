@@ -1,0 +1,186 @@
+import type { CallAttempt } from '../../domain/call';
+import type { Clock, Timer } from '../clock';
+import type { Endpoint, SipRequest, SipResponse } from '../sip/message';
+import type { ClientBranch, SipPort } from '../sip/port';
+import { CANCEL_GRACE_MS } from '../sip/timers';
+import type { AttemptOutcome } from '../routing/route';
+import { copyRequest } from './proxy';
+
+/**
+ * One INVITE branch to one target, with its own timers, turning what happens on the wire into
+ * one `AttemptOutcome` (exactly once). Timers, by name:
+ * - `noProvisional`: no 1xx (100 counts) within the trunk's timeout: the branch is abandoned
+ *   (no CANCEL can be sent before a 1xx, RFC 3261 section 9.1) and its retransmissions stop.
+ * - `ring`: no final response within the ring limit (Timer C for the PBX, counted from the
+ *   last 1xx, section 16.6 step 11; a FORWARD's ring timeout, counted from the start): CANCEL.
+ * - `cancelGrace`: a cancelled branch that never sends its final response is given up.
+ * A 2xx that arrives after the branch was given up is ACKed and ended with BYE.
+ */
+export interface BranchOptions {
+  readonly request: SipRequest;
+  /** Where to send, whatever the Request-URI says (the PBX's registered flow); null: resolve the URI. */
+  readonly destination: Endpoint | null;
+  /** What the call record calls the target. */
+  readonly target: string;
+  readonly noProvisionalMs: number | null;
+  readonly ringMs: number;
+  /** `provisional`: the ring timer starts (and restarts) at each 1xx above 100; `start`: at the INVITE. */
+  readonly ringFrom: 'provisional' | 'start';
+  readonly onProvisional: (response: SipResponse) => void;
+  /** The outcome, with the final response when there was one. Called once. */
+  readonly onOutcome: (outcome: AttemptOutcome, response: SipResponse | null) => void;
+}
+
+type BranchState = 'calling' | 'proceeding' | 'cancelling' | 'done';
+
+export class Branch {
+  private state: BranchState = 'calling';
+  private handle: ClientBranch | null = null;
+  private readonly timers: { noProvisional?: Timer; ring?: Timer; cancelGrace?: Timer } = {};
+  private readonly startedAt: number;
+  private firstResponseAt: number | null = null;
+  private endedAt: number | null = null;
+  private status: number | null = null;
+  /** What the outcome will be once a cancelled branch ends. */
+  private pendingOutcome: AttemptOutcome | null = null;
+  private stopListening: (() => void) | null = null;
+
+  constructor(
+    private readonly options: BranchOptions,
+    private readonly port: SipPort,
+    private readonly clock: Clock,
+  ) {
+    this.startedAt = clock.now();
+  }
+
+  start(): void {
+    const { options } = this;
+    if (options.destination !== null) {
+      const destination = options.destination;
+      this.stopListening = this.port.onSendError((failed, code) => {
+        if (failed.address === destination.address && failed.port === destination.port && this.firstResponseAt === null) {
+          this.finish({ kind: 'Unreachable', code }, null);
+        }
+      });
+    }
+    if (options.noProvisionalMs !== null) {
+      this.timers.noProvisional = this.clock.after(options.noProvisionalMs, () => this.onNoProvisional());
+    }
+    if (options.ringFrom === 'start') this.armRing();
+    this.handle = this.port.send(options.request, options.destination, (response) => this.onResponse(response));
+  }
+
+  /** The caller cancelled: CANCEL this branch; the outcome is CallerCancelled at once. */
+  cancelByCaller(): void {
+    if (this.state === 'done') return;
+    this.handle?.cancel();
+    this.finish({ kind: 'CallerCancelled' }, null, { keepListening: true });
+  }
+
+  attempt(): CallAttempt {
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    return {
+      target: this.options.target,
+      status: this.status,
+      startedAt: new Date(this.startedAt).toISOString(),
+      firstResponseAt: iso(this.firstResponseAt),
+      endedAt: iso(this.endedAt),
+    };
+  }
+
+  private armRing(): void {
+    this.timers.ring?.cancel();
+    this.timers.ring = this.clock.after(this.options.ringMs, () => this.onRingTimeout());
+  }
+
+  private onResponse(response: SipResponse): void {
+    if (this.firstResponseAt === null) this.firstResponseAt = this.clock.now();
+    if (this.state === 'done') {
+      this.lateResponse(response);
+      return;
+    }
+    if (response.status < 200) {
+      this.timers.noProvisional?.cancel();
+      if (this.state === 'calling') this.state = 'proceeding';
+      if (response.status > 100) {
+        if (this.options.ringFrom === 'provisional' && this.state === 'proceeding') this.armRing();
+        this.options.onProvisional(response);
+      } else if (this.options.ringFrom === 'provisional' && this.timers.ring === undefined) {
+        this.armRing();
+      }
+      return;
+    }
+    this.status = response.status;
+    if (this.state === 'cancelling') {
+      if (response.status < 300) {
+        // The target answered while our CANCEL was on its way: the call was given up, end it.
+        this.hangUp(response);
+      }
+      this.finish(this.pendingOutcome ?? { kind: 'RingTimeout' }, null);
+      return;
+    }
+    this.finish(response.status < 300 ? { kind: 'Answered', status: response.status } : { kind: 'Final', status: response.status }, response);
+  }
+
+  private onNoProvisional(): void {
+    if (this.state !== 'calling') return;
+    this.handle?.abandon();
+    this.finish({ kind: 'NoProvisionalResponse' }, null, { keepListening: true });
+  }
+
+  private onRingTimeout(): void {
+    if (this.state === 'done' || this.state === 'cancelling') return;
+    if (this.state === 'calling') {
+      // Nothing came back at all: there is nobody to CANCEL (section 9.1), so stop retransmitting.
+      this.handle?.abandon();
+      this.finish(this.options.ringFrom === 'start' ? { kind: 'NoProvisionalResponse' } : { kind: 'RingTimeout' }, null, { keepListening: true });
+      return;
+    }
+    this.state = 'cancelling';
+    this.pendingOutcome = { kind: 'RingTimeout' };
+    this.handle?.cancel();
+    this.timers.cancelGrace = this.clock.after(CANCEL_GRACE_MS, () => this.finish({ kind: 'RingTimeout' }, null));
+  }
+
+  /** A response after we stopped caring: a 2xx means the target picked up a call nobody is on. */
+  private lateResponse(response: SipResponse): void {
+    if (response.status >= 200 && response.status < 300) this.hangUp(response);
+  }
+
+  /** ACK and BYE a 2xx on a branch that was given up (RFC 3261 section 15: the dialog must be ended). */
+  private hangUp(response: SipResponse): void {
+    const contact = Array.isArray(response.headers.contact) ? response.headers.contact[0]?.uri : undefined;
+    const uri = contact ?? this.options.request.uri;
+    const base = copyRequest(this.options.request);
+    const dialogHeaders = {
+      to: response.headers.to,
+      from: base.headers.from,
+      'call-id': base.headers['call-id'],
+      via: [],
+      'max-forwards': 70,
+    };
+    const destination = this.options.destination;
+    this.port.sendAck({ method: 'ACK', uri, headers: { ...dialogHeaders, via: [], cseq: { seq: base.headers.cseq.seq, method: 'ACK' } } }, destination);
+    this.port.send({ method: 'BYE', uri, headers: { ...dialogHeaders, cseq: { seq: base.headers.cseq.seq + 1, method: 'BYE' } } }, destination, () => undefined);
+  }
+
+  private finish(outcome: AttemptOutcome, response: SipResponse | null, mode: { keepListening?: boolean } = {}): void {
+    if (this.state === 'done') return;
+    this.state = 'done';
+    this.endedAt = this.clock.now();
+    this.timers.noProvisional?.cancel();
+    this.timers.ring?.cancel();
+    this.timers.cancelGrace?.cancel();
+    if (!mode.keepListening) {
+      this.stopListening?.();
+      this.stopListening = null;
+    }
+    this.options.onOutcome(outcome, response);
+  }
+
+  /** Stops listening for send errors: the call is over. */
+  dispose(): void {
+    this.stopListening?.();
+    this.stopListening = null;
+  }
+}

@@ -1,0 +1,320 @@
+import { randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { Logger } from 'pino';
+import { CallOutcome, type CallAttempt, type FailoverReason } from '../../domain/call';
+import { parseSipUri } from '../../domain/sip-uri';
+import type { Clock } from '../clock';
+import type { DialPlanConfig, Snapshot } from '../config/snapshot';
+import { afterForward, start as startPlan, type DialPlanAction, type EngineState } from '../dialplan/engine';
+import { forwardRequestUri } from '../dialplan/target';
+import { decide, next } from '../routing/decide';
+import type { AttemptOutcome, ChannelView, Route } from '../routing/route';
+import type { Endpoint, NameAddr, SipRequest, SipResponse } from '../sip/message';
+import type { SipPort } from '../sip/port';
+import { Branch } from './branch';
+import type { CallRecorder } from './recorder';
+import { forwardedRequest, requestUser, responseForCaller } from './proxy';
+import { didFromRequestUser } from './did';
+
+/** Per-trunk channels across workers: read for `decide()`, taken and given back here. */
+export interface ChannelGate extends ChannelView {
+  tryAcquire(trunkId: string, limit: number): boolean;
+  release(trunkId: string): void;
+}
+
+/** The far ends of an answered call, for routing in-dialog requests. */
+export interface AnsweredCall {
+  readonly callId: string;
+  readonly callerTag: string;
+  readonly calleeTag: string;
+  readonly caller: Endpoint;
+  readonly callee: Endpoint | null;
+  /** The trunk whose channel the call holds until BYE, or null (failover legs hold none). */
+  readonly channelTrunkId: string | null;
+  readonly recordId: string;
+}
+
+export interface CallDeps {
+  readonly port: SipPort;
+  readonly clock: Clock;
+  readonly channels: ChannelGate;
+  readonly recorder: CallRecorder;
+  readonly logger: Logger;
+  /** `node/worker`, written on the call record. */
+  readonly worker: string;
+  readonly recordRoute: NameAddr;
+  /** Timer C of the PBX branch (RFC 3261 section 16.6 step 11). */
+  readonly timerCMs: number;
+  /** The call was answered: its dialog now routes BYE and re-INVITE. */
+  readonly onAnswered: (call: AnsweredCall) => void;
+  /** Setup is over (answered or failed): the INVITE transaction's state can go. */
+  readonly onSettled: (call: InboundCall) => void;
+}
+
+type Phase =
+  | { readonly kind: 'routing' }
+  | { readonly kind: 'delivering'; readonly route: Extract<Route, { kind: 'Deliver' }>; readonly branch: Branch }
+  | { readonly kind: 'planning'; readonly plan: DialPlanConfig; readonly engine: EngineState; readonly branch: Branch | null; readonly stepId: string | null }
+  | { readonly kind: 'settled' };
+
+/**
+ * One inbound call from a carrier, from INVITE to the end of setup (DESIGN section 4): 100
+ * Trying, `decide()`, delivery to the PBX or the failover dial plan, `next()` on each outcome,
+ * and one call record. The caller's CANCEL is honoured in every phase and never fails over.
+ */
+export class InboundCall {
+  readonly callId: string;
+  readonly recordId = randomUUID();
+  private phase: Phase = { kind: 'routing' };
+  private readonly startedAt: number;
+  private readonly attempts: CallAttempt[] = [];
+  private readonly logger: Logger;
+  private heldChannel: string | null = null;
+  private failoverReason: FailoverReason | null = null;
+  private trunkId: string | null = null;
+  private companyId: string | null = null;
+  private decision: string = 'none';
+
+  constructor(
+    private readonly invite: SipRequest,
+    private readonly caller: Endpoint,
+    private readonly snapshot: Snapshot,
+    private readonly deps: CallDeps,
+  ) {
+    this.callId = invite.headers['call-id'];
+    this.startedAt = deps.clock.now();
+    this.logger = deps.logger.child({ callId: this.callId });
+  }
+
+  get settled(): boolean {
+    return this.phase.kind === 'settled';
+  }
+
+  /** Answers 100 Trying at once, then routes. */
+  start(): void {
+    this.deps.port.reply(this.invite, 100, 'Trying');
+    const did = didFromRequestUser(requestUser(this.invite.uri));
+    this.execute(decide({ did }, this.snapshot, this.deps.clock.now(), this.deps.channels));
+  }
+
+  /** The caller sent CANCEL for this INVITE (RFC 3261 section 16.10). */
+  cancel(): void {
+    const phase = this.phase;
+    if (phase.kind === 'settled') return;
+    this.deps.port.reply(this.invite, 487, 'Request Terminated');
+    if (phase.kind === 'delivering') phase.branch.cancelByCaller();
+    if (phase.kind === 'planning') phase.branch?.cancelByCaller();
+    this.settle(CallOutcome.CANCELLED, 487, null);
+  }
+
+  private execute(route: Route): void {
+    switch (route.kind) {
+      case 'Deliver':
+        this.trunkOf(route.trunk.id, route.trunk.companyId);
+        this.deliver(route);
+        return;
+      case 'Failover':
+        this.trunkOf(route.trunk.id, route.trunk.companyId);
+        this.failoverReason = route.reason;
+        this.decision = `failover:${route.reason}`;
+        this.runPlan(route.dialPlan);
+        return;
+      case 'RunDialPlan':
+        this.companyId = route.dialPlan.companyId;
+        this.decision = 'dial-plan';
+        this.runPlan(route.dialPlan);
+        return;
+      case 'Reject':
+        if (route.trunk !== null) this.trunkOf(route.trunk.id, route.trunk.companyId);
+        this.failoverReason = route.trigger;
+        this.decision = route.trigger === null ? 'reject' : `reject:${route.trigger}`;
+        this.deps.port.reply(this.invite, route.status);
+        this.settle(CallOutcome.REJECTED, route.status, null);
+        return;
+      default: {
+        const unknown: never = route;
+        throw new Error(`unknown route ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+
+  private trunkOf(trunkId: string, companyId: string): void {
+    this.trunkId = trunkId;
+    this.companyId = companyId;
+  }
+
+  private deliver(route: Extract<Route, { kind: 'Deliver' }>): void {
+    const { trunk, binding } = route;
+    if (!this.deps.channels.tryAcquire(trunk.id, trunk.maxConcurrentCalls)) {
+      this.afterDelivery(route, { kind: 'ChannelsFull' }, null);
+      return;
+    }
+    this.heldChannel = trunk.id;
+    this.decision = 'deliver';
+    const request = forwardedRequest(this.invite, { uri: binding.contact, recordRoute: this.deps.recordRoute, isOwnRoute: (uri) => this.deps.port.isOwnUri(uri) });
+    const branch = new Branch(
+      {
+        request,
+        destination: { address: binding.sourceAddress, port: binding.sourcePort },
+        target: binding.contact,
+        noProvisionalMs: trunk.failover.noProvisionalTimeoutMs,
+        ringMs: this.deps.timerCMs,
+        ringFrom: 'provisional',
+        onProvisional: (response) => this.relay(response),
+        onOutcome: (outcome, response) => {
+          this.attempts.push(branch.attempt());
+          this.afterDelivery(route, outcome, response);
+        },
+      },
+      this.deps.port,
+      this.deps.clock,
+    );
+    this.phase = { kind: 'delivering', route, branch };
+    branch.start();
+  }
+
+  private afterDelivery(route: Extract<Route, { kind: 'Deliver' }>, outcome: AttemptOutcome, response: SipResponse | null): void {
+    if (this.phase.kind === 'settled') return;
+    if (outcome.kind === 'Answered' && response !== null) {
+      this.relay(response);
+      this.answered(response, { address: route.binding.sourceAddress, port: route.binding.sourcePort }, this.heldChannel);
+      this.heldChannel = null;
+      this.settle(CallOutcome.DELIVERED, outcome.status, null);
+      return;
+    }
+    this.releaseChannel();
+    const following = next(route, outcome, this.snapshot);
+    if (following !== null) {
+      this.phase = { kind: 'routing' };
+      this.execute(following);
+      return;
+    }
+    switch (outcome.kind) {
+      case 'Final':
+        if (response !== null) this.relay(response);
+        this.settle(CallOutcome.DELIVERED, outcome.status, null);
+        return;
+      case 'RingTimeout':
+        this.deps.port.reply(this.invite, 408, 'Request Timeout');
+        this.settle(CallOutcome.DELIVERED, 408, null);
+        return;
+      default:
+        // CallerCancelled is settled by cancel(); nothing else reaches here.
+        return;
+    }
+  }
+
+  private runPlan(plan: DialPlanConfig): void {
+    const first = startPlan(plan.flow);
+    this.perform(plan, first.state, first.action);
+  }
+
+  private perform(plan: DialPlanConfig, engine: EngineState, action: DialPlanAction): void {
+    const outcome = this.failoverReason === null ? CallOutcome.DELIVERED : CallOutcome.FAILED_OVER;
+    if (action.kind === 'Respond') {
+      this.deps.port.reply(this.invite, action.status);
+      this.settle(outcome, action.status, null);
+      return;
+    }
+    const uri = forwardRequestUri(action.target, this.snapshot.outboundGateway);
+    if (uri === null) {
+      this.logger.warn({ stepId: action.stepId, target: action.target }, 'forward target not reachable: no outbound gateway for a number');
+      this.continuePlan(plan, engine, action.stepId, 'failed');
+      return;
+    }
+    const request = forwardedRequest(this.invite, { uri, recordRoute: this.deps.recordRoute, isOwnRoute: (candidate) => this.deps.port.isOwnUri(candidate) });
+    const destination = literalDestination(uri);
+    const branch = new Branch(
+      {
+        request,
+        destination,
+        target: action.target,
+        noProvisionalMs: null,
+        ringMs: action.ringTimeoutMs,
+        ringFrom: 'start',
+        onProvisional: (response) => this.relay(response),
+        onOutcome: (result, response) => {
+          this.attempts.push(branch.attempt());
+          if (this.phase.kind === 'settled') return;
+          if (result.kind === 'Answered' && response !== null) {
+            this.relay(response);
+            this.answered(response, destination, null);
+            this.settle(outcome, result.status, null);
+            return;
+          }
+          if (result.kind === 'CallerCancelled') return;
+          const ended = result.kind === 'RingTimeout' || result.kind === 'NoProvisionalResponse' ? 'noAnswer' : 'failed';
+          this.continuePlan(plan, engine, action.stepId, ended);
+        },
+      },
+      this.deps.port,
+      this.deps.clock,
+    );
+    this.phase = { kind: 'planning', plan, engine, branch, stepId: action.stepId };
+    branch.start();
+  }
+
+  private continuePlan(plan: DialPlanConfig, engine: EngineState, stepId: string, result: 'noAnswer' | 'failed'): void {
+    const following = afterForward(engine, stepId, result);
+    if (following === null) return;
+    this.perform(plan, following.state, following.action);
+  }
+
+  /** A response from a branch, passed on to the caller through the INVITE's server transaction. */
+  private relay(response: SipResponse): void {
+    this.deps.port.respond(responseForCaller(response, this.invite));
+  }
+
+  private answered(response: SipResponse, callee: Endpoint | null, channelTrunkId: string | null): void {
+    this.deps.onAnswered({
+      callId: this.callId,
+      callerTag: String(this.invite.headers.from.params.tag ?? ''),
+      calleeTag: String(response.headers.to.params.tag ?? ''),
+      caller: this.caller,
+      callee,
+      channelTrunkId,
+      recordId: this.recordId,
+    });
+  }
+
+  private releaseChannel(): void {
+    if (this.heldChannel === null) return;
+    this.deps.channels.release(this.heldChannel);
+    this.heldChannel = null;
+  }
+
+  private settle(outcome: CallOutcome, finalStatus: number, endedAt: number | null): void {
+    if (this.phase.kind === 'settled') return;
+    this.phase = { kind: 'settled' };
+    this.releaseChannel();
+    const answered = finalStatus >= 200 && finalStatus < 300;
+    const now = this.deps.clock.now();
+    this.deps.recorder.record({
+      id: this.recordId,
+      callId: this.callId,
+      companyId: this.companyId,
+      trunkId: this.trunkId,
+      did: requestUser(this.invite.uri) ?? this.invite.uri,
+      caller: requestUser(this.invite.headers.from.uri),
+      startedAt: new Date(this.startedAt),
+      endedAt: answered ? null : new Date(endedAt ?? now),
+      outcome,
+      failoverReason: this.failoverReason,
+      finalStatus,
+      attempts: this.attempts,
+      worker: this.deps.worker,
+    });
+    this.logger.info(
+      { did: requestUser(this.invite.uri), trunkId: this.trunkId, decision: this.decision, outcome, failoverReason: this.failoverReason, finalStatus, attempts: this.attempts.length, setupMs: now - this.startedAt },
+      'call routed',
+    );
+    this.deps.onSettled(this);
+  }
+}
+
+/** Send straight to an IP-literal URI host; a host name is resolved by the stack. */
+function literalDestination(uri: string): Endpoint | null {
+  const parsed = parseSipUri(uri);
+  if (parsed === null || isIP(parsed.host) === 0) return null;
+  return { address: parsed.host, port: parsed.port ?? 5060 };
+}

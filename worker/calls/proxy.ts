@@ -1,0 +1,82 @@
+import type { NameAddr, ParsedUri, RouteEntry, SipRequest, SipResponse, Via } from '../sip/message';
+
+/**
+ * Proxy message handling as pure functions over plain messages (RFC 3261 section 16).
+ */
+export const DEFAULT_MAX_FORWARDS = 70;
+
+/** Max-Forwards of a received request (section 16.3 step 3); absent means the default. */
+export function maxForwards(request: SipRequest): number {
+  const value = Number(request.headers['max-forwards'] ?? DEFAULT_MAX_FORWARDS);
+  return Number.isInteger(value) && value >= 0 ? value : DEFAULT_MAX_FORWARDS;
+}
+
+function copyVia(via: Via): Via {
+  return { ...via, params: { ...via.params } };
+}
+
+function copyNameAddr<T extends NameAddr | RouteEntry>(value: T): T {
+  return { ...value, params: { ...value.params } };
+}
+
+/** A copy deep enough that changing the forwarded request never changes the received one. */
+export function copyRequest(request: SipRequest): SipRequest {
+  const headers = { ...request.headers };
+  headers.via = request.headers.via.map(copyVia);
+  headers.to = copyNameAddr(request.headers.to);
+  headers.from = copyNameAddr(request.headers.from);
+  headers.cseq = { ...request.headers.cseq };
+  if (Array.isArray(request.headers.route)) headers.route = request.headers.route.map(copyNameAddr);
+  if (Array.isArray(request.headers['record-route'])) headers['record-route'] = request.headers['record-route'].map(copyNameAddr);
+  if (Array.isArray(request.headers.contact)) headers.contact = request.headers.contact.map(copyNameAddr);
+  return { ...request, headers };
+}
+
+export interface ForwardOptions {
+  /** The new Request-URI (section 16.6 step 2). */
+  readonly uri: string;
+  /** Our Record-Route entry, for dialog-creating requests (section 16.6 step 4). */
+  readonly recordRoute?: RouteEntry;
+  /** True for a Route entry that names us: removed before forwarding (section 16.4). */
+  readonly isOwnRoute: (uri: string | ParsedUri) => boolean;
+}
+
+/**
+ * The request to forward downstream: a copy with the new Request-URI, Max-Forwards decremented,
+ * our Route entries removed and our Record-Route added. The stack adds our Via when sending.
+ */
+export function forwardedRequest(request: SipRequest, options: ForwardOptions): SipRequest {
+  const forwarded = copyRequest(request);
+  forwarded.uri = options.uri;
+  forwarded.headers['max-forwards'] = maxForwards(request) - 1;
+  const routes = (forwarded.headers.route ?? []).filter((route) => !options.isOwnRoute(route.uri));
+  forwarded.headers.route = routes.length > 0 ? routes : undefined;
+  if (options.recordRoute !== undefined) {
+    forwarded.headers['record-route'] = [copyNameAddr(options.recordRoute), ...(forwarded.headers['record-route'] ?? [])];
+  }
+  return forwarded;
+}
+
+/** A response received on our client transaction, made ready to go upstream: our Via removed (16.7 step 3). */
+export function upstreamResponse(response: SipResponse): SipResponse {
+  return { ...response, headers: { ...response.headers, via: response.headers.via.slice(1) } };
+}
+
+/**
+ * A response from the branch, re-addressed to the caller's server transaction: the caller's
+ * Via list in place of ours, everything else as the branch sent it.
+ */
+export function responseForCaller(response: SipResponse, invite: SipRequest): SipResponse {
+  return { ...response, headers: { ...response.headers, via: invite.headers.via.map(copyVia) } };
+}
+
+/** The user part of a SIP Request-URI, decoded; null when there is none. */
+export function requestUser(uri: string): string | null {
+  const match = /^sips?:([^@;?]+)@/i.exec(uri);
+  if (match === null) return null;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return null;
+  }
+}

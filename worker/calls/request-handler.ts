@@ -1,0 +1,171 @@
+import type { Logger } from 'pino';
+import type { Clock } from '../clock';
+import type { Snapshot } from '../config/snapshot';
+import type { Endpoint, NameAddr, SipRequest } from '../sip/message';
+import type { SipPort } from '../sip/port';
+import { DIALOG_LINGER_MS } from '../sip/timers';
+import type { Registrar } from '../registrar/registrar';
+import { DialogTable } from './dialogs';
+import { InboundCall, type ChannelGate } from './inbound-call';
+import { maxForwards } from './proxy';
+import type { CallRecorder } from './recorder';
+import type { WorkerCounters } from './counters';
+
+export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, PRACK, REFER, NOTIFY';
+
+export interface RequestHandlerDeps {
+  readonly port: SipPort;
+  readonly clock: Clock;
+  readonly channels: ChannelGate;
+  readonly recorder: CallRecorder;
+  readonly registrar: Registrar;
+  readonly logger: Logger;
+  readonly counters: WorkerCounters;
+  readonly worker: string;
+  readonly timerCMs: number;
+  readonly snapshot: () => Snapshot;
+  /** A Call-ID this worker is done with: the edge may forget its affinity. */
+  readonly release: (callId: string) => void;
+  /** False while draining: new calls are refused with 503 so the carrier retries elsewhere. */
+  readonly accepting: () => boolean;
+}
+
+/**
+ * The worker's front door for SIP requests (DESIGN section 4 step 1): loop and hop checks, then
+ * REGISTER to the registrar, a new INVITE (from a trusted carrier only) to a new call, CANCEL to
+ * its call, in-dialog requests to their dialog, OPTIONS answered, anything else refused.
+ */
+export class RequestHandler {
+  readonly dialogs: DialogTable;
+  private readonly calls = new Map<string, InboundCall>();
+  private readonly recordRoute: NameAddr;
+
+  constructor(private readonly deps: RequestHandlerDeps) {
+    this.recordRoute = { uri: `sip:${deps.port.publicAddress}:${deps.port.publicPort};lr`, params: {} };
+    this.dialogs = new DialogTable({
+      port: deps.port,
+      clock: deps.clock,
+      channels: deps.channels,
+      recorder: deps.recorder,
+      logger: deps.logger,
+      onGone: (callId) => deps.release(callId),
+    });
+  }
+
+  /** Calls being set up plus calls up: what the supervisor balances and drains on. */
+  liveCalls(): number {
+    let settingUp = 0;
+    for (const call of this.calls.values()) if (!call.settled) settingUp++;
+    return settingUp + this.dialogs.liveCount();
+  }
+
+  /** Call-IDs this worker still needs routed to it. */
+  liveCallIds(): string[] {
+    return [...this.calls.keys(), ...this.dialogs.callIds()];
+  }
+
+  handle(request: SipRequest, remote: Endpoint): void {
+    const { port, counters } = this.deps;
+    counters.request(request.method);
+    if (request.method === 'ACK') {
+      // ACKs for our non-2xx answers end in their transaction; these are for 2xx: route or drop.
+      if (!this.dialogs.handle(request)) counters.drop('stray-ack');
+      return;
+    }
+    if (maxForwards(request) === 0) {
+      port.reply(request, 483, 'Too Many Hops');
+      return;
+    }
+    if (request.headers.via.some((via) => via.host === port.publicAddress && (via.port ?? 5060) === port.publicPort)) {
+      // Our own Via already on it: the request went round and came back (RFC 3261 section 16.3 step 4).
+      port.reply(request, 482, 'Loop Detected');
+      return;
+    }
+    const inDialog = request.headers.to.params.tag != null;
+    switch (request.method) {
+      case 'REGISTER':
+        void this.deps.registrar.handle(request, remote).catch((error: unknown) => {
+          this.deps.logger.error({ err: error }, 'REGISTER failed');
+          port.reply(request, 500, 'Server Internal Error');
+        });
+        return;
+      case 'INVITE':
+        if (inDialog) this.inDialog(request);
+        else this.newCall(request, remote);
+        return;
+      case 'CANCEL':
+        this.cancel(request);
+        return;
+      case 'OPTIONS':
+        if (inDialog) this.inDialog(request);
+        else port.reply(request, 200, 'OK', { headers: { allow: ALLOW, accept: 'application/sdp' } });
+        return;
+      default:
+        if (inDialog) this.inDialog(request);
+        else port.reply(request, 405, 'Method Not Allowed', { headers: { allow: ALLOW } });
+    }
+  }
+
+  private newCall(request: SipRequest, remote: Endpoint): void {
+    const { port, counters } = this.deps;
+    const snapshot = this.deps.snapshot();
+    if (snapshot.carrierOf(remote.address) === null) {
+      counters.drop('untrusted-source');
+      this.deps.logger.warn({ source: `${remote.address}:${remote.port}`, callId: request.headers['call-id'] }, 'INVITE from a source that is no carrier');
+      port.reply(request, 403, 'Forbidden');
+      return;
+    }
+    const callId = request.headers['call-id'];
+    if (this.calls.has(callId) || this.dialogs.has(callId)) {
+      // Same Call-ID, new transaction, while the first is still on: a merged request (section 8.2.2.2).
+      port.reply(request, 482, 'Loop Detected');
+      return;
+    }
+    if (!this.deps.accepting()) {
+      port.reply(request, 503, 'Service Unavailable', { headers: { 'retry-after': '1' } });
+      return;
+    }
+    const call = new InboundCall(request, remote, snapshot, {
+      port,
+      clock: this.deps.clock,
+      channels: this.deps.channels,
+      recorder: this.deps.recorder,
+      logger: this.deps.logger,
+      worker: this.deps.worker,
+      recordRoute: this.recordRoute,
+      timerCMs: this.deps.timerCMs,
+      onAnswered: (answered) => this.dialogs.add(answered),
+      onSettled: (settled) => this.settled(settled),
+    });
+    this.calls.set(callId, call);
+    call.start();
+  }
+
+  private settled(call: InboundCall): void {
+    this.deps.counters.call();
+    // The INVITE server transaction absorbs retransmissions and the ACK of a non-2xx for a while.
+    this.deps.clock.after(DIALOG_LINGER_MS, () => {
+      if (this.calls.get(call.callId) === call) this.calls.delete(call.callId);
+      if (!this.dialogs.has(call.callId)) this.deps.release(call.callId);
+    });
+  }
+
+  private cancel(request: SipRequest): void {
+    const call = this.calls.get(request.headers['call-id']);
+    if (call === undefined) {
+      this.deps.port.reply(request, 481, 'Call/Transaction Does Not Exist');
+      return;
+    }
+    this.deps.port.reply(request, 200, 'OK');
+    call.cancel();
+  }
+
+  private inDialog(request: SipRequest): void {
+    if (!this.dialogs.handle(request)) this.deps.port.reply(request, 481, 'Call/Transaction Does Not Exist');
+  }
+
+  /** The worker is stopping: end what is up, so channels are given back and records closed. */
+  stop(): void {
+    this.dialogs.endAll();
+  }
+}

@@ -1,0 +1,17 @@
+import { parseSipUri } from '../../domain/sip-uri';
+
+/**
+ * The Request-URI a FORWARD target is rung at: a `sip:` URI as it is; an E.164 number as the
+ * user part of the operator's outbound gateway URI (`sip:+442079460000@gw.example:5060`).
+ * Null when a number has no gateway to leave through, or the target is not usable.
+ */
+export function forwardRequestUri(target: string, outboundGateway: string | null): string | null {
+  if (target.startsWith('+')) {
+    if (outboundGateway === null) return null;
+    const gateway = parseSipUri(outboundGateway);
+    if (gateway === null) return null;
+    const host = gateway.host.includes(':') ? `[${gateway.host}]` : gateway.host;
+    return `sip:${target}@${host}${gateway.port === undefined ? '' : `:${gateway.port}`}${gateway.params}`;
+  }
+  return parseSipUri(target) === null ? null : target;
+}

@@ -1,0 +1,189 @@
+/**
+ * Which worker thread owns each Call-ID. Every datagram of a dialog or transaction must reach the
+ * worker holding its state, so the edge asks this table for each datagram it receives, and binds
+ * the Call-IDs a worker creates when that worker first sends them.
+ *
+ * A binding ends when its worker releases it (call or transaction over), when the worker dies, or
+ * when nothing touched it for `idleExpiryMs`: a safety net for a release that never came. Workers
+ * post `keep` for live dialogs (protocol.ts `KEEP_INTERVAL_MS`), so a long quiet call keeps its
+ * binding.
+ */
+
+/** Fifteen minutes: fifteen missed keeps before a live dialog could lose its worker. */
+export const DEFAULT_IDLE_EXPIRY_MS = 15 * 60_000;
+
+export interface AffinityOptions {
+  /** Milliseconds; injected so tests control time. */
+  readonly clock?: () => number;
+  readonly idleExpiryMs?: number;
+}
+
+interface Binding {
+  readonly worker: number;
+  lastSeen: number;
+}
+
+interface WorkerLoad {
+  /** False once draining: known Call-IDs still reach it, new ones do not. */
+  accepting: boolean;
+  /** Live calls in the worker's last `health` report. */
+  reported: number;
+  bindings: number;
+}
+
+export class Affinity {
+  private readonly clock: () => number;
+  private readonly idleExpiryMs: number;
+  private readonly bindings = new Map<string, Binding>();
+  private readonly workers = new Map<number, WorkerLoad>();
+
+  constructor(options: AffinityOptions = {}) {
+    this.clock = options.clock ?? Date.now;
+    this.idleExpiryMs = options.idleExpiryMs ?? DEFAULT_IDLE_EXPIRY_MS;
+  }
+
+  /** A worker is ready for new Call-IDs (started, or restarted). */
+  addWorker(index: number): void {
+    const existing = this.workers.get(index);
+    if (existing) existing.accepting = true;
+    else this.workers.set(index, { accepting: true, reported: 0, bindings: 0 });
+  }
+
+  /** A draining worker keeps its bindings but gets no new Call-IDs. */
+  drainWorker(index: number): void {
+    const load = this.workers.get(index);
+    if (load) load.accepting = false;
+  }
+
+  /** A worker died or was stopped: its bindings go, and it gets nothing until `addWorker` again. */
+  dropWorker(index: number): number {
+    let dropped = 0;
+    for (const [callId, binding] of this.bindings) {
+      if (binding.worker === index) {
+        this.bindings.delete(callId);
+        dropped++;
+      }
+    }
+    this.workers.delete(index);
+    return dropped;
+  }
+
+  reportLoad(index: number, liveCalls: number): void {
+    const load = this.workers.get(index);
+    if (load) load.reported = liveCalls;
+  }
+
+  /**
+   * The worker for a received datagram: its Call-ID's worker if bound, else the least-loaded
+   * accepting worker, which it is then bound to. Null when no worker can take it.
+   */
+  assign(callId: string): number | null {
+    const now = this.clock();
+    const known = this.bindings.get(callId);
+    if (known) {
+      known.lastSeen = now;
+      return known.worker;
+    }
+    const index = this.leastLoaded();
+    if (index === null) return null;
+    this.bind(callId, index, now);
+    return index;
+  }
+
+  /**
+   * A worker sends with a Call-ID (a new leg, an OPTIONS probe): answers must come back to it. An
+   * existing binding is kept (first owner wins) and refreshed if it is this worker's. Returns
+   * whether the Call-ID is bound to `index` afterwards.
+   */
+  bindOutgoing(callId: string, index: number): boolean {
+    const now = this.clock();
+    const known = this.bindings.get(callId);
+    if (known) {
+      if (known.worker !== index) return false;
+      known.lastSeen = now;
+      return true;
+    }
+    if (!this.workers.has(index)) return false;
+    this.bind(callId, index, now);
+    return true;
+  }
+
+  /** Ends bindings; with `owner`, only those bound to that worker (one worker cannot end another's). */
+  release(callIds: readonly string[], owner?: number): number {
+    let released = 0;
+    for (const callId of callIds) {
+      const binding = this.bindings.get(callId);
+      if (!binding || (owner !== undefined && binding.worker !== owner)) continue;
+      this.unbind(callId, binding);
+      released++;
+    }
+    return released;
+  }
+
+  /** Refreshes the idle clock of live bindings; with `owner`, only those bound to that worker. */
+  keep(callIds: readonly string[], owner?: number): void {
+    const now = this.clock();
+    for (const callId of callIds) {
+      const binding = this.bindings.get(callId);
+      if (binding && (owner === undefined || binding.worker === owner)) binding.lastSeen = now;
+    }
+  }
+
+  /** Removes bindings idle longer than the expiry; returns how many. */
+  sweep(now: number = this.clock()): number {
+    let removed = 0;
+    for (const [callId, binding] of this.bindings) {
+      if (now - binding.lastSeen > this.idleExpiryMs) {
+        this.unbind(callId, binding);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  workerOf(callId: string): number | undefined {
+    return this.bindings.get(callId)?.worker;
+  }
+
+  /** All bindings, or those of one worker. */
+  size(index?: number): number {
+    if (index === undefined) return this.bindings.size;
+    return this.workers.get(index)?.bindings ?? 0;
+  }
+
+  /**
+   * Least loaded = fewest bindings: they count every dialog and transaction the worker holds,
+   * including datagrams still on their way to it. A worker's `health` report lags by exactly
+   * those, so ranking by it first would pile a burst of new calls onto whichever worker reported
+   * last. The report breaks ties, then the lower index, so the choice is deterministic.
+   */
+  private leastLoaded(): number | null {
+    let best: number | null = null;
+    let bestBindings = Infinity;
+    let bestReported = Infinity;
+    for (const [index, load] of this.workers) {
+      if (!load.accepting) continue;
+      if (
+        load.bindings < bestBindings ||
+        (load.bindings === bestBindings && (load.reported < bestReported || (load.reported === bestReported && index < (best as number))))
+      ) {
+        best = index;
+        bestBindings = load.bindings;
+        bestReported = load.reported;
+      }
+    }
+    return best;
+  }
+
+  private bind(callId: string, index: number, now: number): void {
+    this.bindings.set(callId, { worker: index, lastSeen: now });
+    const load = this.workers.get(index);
+    if (load) load.bindings++;
+  }
+
+  private unbind(callId: string, binding: Binding): void {
+    this.bindings.delete(callId);
+    const load = this.workers.get(binding.worker);
+    if (load) load.bindings--;
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The messages between the SIP edge (main thread: owns the UDP socket, supervises) and a SIP worker
+ * thread. Both directions are discriminated unions on `type`; a new message type fails to compile
+ * wherever a `switch` ends in a `never` check.
+ *
+ * Datagram bytes always travel as an ArrayBuffer of their own, listed in the transfer list, so
+ * `postMessage` moves them instead of copying them a second time.
+ */
+
+// ---- edge → worker ----
+
+/** One received datagram. `data` is a copy of exactly the datagram's bytes, owned by the receiver. */
+export interface DatagramMessage {
+  readonly type: 'datagram';
+  readonly data: ArrayBuffer;
+  readonly address: string;
+  readonly port: number;
+}
+
+/** A `send` this worker asked for failed (e.g. `EHOSTUNREACH`, `EACCES`, `EINVAL`, `EMSGSIZE`). */
+export interface SendErrorMessage {
+  readonly type: 'send-error';
+  readonly address: string;
+  readonly port: number;
+  readonly code: string;
+}
+
+/**
+ * Stop taking new calls and finish the live ones. The edge has already stopped sending this worker
+ * datagrams with new Call-IDs. The worker must answer with a `health` message at once and again
+ * whenever its live calls change: the supervisor stops it when it reports `liveCalls: 0`.
+ */
+export interface DrainMessage {
+  readonly type: 'drain';
+}
+
+/** Shut down: close everything so the thread exits. It is terminated after a grace period anyway. */
+export interface StopMessage {
+  readonly type: 'stop';
+}
+
+/** Free-form, for callers of `Supervisor.send` / `Supervisor.broadcast`. */
+export interface ControlMessage {
+  readonly type: 'control';
+  readonly payload: unknown;
+}
+
+export type EdgeToWorker = DatagramMessage | SendErrorMessage | DrainMessage | StopMessage | ControlMessage;
+
+// ---- worker → edge ----
+
+/** The worker is up and can take datagrams. Posted once per thread start. */
+export interface ReadyMessage {
+  readonly type: 'ready';
+}
+
+/** Send `data` (transferred) from the edge's socket. Failures come back as `send-error`. */
+export interface SendMessage {
+  readonly type: 'send';
+  readonly data: ArrayBuffer;
+  readonly address: string;
+  readonly port: number;
+}
+
+/** These Call-IDs are over (dialog ended, transaction terminated): drop their affinity. */
+export interface ReleaseMessage {
+  readonly type: 'release';
+  readonly callIds: readonly string[];
+}
+
+/** These Call-IDs are still live: refresh their affinity's idle clock (see `KEEP_INTERVAL_MS`). */
+export interface KeepMessage {
+  readonly type: 'keep';
+  readonly callIds: readonly string[];
+}
+
+/** Load report: drives least-loaded dispatch and the end of a drain. */
+export interface HealthMessage {
+  readonly type: 'health';
+  readonly liveCalls: number;
+}
+
+/** Free-form, surfaced to the supervisor's `message` listeners. */
+export interface EventMessage {
+  readonly type: 'event';
+  readonly payload: unknown;
+}
+
+export type WorkerToEdge = ReadyMessage | SendMessage | ReleaseMessage | KeepMessage | HealthMessage | EventMessage;
+
+/**
+ * How often a worker posts `keep` for its live dialogs. The edge forgets a Call-ID idle for
+ * `DEFAULT_IDLE_EXPIRY_MS` (affinity.ts), so a keep every minute leaves a wide margin.
+ */
+export const KEEP_INTERVAL_MS = 60_000;
+
+const WORKER_TO_EDGE_TYPES: ReadonlySet<string> = new Set<WorkerToEdge['type']>(['ready', 'send', 'release', 'keep', 'health', 'event']);
+
+/**
+ * Whether a value posted by a worker has a known `type`. Only the discriminant is checked: the
+ * worker is our own code, and each handler reads the fields its type guarantees.
+ */
+export function isWorkerToEdge(value: unknown): value is WorkerToEdge {
+  return typeof value === 'object' && value !== null && WORKER_TO_EDGE_TYPES.has((value as { type?: unknown }).type as string);
+}

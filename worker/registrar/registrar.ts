@@ -1,0 +1,214 @@
+import type { Pool } from 'pg';
+import type { Logger } from 'pino';
+import { DigestAlgorithm } from '../../domain/digest';
+import type { Clock } from '../clock';
+import type { Snapshot, TrunkConfig } from '../config/snapshot';
+import type { Endpoint, NameAddr, SipRequest } from '../sip/message';
+import { headerText } from '../sip/message';
+import type { SipPort } from '../sip/port';
+import { requestUser } from '../calls/proxy';
+import { challengeHeader, parseCredentials, verifyResponse, type DigestCredentials } from './digest-auth';
+import type { NonceService } from './nonce';
+import type { FailureThrottle } from './throttle';
+
+/** Expiry limits (RFC 3261 section 10.3 step 7): shorter asks get 423 with Min-Expires. */
+export const MIN_EXPIRES_S = 60;
+export const MAX_EXPIRES_S = 3600;
+export const DEFAULT_EXPIRES_S = 3600;
+/** Bindings kept per trunk; a PBX that changes its Contact on every refresh must not pile them up. */
+export const MAX_BINDINGS_PER_TRUNK = 10;
+
+export interface RegistrarDeps {
+  readonly port: SipPort;
+  readonly pool: Pool;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly realm: string;
+  readonly nonces: NonceService;
+  readonly throttle: FailureThrottle;
+  readonly snapshot: () => Snapshot;
+}
+
+type Verdict =
+  | { readonly kind: 'challenge'; readonly trunk: TrunkConfig | null; readonly stale: boolean; readonly failure: string | null }
+  | { readonly kind: 'forbidden'; readonly why: string }
+  | { readonly kind: 'authenticated'; readonly trunk: TrunkConfig };
+
+interface ContactChange {
+  readonly contact: string;
+  readonly expiresS: number;
+}
+
+/**
+ * The registrar (RFC 3261 section 10.3) for trunk PBXs: Digest authentication against the
+ * trunk's stored HA1 hashes (MD5 and SHA-256, RFC 8760), challenges in the trunk's algorithm
+ * order, bindings written through to PostgreSQL so every worker and SIP node routes to them.
+ * The binding keeps the address the REGISTER came from: calls are sent there, not to a private
+ * Contact behind NAT.
+ */
+export class Registrar {
+  constructor(private readonly deps: RegistrarDeps) {}
+
+  async handle(request: SipRequest, remote: Endpoint): Promise<void> {
+    const { port, clock } = this.deps;
+    const now = clock.now();
+    if (this.deps.throttle.isBlocked(remote.address, now)) {
+      port.reply(request, 403, 'Forbidden');
+      return;
+    }
+    const verdict = this.authenticate(request);
+    switch (verdict.kind) {
+      case 'challenge':
+        if (verdict.failure !== null) this.fail(request, remote, verdict.failure, now);
+        else this.challenge(request, verdict.trunk, verdict.stale);
+        return;
+      case 'forbidden':
+        this.fail(request, remote, verdict.why, now, true);
+        return;
+      case 'authenticated':
+        this.deps.throttle.succeed(remote.address);
+        await this.register(request, remote, verdict.trunk);
+        return;
+      default: {
+        const unknown: never = verdict;
+        throw new Error(`unknown verdict ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+
+  private authenticate(request: SipRequest): Verdict {
+    const snapshot = this.deps.snapshot();
+    const toUser = requestUser(request.headers.to.uri);
+    const headers = request.headers.authorization;
+    const header = Array.isArray(headers) ? (headers.find((entry: Record<string, unknown>) => typeof entry.realm === 'string' && entry.realm.includes(this.deps.realm)) ?? headers[0]) : undefined;
+    if (header === undefined) {
+      return { kind: 'challenge', trunk: toUser === null ? null : (snapshot.trunksByUsername.get(toUser.toLowerCase()) ?? null), stale: false, failure: null };
+    }
+    const credentials = parseCredentials(header as Record<string, unknown>);
+    if (credentials === null) return { kind: 'challenge', trunk: null, stale: false, failure: 'malformed or unsupported credentials' };
+    const trunk = snapshot.trunksByUsername.get(credentials.username.toLowerCase()) ?? null;
+    if (trunk === null) return { kind: 'challenge', trunk: null, stale: false, failure: 'unknown username' };
+    if (toUser === null || toUser.toLowerCase() !== trunk.sipUsername.toLowerCase()) {
+      return { kind: 'forbidden', why: 'To user is not the authenticated username' };
+    }
+    return this.check(request, trunk, credentials);
+  }
+
+  private check(request: SipRequest, trunk: TrunkConfig, credentials: DigestCredentials): Verdict {
+    if (credentials.realm !== this.deps.realm) return { kind: 'challenge', trunk, stale: false, failure: 'wrong realm' };
+    if (trunk.digestRealm !== this.deps.realm) {
+      this.deps.logger.error({ trunkId: trunk.id, hashRealm: trunk.digestRealm, realm: this.deps.realm }, 'trunk password hashes are for another realm: set the password again');
+      return { kind: 'challenge', trunk, stale: false, failure: 'hashes for another realm' };
+    }
+    if (!trunk.digestAlgorithms.includes(credentials.algorithm)) return { kind: 'challenge', trunk, stale: false, failure: 'algorithm not offered' };
+    const nonce = this.deps.nonces.check(credentials.nonce);
+    if (nonce === 'invalid') return { kind: 'challenge', trunk, stale: false, failure: 'forged nonce' };
+    if (!verifyResponse(trunk.ha1[credentials.algorithm], request.method, credentials)) {
+      return { kind: 'challenge', trunk, stale: false, failure: 'wrong password' };
+    }
+    // Right password on an expired nonce: ask again with a fresh one, no failure counted (RFC 7616 section 3.3).
+    if (nonce === 'stale') return { kind: 'challenge', trunk, stale: true, failure: null };
+    return { kind: 'authenticated', trunk };
+  }
+
+  private challenge(request: SipRequest, trunk: TrunkConfig | null, stale: boolean): void {
+    const nonce = this.deps.nonces.issue();
+    const algorithms = trunk?.digestAlgorithms ?? [DigestAlgorithm.MD5, DigestAlgorithm.SHA256];
+    this.deps.port.reply(request, 401, 'Unauthorized', {
+      headers: { 'www-authenticate': algorithms.map((algorithm) => challengeHeader(this.deps.realm, nonce, algorithm, stale)) },
+    });
+  }
+
+  private fail(request: SipRequest, remote: Endpoint, why: string, now: number, forbidden = false): void {
+    const blocked = this.deps.throttle.fail(remote.address, now);
+    this.deps.logger.warn({ source: `${remote.address}:${remote.port}`, toUser: requestUser(request.headers.to.uri), why, blocked }, 'REGISTER refused');
+    if (forbidden || blocked) {
+      this.deps.port.reply(request, 403, 'Forbidden');
+      return;
+    }
+    const trunk = this.deps.snapshot().trunksByUsername.get((requestUser(request.headers.to.uri) ?? '').toLowerCase()) ?? null;
+    this.challenge(request, trunk, false);
+  }
+
+  /** Applies the Contact changes in one transaction and answers with the bindings now in force. */
+  private async register(request: SipRequest, remote: Endpoint, trunk: TrunkConfig): Promise<void> {
+    const { port } = this.deps;
+    const parsed = this.contactChanges(request);
+    if (parsed.kind === 'bad') {
+      port.reply(request, 400, parsed.reason);
+      return;
+    }
+    if (parsed.kind === 'too-brief') {
+      port.reply(request, 423, 'Interval Too Brief', { headers: { 'min-expires': String(MIN_EXPIRES_S) } });
+      return;
+    }
+    const userAgent = headerText(request.headers, 'user-agent') ?? null;
+    const client = await this.deps.pool.connect();
+    let bindings: { contact: string; expires_in: number }[];
+    try {
+      await client.query('BEGIN');
+      if (parsed.kind === 'remove-all') {
+        await client.query('DELETE FROM registration WHERE trunk_id = $1', [trunk.id]);
+      }
+      for (const change of parsed.kind === 'changes' ? parsed.changes : []) {
+        if (change.expiresS === 0) {
+          await client.query('DELETE FROM registration WHERE trunk_id = $1 AND contact = $2', [trunk.id, change.contact]);
+          continue;
+        }
+        await client.query(
+          `INSERT INTO registration (trunk_id, contact, source_address, source_port, expires_at, user_agent)
+           VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5), $6)
+           ON CONFLICT (trunk_id, contact) DO UPDATE SET source_address = EXCLUDED.source_address,
+             source_port = EXCLUDED.source_port, expires_at = EXCLUDED.expires_at, user_agent = EXCLUDED.user_agent,
+             updated_at = clock_timestamp()`,
+          [trunk.id, change.contact, remote.address, remote.port, change.expiresS, userAgent],
+        );
+      }
+      await client.query(
+        `DELETE FROM registration WHERE trunk_id = $1 AND (expires_at <= now() OR id NOT IN (
+           SELECT id FROM registration WHERE trunk_id = $1 ORDER BY updated_at DESC LIMIT $2))`,
+        [trunk.id, MAX_BINDINGS_PER_TRUNK],
+      );
+      ({ rows: bindings } = await client.query(
+        `SELECT contact, greatest(0, ceil(extract(epoch FROM expires_at - now())))::int AS expires_in
+         FROM registration WHERE trunk_id = $1 ORDER BY updated_at DESC`,
+        [trunk.id],
+      ));
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      this.deps.logger.error({ err: error, trunkId: trunk.id }, 'registration not stored');
+      port.reply(request, 500, 'Server Internal Error', { headers: { 'retry-after': '5' } });
+      return;
+    } finally {
+      client.release();
+    }
+    const contacts: NameAddr[] = bindings.map((binding) => ({ uri: binding.contact, params: { expires: String(binding.expires_in) } }));
+    port.reply(request, 200, 'OK', { headers: { contact: contacts.length > 0 ? contacts : undefined, date: new Date(this.deps.clock.now()).toUTCString() } });
+    this.deps.logger.info({ trunkId: trunk.id, source: `${remote.address}:${remote.port}`, bindings: bindings.length }, 'registered');
+  }
+
+  private contactChanges(request: SipRequest):
+    | { kind: 'changes'; changes: ContactChange[] }
+    | { kind: 'remove-all' }
+    | { kind: 'too-brief' }
+    | { kind: 'bad'; reason: string } {
+    const expiresHeader = headerText(request.headers, 'expires');
+    const headerExpires = expiresHeader === undefined ? null : Number(expiresHeader);
+    if (headerExpires !== null && (!Number.isInteger(headerExpires) || headerExpires < 0)) return { kind: 'bad', reason: 'Bad Expires' };
+    const contact = request.headers.contact;
+    if (contact === '*') {
+      // RFC 3261 section 10.3 step 6: "*" only with Expires: 0.
+      return headerExpires === 0 ? { kind: 'remove-all' } : { kind: 'bad', reason: 'Contact * needs Expires: 0' };
+    }
+    const changes: ContactChange[] = [];
+    for (const entry of contact ?? []) {
+      const asked = entry.params.expires != null ? Number(entry.params.expires) : (headerExpires ?? DEFAULT_EXPIRES_S);
+      if (!Number.isInteger(asked) || asked < 0) return { kind: 'bad', reason: 'Bad Contact expires' };
+      if (asked > 0 && asked < MIN_EXPIRES_S) return { kind: 'too-brief' };
+      if (!/^sips?:/i.test(entry.uri) || entry.uri.length > 512) return { kind: 'bad', reason: 'Bad Contact' };
+      changes.push({ contact: entry.uri, expiresS: Math.min(asked, MAX_EXPIRES_S) });
+    }
+    return { kind: 'changes', changes };
+  }
+}

@@ -1,0 +1,54 @@
+import type { FailoverReason } from '../../domain/call';
+import type { DialPlanConfig, RegistrationBinding, TrunkConfig } from '../config/snapshot';
+
+/**
+ * What to do with an inbound call, decided by `decide()` when the INVITE arrives and by `next()`
+ * when an attempt ends. A closed union: the executor's `switch` ends in a `never` check.
+ */
+export type Route =
+  /** Proxy the INVITE to the trunk's registered PBX, at the address its REGISTER came from. */
+  | { readonly kind: 'Deliver'; readonly trunk: TrunkConfig; readonly binding: RegistrationBinding }
+  /** A trigger held and failover is on: run the trunk's failover dial plan. */
+  | {
+      readonly kind: 'Failover';
+      readonly reason: FailoverReason;
+      /** The PBX's status, for PBX_SERVER_ERROR. */
+      readonly pbxStatus: number | null;
+      readonly trunk: TrunkConfig;
+      readonly dialPlan: DialPlanConfig;
+    }
+  /** The number belongs to a dial plan itself (its external number): run it. */
+  | { readonly kind: 'RunDialPlan'; readonly dialPlan: DialPlanConfig }
+  /** Answer the caller with a final status. `trigger` names the failover trigger that held, if any. */
+  | { readonly kind: 'Reject'; readonly status: number; readonly trigger: FailoverReason | null; readonly trunk: TrunkConfig | null };
+
+/** How one attempt to reach a target ended: SIP failures are values, not exceptions. */
+export type AttemptOutcome =
+  /** A 2xx: the call is up. */
+  | { readonly kind: 'Answered'; readonly status: number }
+  /** A final non-2xx status from the target. */
+  | { readonly kind: 'Final'; readonly status: number }
+  /** No 1xx (100 Trying counts) within the no-1xx timeout: the branch was abandoned. */
+  | { readonly kind: 'NoProvisionalResponse' }
+  /** A 1xx came, then no final response within the ring timeout (Timer C): the branch was cancelled. */
+  | { readonly kind: 'RingTimeout' }
+  /** Sending to the target failed (transport error). */
+  | { readonly kind: 'Unreachable'; readonly code: string }
+  /** The channel could not be taken: another worker took the last one since `decide()`. */
+  | { readonly kind: 'ChannelsFull' }
+  /** The caller sent CANCEL. */
+  | { readonly kind: 'CallerCancelled' };
+
+/** Read-only view of the live call counts, shared by all workers. */
+export interface ChannelView {
+  active(trunkId: string): number;
+}
+
+/** What the caller gets when a trigger holds and failover is off (DESIGN section 1). */
+export const STATUS_WITHOUT_FAILOVER: Readonly<Record<FailoverReason, number | 'pbx'>> = {
+  NOT_REGISTERED: 404,
+  NO_PROVISIONAL_RESPONSE: 408,
+  PBX_SERVER_ERROR: 'pbx',
+  CONCURRENCY_LIMIT: 503,
+  PBX_UNREACHABLE: 503,
+};

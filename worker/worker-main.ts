@@ -1,0 +1,162 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { Client, Pool } from 'pg';
+import { createLogger } from '../app/logger';
+import type { LogLevel } from '../app/config';
+import { systemClock } from './clock';
+import { ChannelCounter, type ChannelCounterBuffers } from './calls/channel-counter';
+import { WorkerCounters } from './calls/counters';
+import { BatchRecorder } from './calls/recorder';
+import { RequestHandler } from './calls/request-handler';
+import { ConfigListener } from './config/listener';
+import { DatagramPort } from './edge/datagram-port';
+import { KEEP_INTERVAL_MS, type EdgeToWorker, type WorkerToEdge } from './edge/protocol';
+import { NonceService } from './registrar/nonce';
+import { Registrar } from './registrar/registrar';
+import { FailureThrottle } from './registrar/throttle';
+import { createSipStack } from './sip/stack';
+
+/** What the SIP role hands each worker thread. */
+export interface SipWorkerData {
+  readonly index: number;
+  readonly nodeId: string;
+  readonly databaseUrl: string;
+  readonly realm: string;
+  readonly publicAddress: string;
+  readonly publicPort: number;
+  readonly logLevel: LogLevel;
+  readonly counter: ChannelCounterBuffers;
+  /** Shared by all workers so any of them can check a nonce another issued. */
+  readonly nonceSecret: Uint8Array;
+  /** Timer C of the PBX branch. */
+  readonly timerCMs: number;
+}
+
+const HEALTH_INTERVAL_MS = 1000;
+const RELEASE_FLUSH_MS = 100;
+const DRAIN_HEALTH_INTERVAL_MS = 200;
+
+/**
+ * A SIP worker thread: a config snapshot kept current over LISTEN, one `sip` stack over the
+ * datagram port the edge feeds, the registrar and the call path. Everything is built here and
+ * passed in; nothing below reads the environment.
+ */
+async function main(data: SipWorkerData): Promise<void> {
+  const edge = parentPort;
+  if (edge === null) throw new Error('worker-main runs in a worker thread');
+  const worker = `${data.nodeId}/w${data.index}`;
+  const logger = createLogger(data.logLevel).child({ worker });
+  const post = (message: WorkerToEdge) => edge.postMessage(message);
+
+  const listener = new ConfigListener({
+    connect: async () => {
+      const client = new Client({ connectionString: data.databaseUrl, application_name: `trunk-failover-sip-listen-${data.index}`, keepAlive: true });
+      await client.connect();
+      return client;
+    },
+    logger,
+  });
+  await listener.start();
+  // Tests (and operators reading debug logs) learn when a configuration change is in effect here.
+  listener.on('snapshot', (snapshot, reason) =>
+    post({
+      type: 'event',
+      payload: {
+        kind: 'snapshot',
+        version: snapshot.version,
+        reason: reason.kind,
+        changes: reason.kind === 'changes' ? reason.changes.slice(0, 100).map((change) => `${change.table}:${change.id}`) : ['*'],
+      },
+    }),
+  );
+  const pool = new Pool({ connectionString: data.databaseUrl, max: 3, application_name: `trunk-failover-sip-${data.index}` });
+  pool.on('error', (error) => logger.warn({ err: error }, 'database pool error'));
+  const recorder = new BatchRecorder({ pool, logger });
+  const channels = ChannelCounter.attach(data.counter, data.index);
+  const counters = new WorkerCounters();
+  const port = new DatagramPort(edge);
+  let accepting = true;
+  let released: string[] = [];
+
+  let handler: RequestHandler | null = null;
+  const stack = createSipStack({
+    socket: port,
+    publicAddress: data.publicAddress,
+    publicPort: data.publicPort,
+    logger,
+    onRequest: (request, remote) => handler?.handle(request, remote),
+  });
+  const registrar = new Registrar({
+    port: stack,
+    pool,
+    clock: systemClock,
+    logger,
+    realm: data.realm,
+    nonces: new NonceService(Buffer.from(data.nonceSecret), systemClock),
+    throttle: new FailureThrottle(),
+    snapshot: () => listener.current(),
+  });
+  handler = new RequestHandler({
+    port: stack,
+    clock: systemClock,
+    channels,
+    recorder,
+    registrar,
+    logger,
+    counters,
+    timerCMs: data.timerCMs,
+    worker,
+    snapshot: () => listener.current(),
+    release: (callId) => released.push(callId),
+    accepting: () => accepting,
+  });
+  const live = handler;
+
+  const timers = [
+    setInterval(() => {
+      post({ type: 'health', liveCalls: live.liveCalls() });
+      post({ type: 'event', payload: { kind: 'counters', ...counters.snapshot(), recorder: recorder.stats() } });
+    }, HEALTH_INTERVAL_MS),
+    setInterval(() => {
+      if (released.length === 0) return;
+      post({ type: 'release', callIds: released });
+      released = [];
+    }, RELEASE_FLUSH_MS),
+    setInterval(() => post({ type: 'keep', callIds: live.liveCallIds() }), KEEP_INTERVAL_MS),
+  ];
+
+  const stop = async (): Promise<void> => {
+    for (const timer of timers) clearInterval(timer);
+    live.stop();
+    await recorder.close();
+    await listener.stop();
+    stack.destroy();
+    await pool.end();
+    logger.info('worker stopped');
+    process.exit(0);
+  };
+
+  edge.on('message', (message: EdgeToWorker) => {
+    switch (message.type) {
+      case 'drain':
+        accepting = false;
+        logger.info({ liveCalls: live.liveCalls() }, 'draining');
+        // Report often while draining, so the supervisor stops this worker as soon as it is empty.
+        timers.push(setInterval(() => post({ type: 'health', liveCalls: live.liveCalls() }), DRAIN_HEALTH_INTERVAL_MS));
+        post({ type: 'health', liveCalls: live.liveCalls() });
+        return;
+      case 'stop':
+        void stop();
+        return;
+      default:
+        return;
+    }
+  });
+  post({ type: 'ready' });
+  logger.info({ snapshot: listener.current().version }, 'worker ready');
+}
+
+main(workerData as SipWorkerData).catch((error: unknown) => {
+  // Thrown before the worker was ready: the supervisor sees the exit and restarts it with backoff.
+  process.stderr.write(`SIP worker failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
