@@ -67,7 +67,12 @@ export class Branch {
       this.timers.noProvisional = this.clock.after(options.noProvisionalMs, () => this.onNoProvisional());
     }
     if (options.ringFrom === 'start') this.armRing();
-    this.handle = this.port.send(options.request, options.destination, (response) => this.onResponse(response));
+    try {
+      this.handle = this.port.send(options.request, options.destination, (response) => this.onResponse(response));
+    } catch (error) {
+      // The stack refuses what it cannot serialise or resolve (a Contact it cannot parse): unreachable.
+      this.finish({ kind: 'Unreachable', code: error instanceof Error && 'code' in error ? String(error.code) : 'EBADURI' }, null);
+    }
   }
 
   /** The caller cancelled: CANCEL this branch; the outcome is CallerCancelled at once. */

@@ -185,7 +185,8 @@ export class Registrar {
     }
     const contacts: NameAddr[] = bindings.map((binding) => ({ uri: binding.contact, params: { expires: String(binding.expires_in) } }));
     port.reply(request, 200, 'OK', { headers: { contact: contacts.length > 0 ? contacts : undefined, date: new Date(this.deps.clock.now()).toUTCString() } });
-    this.deps.logger.info({ trunkId: trunk.id, source: `${remote.address}:${remote.port}`, bindings: bindings.length }, 'registered');
+    // Refreshes come every minute or so from every PBX: debug, not info.
+    this.deps.logger.debug({ trunkId: trunk.id, source: `${remote.address}:${remote.port}`, bindings: bindings.length }, 'registered');
   }
 
   private contactChanges(request: SipRequest):

@@ -6,7 +6,7 @@ import { forwardRequestUri } from '../../../worker/dialplan/target';
 const FLOW: Flow = {
   entryStepId: 'mobile',
   steps: [
-    { id: 'mobile', app: DialPlanApp.FORWARD, forward: { target: '+447700900123', ringTimeoutSeconds: 20 }, exits: [{ on: 'noAnswer', stepId: 'office' }] },
+    { id: 'mobile', app: DialPlanApp.FORWARD, forward: { target: '+447911123456', ringTimeoutSeconds: 20 }, exits: [{ on: 'noAnswer', stepId: 'office' }] },
     { id: 'office', app: DialPlanApp.FORWARD, forward: { target: 'sip:desk@192.0.2.10', ringTimeoutSeconds: 10 }, exits: [{ on: 'noAnswer', stepId: 'busy' }] },
     { id: 'busy', app: DialPlanApp.HANGUP, hangup: { status: 486 }, exits: [] },
   ],
@@ -14,7 +14,7 @@ const FLOW: Flow = {
 
 describe('dial plan engine', () => {
   it('starts at the entry step', () => {
-    expect(start(FLOW).action).to.deep.equal({ kind: 'Forward', stepId: 'mobile', target: '+447700900123', ringTimeoutMs: 20_000 });
+    expect(start(FLOW).action).to.deep.equal({ kind: 'Forward', stepId: 'mobile', target: '+447911123456', ringTimeoutMs: 20_000 });
   });
 
   const rows: { result: ForwardResult; expected: unknown }[] = [
@@ -69,10 +69,10 @@ describe('dial plan engine', () => {
 
 describe('forwardRequestUri', () => {
   const rows: { target: string; gateway: string | null; expected: string | null }[] = [
-    { target: '+447700900123', gateway: 'sip:gw.example.net:5070', expected: 'sip:+447700900123@gw.example.net:5070' },
-    { target: '+447700900123', gateway: 'sip:192.0.2.1;transport=udp', expected: 'sip:+447700900123@192.0.2.1;transport=udp' },
-    { target: '+447700900123', gateway: 'sip:[2001:db8::1]:5060', expected: 'sip:+447700900123@[2001:db8::1]:5060' },
-    { target: '+447700900123', gateway: null, expected: null },
+    { target: '+447911123456', gateway: 'sip:gw.example.net:5070', expected: 'sip:+447911123456@gw.example.net:5070' },
+    { target: '+447911123456', gateway: 'sip:192.0.2.1;transport=udp', expected: 'sip:+447911123456@192.0.2.1;transport=udp' },
+    { target: '+447911123456', gateway: 'sip:[2001:db8::1]:5060', expected: 'sip:+447911123456@[2001:db8::1]:5060' },
+    { target: '+447911123456', gateway: null, expected: null },
     { target: 'sip:desk@192.0.2.10:5080', gateway: null, expected: 'sip:desk@192.0.2.10:5080' },
     { target: 'not a target', gateway: 'sip:gw.example.net', expected: null },
   ];

@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import { expect } from 'chai';
+import { DigestAlgorithm } from '../../../domain/digest';
+import type { Clock } from '../../../worker/clock';
+import { challengeHeader, expectedResponse, parseCredentials, verifyResponse } from '../../../worker/registrar/digest-auth';
+import { NONCE_LIFETIME_MS, NonceService } from '../../../worker/registrar/nonce';
+import { FailureThrottle } from '../../../worker/registrar/throttle';
+
+const md5 = (text: string) => createHash('md5').update(text).digest('hex');
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+function fixedClock(start: number): Clock & { set(ms: number): void } {
+  let now = start;
+  return { now: () => now, after: () => ({ cancel: () => undefined }), set: (ms) => (now = ms) };
+}
+
+describe('digest credentials (RFC 7616, RFC 8760)', () => {
+  const header = (overrides: Record<string, string | undefined> = {}) => ({
+    scheme: 'Digest',
+    username: '"pbx1"',
+    realm: '"trunks.test"',
+    nonce: '"n0nce"',
+    uri: '"sip:trunks.test"',
+    response: '"ABCDEF"',
+    qop: 'auth',
+    nc: '00000001',
+    cnonce: '"c"',
+    ...overrides,
+  });
+
+  const rows: { name: string; header: Record<string, string | undefined>; expected: Record<string, unknown> | null }[] = [
+    { name: 'MD5 by default, quotes removed, response lower-cased', header: header(), expected: { username: 'pbx1', realm: 'trunks.test', algorithm: 'MD5', response: 'abcdef', qop: 'auth' } },
+    { name: 'SHA-256 named as PBXs write it', header: header({ algorithm: 'SHA-256' }), expected: { algorithm: 'SHA256' } },
+    { name: 'algorithm in lower case', header: header({ algorithm: 'sha-256' }), expected: { algorithm: 'SHA256' } },
+    { name: 'no qop (RFC 2069 style)', header: header({ qop: undefined, nc: undefined, cnonce: undefined }), expected: { qop: null, nc: null, cnonce: null } },
+    { name: 'MD5-sess is not offered', header: header({ algorithm: 'MD5-sess' }), expected: null },
+    { name: 'an unknown algorithm', header: header({ algorithm: 'SHA-1' }), expected: null },
+    { name: 'qop auth-int is not offered', header: header({ qop: 'auth-int' }), expected: null },
+    { name: 'qop without nc', header: header({ nc: undefined }), expected: null },
+    { name: 'no response', header: header({ response: undefined }), expected: null },
+    { name: 'no username', header: header({ username: undefined }), expected: null },
+    { name: 'Basic scheme', header: header({ scheme: 'Basic' }), expected: null },
+  ];
+  for (const row of rows) {
+    it(`parses ${row.name}`, () => {
+      const parsed = parseCredentials(row.header);
+      if (row.expected === null) expect(parsed).to.equal(null);
+      else expect(parsed).to.deep.include(row.expected);
+    });
+  }
+
+  it('computes the RFC 2617 section 3.5 example response', () => {
+    const ha1 = md5('Mufasa:testrealm@host.com:Circle Of Life');
+    const credentials = parseCredentials({
+      scheme: 'Digest',
+      username: '"Mufasa"',
+      realm: '"testrealm@host.com"',
+      nonce: '"dcd98b7102dd2f0e8b11d0f600bfb0c093"',
+      uri: '"/dir/index.html"',
+      qop: 'auth',
+      nc: '00000001',
+      cnonce: '"0a4f113b"',
+      response: '"6629fae49393a05397450978507c4ef1"',
+    });
+    expect(credentials).not.to.equal(null);
+    expect(expectedResponse(ha1, 'GET', credentials!)).to.equal('6629fae49393a05397450978507c4ef1');
+    expect(verifyResponse(ha1, 'GET', credentials!)).to.equal(true);
+    expect(verifyResponse(md5('Mufasa:testrealm@host.com:wrong'), 'GET', credentials!)).to.equal(false);
+  });
+
+  it('verifies a SHA-256 response computed independently', () => {
+    const ha1 = sha256('pbx1:trunks.test:secret');
+    const response = sha256(`${ha1}:n0nce:00000001:c:auth:${sha256('REGISTER:sip:trunks.test')}`);
+    const credentials = parseCredentials(header({ algorithm: 'SHA-256', response: `"${response}"` }))!;
+    expect(verifyResponse(ha1, 'REGISTER', credentials)).to.equal(true);
+    expect(verifyResponse(ha1, 'INVITE', credentials)).to.equal(false, 'the method is part of HA2');
+  });
+
+  it('writes challenges with quoted realm, nonce and qop, and stale only when asked', () => {
+    expect(challengeHeader('trunks.test', 'abc', DigestAlgorithm.SHA256, false)).to.deep.equal({
+      scheme: 'Digest',
+      realm: '"trunks.test"',
+      nonce: '"abc"',
+      algorithm: 'SHA-256',
+      qop: '"auth"',
+    });
+    expect(challengeHeader('r', 'n', DigestAlgorithm.MD5, true)).to.include({ stale: 'true', algorithm: 'MD5' });
+  });
+});
+
+describe('nonces', () => {
+  const secret = Buffer.alloc(32, 7);
+
+  it('accepts its own fresh nonce, calls an old one stale, and a forged one invalid', () => {
+    const clock = fixedClock(1_000_000);
+    const nonces = new NonceService(secret, clock);
+    const nonce = nonces.issue();
+    expect(nonces.check(nonce)).to.equal('valid');
+    clock.set(1_000_000 + NONCE_LIFETIME_MS);
+    expect(nonces.check(nonce)).to.equal('valid');
+    clock.set(1_000_000 + NONCE_LIFETIME_MS + 1);
+    expect(nonces.check(nonce)).to.equal('stale');
+    const raw = Buffer.from(nonce, 'base64url');
+    raw[3] ^= 1;
+    expect(nonces.check(raw.toString('base64url'))).to.equal('invalid', 'a changed timestamp breaks the MAC');
+    expect(new NonceService(Buffer.alloc(32, 8), clock).check(nonce)).to.equal('invalid', 'another secret');
+    for (const garbage of ['', 'abc', 'x'.repeat(43), `${nonce}x`]) expect(nonces.check(garbage)).to.equal('invalid');
+  });
+
+  it('is checkable by another worker holding the same secret', () => {
+    const clock = fixedClock(5_000);
+    expect(new NonceService(secret, clock).check(new NonceService(secret, clock).issue())).to.equal('valid');
+  });
+
+  it('issues a different nonce every time', () => {
+    const nonces = new NonceService(secret, fixedClock(1));
+    expect(new Set(Array.from({ length: 1000 }, () => nonces.issue())).size).to.equal(1000);
+  });
+});
+
+describe('REGISTER failure throttle', () => {
+  const options = { maxFailures: 3, windowMs: 1000, blockMs: 5000, maxSources: 4 };
+
+  it('blocks a source after maxFailures within the window, for blockMs', () => {
+    const throttle = new FailureThrottle(options);
+    expect([throttle.fail('a', 0), throttle.fail('a', 10), throttle.fail('a', 20)]).to.deep.equal([false, false, true]);
+    expect(throttle.isBlocked('a', 5019)).to.equal(true);
+    expect(throttle.isBlocked('a', 5020)).to.equal(false);
+    expect(throttle.isBlocked('b', 30)).to.equal(false, 'other sources are not affected');
+  });
+
+  it('forgets failures older than the window, and resets on success', () => {
+    const throttle = new FailureThrottle(options);
+    throttle.fail('a', 0);
+    throttle.fail('a', 0);
+    expect(throttle.fail('a', 1001)).to.equal(false, 'a new window');
+    throttle.fail('a', 1002);
+    throttle.succeed('a');
+    expect(throttle.fail('a', 1003)).to.equal(false);
+  });
+
+  it('tracks at most maxSources and sweeps expired entries', () => {
+    const throttle = new FailureThrottle(options);
+    for (const source of ['a', 'b', 'c', 'd', 'e']) throttle.fail(source, 0);
+    throttle.fail('e', 1);
+    throttle.fail('e', 2);
+    expect(throttle.isBlocked('e', 3)).to.equal(true);
+    throttle.sweep(10_000);
+    expect(throttle.isBlocked('e', 3)).to.equal(false, 'swept once window and block are over');
+  });
+});
