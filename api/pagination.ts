@@ -108,3 +108,17 @@ export async function paginate<E extends ObjectLiteral & { id: string }, T>(
   }));
   return { edges, pageInfo: { hasNextPage, endCursor: edges.length > 0 ? edges[edges.length - 1].cursor : null } };
 }
+
+/**
+ * The company a list is scoped to: the one asked for (checked by the caller), else the key's own
+ * company, else (operators) none, meaning every company.
+ */
+export function listScope(actor: { readonly kind: 'operator' } | { readonly kind: 'company'; readonly companyId: string }, companyId: string | null): string | null {
+  return companyId ?? (actor.kind === 'company' ? actor.companyId : null);
+}
+
+/** Turns a page of entities into a page of public types built in one batch. */
+export async function mapPage<E, T>(page: Page<E>, toTypes: (entities: E[]) => Promise<T[]>): Promise<Page<T>> {
+  const types = await toTypes(page.edges.map((edge) => edge.node));
+  return { pageInfo: page.pageInfo, edges: page.edges.map((edge, index) => ({ cursor: edge.cursor, node: types[index] })) };
+}

@@ -6,6 +6,7 @@ import { parseSipUri } from '../../domain/sip-uri';
 import type { Actor } from '../auth/actor';
 import { badInput, forbidden, notFound, translateConstraintError } from '../errors';
 import { isId } from '../ids';
+import { checkName } from '../names';
 import { paginate, type Page, type PageArgs } from '../pagination';
 import { CarrierType, OutboundGatewayType } from './carrier.type';
 import type { CreateCarrierInput, UpdateCarrierInput } from './carrier.input';
@@ -26,12 +27,6 @@ function canonicalCidrs(inputs: readonly string[]): string[] {
   });
   if (problems.length > 0) throw badInput(problems);
   return [...cidrs];
-}
-
-function checkName(name: string | undefined | null): string | undefined {
-  if (name == null) return undefined;
-  if (name.trim() === '') throw badInput(['name must not be blank']);
-  return name.trim();
 }
 
 /** Operator-level configuration: the carriers calls are admitted from, and the outbound gateway. */

@@ -4,6 +4,7 @@ import { isIanaTimeZone } from '../../domain/time-zone';
 import { canAccessCompany, type Actor } from '../auth/actor';
 import { badInput, forbidden, notFound } from '../errors';
 import { isId } from '../ids';
+import { checkName } from '../names';
 import { paginate, type Page, type PageArgs } from '../pagination';
 import { CompanyType } from './company.type';
 import type { CreateCompanyInput, UpdateCompanyInput } from './company.input';
@@ -12,10 +13,6 @@ function checkTimeZone(timeZone: string | undefined | null): void {
   if (timeZone != null && !isIanaTimeZone(timeZone)) {
     throw badInput([`timeZone: "${timeZone}" is not an IANA time zone (e.g. Europe/Berlin)`]);
   }
-}
-
-function checkName(name: string | undefined | null): void {
-  if (name != null && name.trim() === '') throw badInput(['name must not be blank']);
 }
 
 /**
@@ -33,20 +30,18 @@ export class CompanyService {
 
   async create(actor: Actor, input: CreateCompanyInput): Promise<CompanyType> {
     if (actor.kind !== 'operator') throw forbidden('only operator keys create companies');
-    checkName(input.name);
+    const name = checkName(input.name) as string;
     checkTimeZone(input.timeZone);
-    const company = await this.dataSource.transaction((manager) =>
-      manager.save(manager.create(Company, { name: input.name.trim(), timeZone: input.timeZone })),
-    );
+    const company = await this.dataSource.transaction((manager) => manager.save(manager.create(Company, { name, timeZone: input.timeZone })));
     return CompanyType.from(company);
   }
 
   async update(actor: Actor, id: string, input: UpdateCompanyInput): Promise<CompanyType> {
-    checkName(input.name);
+    const name = checkName(input.name);
     checkTimeZone(input.timeZone);
     return this.dataSource.transaction(async (manager) => {
       const company = await findAccessibleCompany(manager, actor, id);
-      if (input.name != null) company.name = input.name.trim();
+      if (name !== undefined) company.name = name;
       if (input.timeZone != null) company.timeZone = input.timeZone;
       return CompanyType.from(await manager.save(company));
     });

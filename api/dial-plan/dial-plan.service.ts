@@ -6,8 +6,9 @@ import type { Actor } from '../auth/actor';
 import { findAccessibleCompany } from '../company/company.service';
 import { badInput, conflict, notFound, translateConstraintError } from '../errors';
 import { isId } from '../ids';
+import { checkName } from '../names';
 import { normaliseNumbers, numbersOf, replaceNumbers } from '../numbers';
-import { paginate, type Page, type PageArgs } from '../pagination';
+import { listScope, mapPage, paginate, type Page, type PageArgs } from '../pagination';
 import { DialPlanType, type FlowType } from './dial-plan.type';
 import type { CreateDialPlanInput, FlowInput, UpdateDialPlanInput } from './dial-plan.input';
 
@@ -20,12 +21,6 @@ function checkFlow(input: FlowInput): Flow {
   const result = validateFlow(input as FlowDraft);
   if (!result.ok) throw badInput(result.problems);
   return result.flow;
-}
-
-function checkName(name: string | null | undefined): string | undefined {
-  if (name == null) return undefined;
-  if (name.trim() === '') throw badInput(['name must not be blank']);
-  return name.trim();
 }
 
 function externalNumbers(externalNumber: string | null | undefined): string[] | undefined {
@@ -131,11 +126,9 @@ export class DialPlanService {
   async list(actor: Actor, companyId: string | null, page: PageArgs): Promise<Page<DialPlanType>> {
     const manager = this.dataSource.manager;
     if (companyId !== null) await findAccessibleCompany(manager, actor, companyId);
-    const scope = companyId ?? (actor.kind === 'company' ? actor.companyId : null);
+    const scope = listScope(actor, companyId);
     const query = manager.getRepository(DialPlan).createQueryBuilder('plan');
     if (scope !== null) query.where('plan.companyId = :scope', { scope });
-    const result = await paginate(query, page, { timeColumn: 'createdAt', direction: 'ASC' }, (plan) => plan);
-    const types = await toDialPlanTypes(manager, result.edges.map((edge) => edge.node));
-    return { pageInfo: result.pageInfo, edges: result.edges.map((edge, index) => ({ cursor: edge.cursor, node: types[index] })) };
+    return mapPage(await paginate(query, page, { timeColumn: 'createdAt', direction: 'ASC' }, (plan) => plan), (plans) => toDialPlanTypes(manager, plans));
   }
 }

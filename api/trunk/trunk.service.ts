@@ -8,8 +8,9 @@ import { findAccessibleCompany } from '../company/company.service';
 import { findDialPlansByIds } from '../dial-plan/dial-plan.service';
 import { badInput, notFound, translateConstraintError } from '../errors';
 import { isId } from '../ids';
+import { checkName } from '../names';
 import { normaliseNumbers, numbersOf, replaceNumbers } from '../numbers';
-import { paginate, type Page, type PageArgs } from '../pagination';
+import { listScope, mapPage, paginate, type Page, type PageArgs } from '../pagination';
 import { FailoverSettingsType, RegistrationType, TrunkType } from './trunk.type';
 import type { CreateTrunkInput, FailoverSettingsInput, UpdateTrunkInput } from './trunk.input';
 
@@ -37,12 +38,6 @@ function checkSipUsername(username: string): string {
 function checkPassword(password: string): void {
   // Control characters cannot be typed into a PBX's settings and break digest computations.
   if ([...password].some((char) => char.charCodeAt(0) < 0x20 || char.charCodeAt(0) === 0x7f)) throw badInput(['sipPassword must not contain control characters']);
-}
-
-function checkName(name: string | null | undefined): string | undefined {
-  if (name == null) return undefined;
-  if (name.trim() === '') throw badInput(['name must not be blank']);
-  return name.trim();
 }
 
 function checkAlgorithms(algorithms: readonly DigestAlgorithm[]): DigestAlgorithm[] {
@@ -167,12 +162,10 @@ export class TrunkService {
   async list(actor: Actor, companyId: string | null, page: PageArgs): Promise<Page<TrunkType>> {
     const manager = this.dataSource.manager;
     if (companyId !== null) await findAccessibleCompany(manager, actor, companyId);
-    const scope = companyId ?? (actor.kind === 'company' ? actor.companyId : null);
+    const scope = listScope(actor, companyId);
     const query = manager.getRepository(Trunk).createQueryBuilder('trunk');
     if (scope !== null) query.where('trunk.companyId = :scope', { scope });
-    const result = await paginate(query, page, { timeColumn: 'createdAt', direction: 'ASC' }, (trunk) => trunk);
-    const types = await this.toTypes(manager, result.edges.map((edge) => edge.node));
-    return { pageInfo: result.pageInfo, edges: result.edges.map((edge, index) => ({ cursor: edge.cursor, node: types[index] })) };
+    return mapPage(await paginate(query, page, { timeColumn: 'createdAt', direction: 'ASC' }, (trunk) => trunk), (trunks) => this.toTypes(manager, trunks));
   }
 
   private async findAccessible(manager: EntityManager, actor: Actor, id: string): Promise<Trunk> {
