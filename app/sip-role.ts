@@ -14,6 +14,18 @@ import type { Config } from './config';
 
 /** Expired bindings are deleted this often (any node may do it; doing it twice is harmless). */
 const REGISTRATION_SWEEP_MS = 60_000;
+/** How often the node logs its counters: what it received, dropped, sent, and each worker's state. */
+const STATS_LOG_MS = 60_000;
+
+interface WorkerCountersReport {
+  readonly requests: Record<string, number>;
+  readonly drops: Record<string, number>;
+  readonly calls: number;
+}
+
+function sum(into: Record<string, number>, from: Record<string, number>): void {
+  for (const [key, value] of Object.entries(from)) into[key] = (into[key] ?? 0) + value;
+}
 
 export interface SipRole {
   readonly edge: Edge;
@@ -89,6 +101,25 @@ export async function startSipRole(config: Config, databaseUrl: string, logger: 
   }, REGISTRATION_SWEEP_MS);
   sweeper.unref();
 
+  // Each worker reports its counters every second; the node sums the latest of each.
+  const workerCounters = new Map<number, WorkerCountersReport>();
+  supervisor.on('message', (index, message) => {
+    const payload = message.type === 'event' ? (message.payload as { kind?: string } & Partial<WorkerCountersReport>) : null;
+    if (payload?.kind === 'counters') workerCounters.set(index, { requests: payload.requests ?? {}, drops: payload.drops ?? {}, calls: payload.calls ?? 0 });
+  });
+  const statsTimer = setInterval(() => {
+    const requests: Record<string, number> = {};
+    const drops: Record<string, number> = {};
+    let calls = 0;
+    for (const report of workerCounters.values()) {
+      sum(requests, report.requests);
+      sum(drops, report.drops);
+      calls += report.calls;
+    }
+    log.info({ edge: edge.stats(), requests, drops, calls, workers: supervisor.health() }, 'SIP node counters');
+  }, STATS_LOG_MS);
+  statsTimer.unref();
+
   const address = edge.address();
   log.info({ address: `${address.address}:${address.port}`, publicAddress: config.sipPublicAddress, workers: config.sipWorkers, nodeId }, 'SIP edge listening');
   return {
@@ -97,6 +128,7 @@ export async function startSipRole(config: Config, databaseUrl: string, logger: 
     counter,
     stop: async () => {
       clearInterval(sweeper);
+      clearInterval(statsTimer);
       await edge.close();
       await supervisor.stop();
       await reporter.stop();

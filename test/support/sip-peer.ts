@@ -215,6 +215,8 @@ export type PbxMode =
   | { readonly kind: 'reject'; readonly status: number }
   | { readonly kind: 'silent' }
   | { readonly kind: 'ring' }
+  /** 183 with a Contact (an early dialog, as with reliable provisional responses), then nothing. */
+  | { readonly kind: 'early' }
   | { readonly kind: 'trying-only' };
 
 /** Makes a peer behave as a PBX (or a forward target) towards the INVITEs it receives. */
@@ -240,6 +242,11 @@ export function actAsPbx(peer: SipPeer, mode: () => PbxMode): { invites: SipRequ
         if (current.kind === 'trying-only') return;
         if (current.kind === 'reject') {
           withTag(current.status, 'Rejected');
+          return;
+        }
+        if (current.kind === 'early') {
+          withTag(183, 'Session Progress', { contact: [{ uri: peer.uri, params: {} }], require: '100rel', rseq: '1' });
+          pending.set(request.headers['call-id'], request);
           return;
         }
         withTag(180, 'Ringing');

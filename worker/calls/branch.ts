@@ -53,6 +53,15 @@ export class Branch {
     this.startedAt = clock.now();
   }
 
+  /** A 1xx came and no final response yet: the target's early dialog exists. */
+  get ringing(): boolean {
+    return this.state === 'proceeding';
+  }
+
+  get destination(): Endpoint | null {
+    return this.options.destination;
+  }
+
   start(): void {
     const { options } = this;
     if (options.destination !== null) {

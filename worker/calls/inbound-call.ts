@@ -13,7 +13,7 @@ import type { Endpoint, NameAddr, SipRequest, SipResponse } from '../sip/message
 import type { SipPort } from '../sip/port';
 import { Branch } from './branch';
 import type { CallRecorder } from './recorder';
-import { forwardedRequest, requestUser, responseForCaller } from './proxy';
+import { forwardedRequest, requestUser, responseForCaller, upstreamResponse } from './proxy';
 import { didFromRequestUser } from './did';
 
 /** Per-trunk channels across workers: read for `decide()`, taken and given back here. */
@@ -88,6 +88,21 @@ export class InboundCall {
 
   get settled(): boolean {
     return this.phase.kind === 'settled';
+  }
+
+  /**
+   * A request within the early dialog of the branch now ringing (PRACK for a reliable 183, UPDATE):
+   * from the caller it goes to the branch's target, from the target back to the caller. Returns
+   * false when no branch is ringing.
+   */
+  earlyDialogRequest(request: SipRequest): boolean {
+    const phase = this.phase;
+    const branch = phase.kind === 'delivering' ? phase.branch : phase.kind === 'planning' ? phase.branch : null;
+    if (branch === null || !branch.ringing) return false;
+    const fromCaller = request.headers.from.params.tag === this.invite.headers.from.params.tag;
+    const forwarded = forwardedRequest(request, { uri: request.uri, isOwnRoute: (uri) => this.deps.port.isOwnUri(uri) });
+    this.deps.port.send(forwarded, fromCaller ? branch.destination : this.caller, (response) => this.deps.port.respond(upstreamResponse(response)));
+    return true;
   }
 
   /** Answers 100 Trying at once, then routes. */

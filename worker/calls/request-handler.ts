@@ -161,7 +161,10 @@ export class RequestHandler {
   }
 
   private inDialog(request: SipRequest): void {
-    if (!this.dialogs.handle(request)) this.deps.port.reply(request, 481, 'Call/Transaction Does Not Exist');
+    if (this.dialogs.handle(request)) return;
+    const call = this.calls.get(request.headers['call-id']);
+    if (call !== undefined && !call.settled && call.earlyDialogRequest(request)) return;
+    this.deps.port.reply(request, 481, 'Call/Transaction Does Not Exist');
   }
 
   /** The worker is stopping: end what is up, so channels are given back and records closed. */

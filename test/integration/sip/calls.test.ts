@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { SipHarness } from '../../support/sip-harness';
 import { actAsPbx, placeCall, silentSink, SipPeer, uriText, waitUntil, type PbxMode } from '../../support/sip-peer';
+import type { SipResponse } from '../../../worker/sip/message';
 
 /**
  * Inbound calls through the SIP role, with real `sip` stacks on loopback as carrier, PBX and
@@ -126,6 +127,34 @@ describe('inbound calls and failover (real SIP on loopback)', function () {
     await waitUntil(() => pbxSeen.cancels.length > 0, 3000, 'CANCEL at the PBX');
     expect(await h.record(call.callId)).to.include({ outcome: 'CANCELLED', final_status: 487 });
     expect(mobileSeen.invites).to.have.length(0);
+  });
+
+  it('passes a PRACK in the early dialog of a ringing PBX (reliable 183)', async () => {
+    pbxMode = { kind: 'early' };
+    const call = placeCall(h.carrier, h.proxy, DID);
+    const progress = await call.status(183);
+    const prack = await new Promise<SipResponse>((resolve) =>
+      h.carrier.send(
+        {
+          method: 'PRACK',
+          uri: Array.isArray(progress.headers.contact) ? progress.headers.contact[0].uri : pbx.uri,
+          headers: {
+            to: progress.headers.to,
+            from: call.invite.headers.from,
+            'call-id': call.callId,
+            cseq: { seq: 2, method: 'PRACK' },
+            via: [],
+            rack: '1 1 INVITE',
+            route: (progress.headers['record-route'] ?? []).slice().reverse(),
+          },
+        },
+        (response) => response.status >= 200 && resolve(response),
+      ),
+    );
+    expect(prack.status).to.equal(200);
+    expect(pbx.received('PRACK')).to.have.length(1);
+    call.cancel();
+    expect((await call.final()).status).to.equal(487);
   });
 
   it("honours the caller's CANCEL before the PBX said anything, and never fails over", async () => {
