@@ -88,7 +88,7 @@ export class Branch {
   cancelByCaller(): void {
     if (this.state === 'done') return;
     this.handle?.cancel();
-    this.finish({ kind: 'CallerCancelled' }, null, { keepListening: true });
+    this.finish({ kind: 'CallerCancelled' }, null);
   }
 
   attempt(): CallAttempt {
@@ -139,7 +139,7 @@ export class Branch {
   private onNoProvisional(): void {
     if (this.state !== 'calling') return;
     this.handle?.abandon();
-    this.finish({ kind: 'NoProvisionalResponse' }, null, { keepListening: true });
+    this.finish({ kind: 'NoProvisionalResponse' }, null);
   }
 
   private onRingTimeout(): void {
@@ -147,7 +147,7 @@ export class Branch {
     if (this.state === 'calling') {
       // Nothing came back at all: there is nobody to CANCEL (section 9.1), so stop retransmitting.
       this.handle?.abandon();
-      this.finish(this.options.ringFrom === 'start' ? { kind: 'NoProvisionalResponse' } : { kind: 'RingTimeout' }, null, { keepListening: true });
+      this.finish(this.options.ringFrom === 'start' ? { kind: 'NoProvisionalResponse' } : { kind: 'RingTimeout' }, null);
       return;
     }
     this.state = 'cancelling';
@@ -178,23 +178,16 @@ export class Branch {
     this.port.send({ method: 'BYE', uri, headers: { ...dialogHeaders, cseq: { seq: base.headers.cseq.seq + 1, method: 'BYE' } } }, destination, () => undefined);
   }
 
-  private finish(outcome: AttemptOutcome, response: SipResponse | null, mode: { keepListening?: boolean } = {}): void {
+  /** Ends the branch once: timers stop, send errors no longer matter (a late 2xx still comes via onResponse). */
+  private finish(outcome: AttemptOutcome, response: SipResponse | null): void {
     if (this.state === 'done') return;
     this.state = 'done';
     this.endedAt = this.clock.now();
     this.timers.noProvisional?.cancel();
     this.timers.ring?.cancel();
     this.timers.cancelGrace?.cancel();
-    if (!mode.keepListening) {
-      this.stopListening?.();
-      this.stopListening = null;
-    }
-    this.options.onOutcome(outcome, response);
-  }
-
-  /** Stops listening for send errors: the call is over. */
-  dispose(): void {
     this.stopListening?.();
     this.stopListening = null;
+    this.options.onOutcome(outcome, response);
   }
 }

@@ -1,0 +1,97 @@
+import type { Clock, Timer } from '../../worker/clock';
+import type { Endpoint, SipRequest, SipResponse } from '../../worker/sip/message';
+import type { ClientBranch, ResponseExtension, SipPort } from '../../worker/sip/port';
+
+/** A clock whose time moves only when the test says so. */
+export class FakeClock implements Clock {
+  private time = 0;
+  private timers: { at: number; fn: () => void; cancelled: boolean }[] = [];
+
+  now(): number {
+    return this.time;
+  }
+
+  after(ms: number, fn: () => void): Timer {
+    const timer = { at: this.time + ms, fn, cancelled: false };
+    this.timers.push(timer);
+    return { cancel: () => (timer.cancelled = true) };
+  }
+
+  /** Moves time forward, firing due timers in order. */
+  advance(ms: number): void {
+    const until = this.time + ms;
+    for (;;) {
+      const due = this.timers.filter((timer) => !timer.cancelled && timer.at <= until).sort((a, b) => a.at - b.at)[0];
+      if (due === undefined) break;
+      this.time = due.at;
+      due.cancelled = true;
+      due.fn();
+    }
+    this.time = until;
+  }
+
+  pending(): number {
+    return this.timers.filter((timer) => !timer.cancelled).length;
+  }
+}
+
+export interface SentRequest {
+  request: SipRequest;
+  destination: Endpoint | null;
+  respond: (response: SipResponse) => void;
+  cancelled: number;
+  abandoned: number;
+}
+
+/** A SipPort that records what the call layer does and lets the test answer. */
+export class FakePort implements SipPort {
+  readonly publicAddress = '192.0.2.1';
+  readonly publicPort = 5060;
+  readonly replies: { request: SipRequest; status: number }[] = [];
+  readonly responded: SipResponse[] = [];
+  readonly sent: SentRequest[] = [];
+  readonly acks: { request: SipRequest; destination: Endpoint | null }[] = [];
+  readonly sendErrorListeners = new Set<(destination: Endpoint, code: string) => void>();
+  throwOnSend: Error | null = null;
+
+  reply(request: SipRequest, status: number, _reason?: string, _extension?: ResponseExtension): void {
+    this.replies.push({ request, status });
+  }
+
+  respond(response: SipResponse): void {
+    this.responded.push(response);
+  }
+
+  send(request: SipRequest, destination: Endpoint | null, onResponse: (response: SipResponse) => void): ClientBranch {
+    if (this.throwOnSend !== null) throw this.throwOnSend;
+    const entry: SentRequest = { request, destination, respond: onResponse, cancelled: 0, abandoned: 0 };
+    this.sent.push(entry);
+    return { cancel: () => void entry.cancelled++, abandon: () => void entry.abandoned++ };
+  }
+
+  sendAck(request: SipRequest, destination: Endpoint | null): void {
+    this.acks.push({ request, destination });
+  }
+
+  onSendError(listener: (destination: Endpoint, code: string) => void): () => void {
+    this.sendErrorListeners.add(listener);
+    return () => this.sendErrorListeners.delete(listener);
+  }
+
+  failSend(destination: Endpoint, code: string): void {
+    for (const listener of [...this.sendErrorListeners]) listener(destination, code);
+  }
+
+  isOwnUri(uri: unknown): boolean {
+    return typeof uri === 'string' && uri.includes('192.0.2.1:5060');
+  }
+}
+
+/** A response to `request` with a status, as a target would send it (our Via still on top). */
+export function responseTo(request: SipRequest, status: number, extra: Partial<SipResponse['headers']> = {}): SipResponse {
+  return {
+    status,
+    reason: '',
+    headers: { ...request.headers, to: { ...request.headers.to, params: { ...request.headers.to.params, tag: status > 100 ? 'callee' : undefined } }, ...extra },
+  };
+}

@@ -1,0 +1,148 @@
+import { expect } from 'chai';
+import pino from 'pino';
+import { DialPlanApp } from '../../../domain/flow';
+import { InboundCall, type AnsweredCall, type ChannelGate } from '../../../worker/calls/inbound-call';
+import type { CallRecordDraft, CallRecorder } from '../../../worker/calls/recorder';
+import type { SipRequest } from '../../../worker/sip/message';
+import { FakeClock, FakePort, responseTo } from '../../support/fakes';
+import { binding, dialPlanConfig, snapshotOf, trunkConfig } from '../../support/snapshot';
+
+const invite = (did = '+442079460001'): SipRequest => ({
+  method: 'INVITE',
+  uri: `sip:${did}@192.0.2.1:5060`,
+  headers: {
+    via: [{ host: '198.51.100.7', port: 5060, params: { branch: 'z9hG4bKc' } }],
+    to: { uri: `sip:${did}@192.0.2.1`, params: {} },
+    from: { uri: 'sip:+4930901820@carrier', params: { tag: 'a' } },
+    'call-id': 'call-1',
+    cseq: { seq: 1, method: 'INVITE' },
+    'max-forwards': 70,
+  },
+});
+
+class Gate implements ChannelGate {
+  taken = 0;
+  released = 0;
+  refuse = false;
+  active(): number {
+    return this.taken - this.released;
+  }
+  tryAcquire(): boolean {
+    if (this.refuse) return false;
+    this.taken++;
+    return true;
+  }
+  release(): void {
+    this.released++;
+  }
+}
+
+const HANGUP_486 = dialPlanConfig({ flow: { entryStepId: 'busy', steps: [{ id: 'busy', app: DialPlanApp.HANGUP, hangup: { status: 486 }, exits: [] }] } });
+
+function setup(parts: Parameters<typeof snapshotOf>[0] = { registrations: [binding()], dialPlans: [HANGUP_486] }, did?: string) {
+  const clock = new FakeClock();
+  clock.advance(1_500_000);
+  const port = new FakePort();
+  const channels = new Gate();
+  const records: CallRecordDraft[] = [];
+  const recorder: CallRecorder = { record: (draft) => records.push(draft), ended: () => undefined };
+  const answered: AnsweredCall[] = [];
+  let settled = 0;
+  const call = new InboundCall(invite(did), { address: '198.51.100.7', port: 5060 }, snapshotOf(parts), {
+    port,
+    clock,
+    channels,
+    recorder,
+    logger: pino({ level: 'silent' }),
+    worker: 'node/w0',
+    recordRoute: { uri: 'sip:192.0.2.1:5060;lr', params: {} },
+    timerCMs: 180_000,
+    onAnswered: (call) => answered.push(call),
+    onSettled: () => settled++,
+  });
+  call.start();
+  return { clock, port, channels, records, answered, call, settledCount: () => settled };
+}
+
+describe('InboundCall: one call from INVITE to its record', () => {
+  it('answers 100 at once and 404 for an unknown number, with one REJECTED record', () => {
+    const { port, records, channels, settledCount } = setup(undefined, '+442079469999');
+    expect(port.replies.map((reply) => reply.status)).to.deep.equal([100, 404]);
+    expect(records.map((record) => [record.outcome, record.finalStatus])).to.deep.equal([['REJECTED', 404]]);
+    expect(channels.taken).to.equal(0);
+    expect(settledCount()).to.equal(1);
+  });
+
+  it('delivers with a channel held until the dialog ends, and records DELIVERED without an end time', () => {
+    const { port, channels, records, answered } = setup();
+    const sent = port.sent[0];
+    expect(sent.destination).to.deep.equal({ address: '127.0.0.1', port: 40000 });
+    expect(sent.request.headers['record-route']?.[0].uri).to.equal('sip:192.0.2.1:5060;lr');
+    sent.respond(responseTo(sent.request, 180));
+    sent.respond(responseTo(sent.request, 200));
+    expect(port.responded.map((response) => response.status)).to.deep.equal([180, 200]);
+    expect(channels).to.deep.include({ taken: 1, released: 0 });
+    expect(answered[0]).to.deep.include({ channelTrunkId: 'trunk-1', callerTag: 'a', calleeTag: 'callee' });
+    expect(records[0]).to.deep.include({ outcome: 'DELIVERED', finalStatus: 200, endedAt: null, failoverReason: null });
+  });
+
+  it('fails over on 503: the channel is given back, the plan answers 486, both attempts recorded', () => {
+    const { port, channels, records } = setup();
+    port.sent[0].respond(responseTo(port.sent[0].request, 503));
+    expect(channels).to.deep.include({ taken: 1, released: 1 });
+    expect(port.replies.map((reply) => reply.status)).to.deep.equal([100, 486]);
+    expect(records).to.have.length(1);
+    expect(records[0]).to.deep.include({ outcome: 'FAILED_OVER', failoverReason: 'PBX_SERVER_ERROR', finalStatus: 486 });
+    expect(records[0].attempts.map((attempt) => attempt.status)).to.deep.equal([503]);
+  });
+
+  it('fails over as NOT_REGISTERED without sending anything or taking a channel', () => {
+    const { port, channels, records } = setup({ registrations: [], dialPlans: [HANGUP_486] });
+    expect(records[0]).to.deep.include({ outcome: 'FAILED_OVER', failoverReason: 'NOT_REGISTERED' });
+    expect(port.sent).to.have.length(0);
+    expect(channels.taken).to.equal(0);
+  });
+
+  it('fails over as CONCURRENCY_LIMIT, sending nothing, when another worker took the last channel after decide()', () => {
+    const clock = new FakeClock();
+    const port = new FakePort();
+    const channels = new Gate();
+    channels.refuse = true;
+    const records: CallRecordDraft[] = [];
+    new InboundCall(invite(), { address: '198.51.100.7', port: 5060 }, snapshotOf({ registrations: [binding({ expiresAt: Number.MAX_SAFE_INTEGER })], dialPlans: [HANGUP_486] }), {
+      port,
+      clock,
+      channels,
+      recorder: { record: (draft) => records.push(draft), ended: () => undefined },
+      logger: pino({ level: 'silent' }),
+      worker: 'w',
+      recordRoute: { uri: 'sip:192.0.2.1:5060;lr', params: {} },
+      timerCMs: 180_000,
+      onAnswered: () => undefined,
+      onSettled: () => undefined,
+    }).start();
+    expect(port.sent).to.have.length(0);
+    expect(records[0]).to.deep.include({ outcome: 'FAILED_OVER', failoverReason: 'CONCURRENCY_LIMIT', finalStatus: 486 });
+  });
+
+  it("honours the caller's CANCEL: 487, the branch CANCELled, the channel given back, one CANCELLED record", () => {
+    const { port, channels, records, call } = setup();
+    const sent = port.sent[0];
+    sent.respond(responseTo(sent.request, 180));
+    call.cancel();
+    expect(port.replies.map((reply) => reply.status)).to.deep.equal([100, 487]);
+    expect(sent.cancelled).to.equal(1);
+    expect(channels).to.deep.include({ taken: 1, released: 1 });
+    sent.respond(responseTo(sent.request, 487));
+    call.cancel();
+    expect(records.map((record) => record.outcome)).to.deep.equal(['CANCELLED']);
+  });
+
+  it('does not fail over after a CANCEL even when the no-1xx timer would have fired', () => {
+    const { clock, port, call, records } = setup({ registrations: [binding()], dialPlans: [HANGUP_486], trunks: [trunkConfig({ failover: { noProvisionalTimeoutMs: 1000 } })] });
+    call.cancel();
+    clock.advance(5000);
+    expect(port.sent).to.have.length(1, 'no second branch');
+    expect(records.map((record) => record.outcome)).to.deep.equal(['CANCELLED']);
+  });
+});
