@@ -68,7 +68,7 @@ export class InboundCall {
   private phase: Phase = { kind: 'routing' };
   private readonly startedAt: number;
   private readonly attempts: CallAttempt[] = [];
-  private readonly logger: Logger;
+  private childLogger: Logger | null = null;
   private heldChannel: string | null = null;
   private failoverReason: FailoverReason | null = null;
   private trunkId: string | null = null;
@@ -83,7 +83,12 @@ export class InboundCall {
   ) {
     this.callId = invite.headers['call-id'];
     this.startedAt = deps.clock.now();
-    this.logger = deps.logger.child({ callId: this.callId });
+  }
+
+  /** The call's own logger, made when first needed: most calls log one line. */
+  private get logger(): Logger {
+    this.childLogger ??= this.deps.logger.child({ callId: this.callId });
+    return this.childLogger;
   }
 
   get settled(): boolean {

@@ -54,9 +54,7 @@ export class RequestHandler {
 
   /** Calls being set up plus calls up: what the supervisor balances and drains on. */
   liveCalls(): number {
-    let settingUp = 0;
-    for (const call of this.calls.values()) if (!call.settled) settingUp++;
-    return settingUp + this.dialogs.liveCount();
+    return this.calls.size + this.dialogs.liveCount();
   }
 
   /** Call-IDs this worker still needs routed to it. */
@@ -143,10 +141,13 @@ export class RequestHandler {
 
   private settled(call: InboundCall): void {
     this.deps.counters.call();
-    // The INVITE server transaction absorbs retransmissions and the ACK of a non-2xx for a while.
+    // Setup is over: the call's state goes now (a CANCEL from here on finds nothing and gets 481).
+    // The Call-ID stays routed here a while longer: the INVITE server transaction still absorbs
+    // retransmissions and the ACK of a non-2xx, and an answered call is a dialog of this worker.
+    if (this.calls.get(call.callId) === call) this.calls.delete(call.callId);
+    const callId = call.callId;
     this.deps.clock.after(DIALOG_LINGER_MS, () => {
-      if (this.calls.get(call.callId) === call) this.calls.delete(call.callId);
-      if (!this.dialogs.has(call.callId)) this.deps.release(call.callId);
+      if (!this.dialogs.has(callId) && !this.calls.has(callId)) this.deps.release(callId);
     });
   }
 
@@ -163,7 +164,7 @@ export class RequestHandler {
   private inDialog(request: SipRequest): void {
     if (this.dialogs.handle(request)) return;
     const call = this.calls.get(request.headers['call-id']);
-    if (call !== undefined && !call.settled && call.earlyDialogRequest(request)) return;
+    if (call !== undefined && call.earlyDialogRequest(request)) return;
     this.deps.port.reply(request, 481, 'Call/Transaction Does Not Exist');
   }
 
