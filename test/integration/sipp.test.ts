@@ -4,7 +4,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { SipHarness, TRUNK_PASSWORD } from '../support/sip-harness';
 import { freeUdpPort, waitUntil } from '../support/sip-peer';
-import { Sipp, sippVersion, type SippOptions, type SippResult } from '../sipp/sipp';
+import { Sipp, SIPP_EXIT, sippVersion, type SippOptions, type SippResult } from '../sipp/sipp';
 
 /**
  * sipp (Debian's sip-tester) as an independent peer against the SIP role: carrier, PBX and
@@ -93,8 +93,14 @@ describe('sipp scenarios against the SIP role (independent peer, 2 workers)', fu
     expect(rows[0].contact).to.equal(`sip:${t.username}@127.0.0.1:${port}`);
   }
 
+  /** The carrier's verdict first (so a failure shows at once), then every other peer's. */
+  async function expectAllPeersSucceeded(caller: Sipp, ...peers: Sipp[]): Promise<void> {
+    expectAllSucceeded(await caller.result);
+    for (const peer of peers) expectAllSucceeded(await peer.result);
+  }
+
   function expectAllSucceeded(result: SippResult, calls = CALLS): void {
-    expect(result.exitCode, result.describe()).to.equal(0);
+    expect(result.exitCode, result.describe()).to.equal(SIPP_EXIT.allCallsSucceeded);
     expect(result.successful, result.describe()).to.equal(calls);
     expect(result.failed, result.describe()).to.equal(0);
   }
@@ -126,9 +132,7 @@ describe('sipp scenarios against the SIP role (independent peer, 2 workers)', fu
     await registerPbx(t, pbxPort);
     const pbx = uas('uas-answer-180-200-expect-ack-bye.xml', 'pbx', pbxPort);
     const caller = carrier('carrier-invite-expect-200-ack-bye.xml', t.did, await freeUdpPort());
-    const [callerResult, pbxResult] = await Promise.all([caller.result, pbx.result]);
-    expectAllSucceeded(callerResult);
-    expectAllSucceeded(pbxResult);
+    await expectAllPeersSucceeded(caller, pbx);
     const rows = await records(t, true);
     for (const row of rows) {
       expect(row, row.call_id).to.include({ outcome: 'DELIVERED', failover_reason: null, final_status: 200 });
@@ -140,9 +144,7 @@ describe('sipp scenarios against the SIP role (independent peer, 2 workers)', fu
     const t = await trunk('+442079463002');
     const mobile = uas('uas-answer-180-200-expect-ack-bye.xml', 'mobile', mobilePort);
     const caller = carrier('carrier-invite-expect-200-ack-bye.xml', t.did, await freeUdpPort());
-    const [callerResult, mobileResult] = await Promise.all([caller.result, mobile.result]);
-    expectAllSucceeded(callerResult);
-    expectAllSucceeded(mobileResult);
+    await expectAllPeersSucceeded(caller, mobile);
     for (const row of await records(t, true)) {
       expect(row, row.call_id).to.include({ outcome: 'FAILED_OVER', failover_reason: 'NOT_REGISTERED', final_status: 200 });
       expect(row.attempts.map((attempt) => attempt.status)).to.deep.equal([200], 'the PBX is never tried');
@@ -156,10 +158,7 @@ describe('sipp scenarios against the SIP role (independent peer, 2 workers)', fu
     const pbx = uas('pbx-answer-503-expect-ack.xml', 'pbx503', pbxPort);
     const mobile = uas('uas-answer-180-200-expect-ack-bye.xml', 'mobile', mobilePort);
     const caller = carrier('carrier-invite-expect-200-ack-bye.xml', t.did, await freeUdpPort());
-    const [callerResult, pbxResult, mobileResult] = await Promise.all([caller.result, pbx.result, mobile.result]);
-    expectAllSucceeded(callerResult);
-    expectAllSucceeded(pbxResult);
-    expectAllSucceeded(mobileResult);
+    await expectAllPeersSucceeded(caller, pbx, mobile);
     for (const row of await records(t, true)) {
       expect(row, row.call_id).to.include({ outcome: 'FAILED_OVER', failover_reason: 'PBX_SERVER_ERROR', final_status: 200 });
       expect(row.attempts.map((attempt) => attempt.status)).to.deep.equal([503, 200]);
@@ -172,9 +171,7 @@ describe('sipp scenarios against the SIP role (independent peer, 2 workers)', fu
     await registerPbx(t, pbxPort);
     const pbx = uas('pbx-ring-expect-cancel-then-487.xml', 'pbx-ringing', pbxPort);
     const caller = carrier('carrier-invite-cancel-after-180-expect-200-487.xml', t.did, await freeUdpPort());
-    const [callerResult, pbxResult] = await Promise.all([caller.result, pbx.result]);
-    expectAllSucceeded(callerResult);
-    expectAllSucceeded(pbxResult);
+    await expectAllPeersSucceeded(caller, pbx);
     for (const row of await records(t)) {
       expect(row, row.call_id).to.include({ outcome: 'CANCELLED', failover_reason: null, final_status: 487 });
       expect(row.attempts, 'only the PBX was tried').to.have.length(1);

@@ -37,20 +37,23 @@ export interface SippOptions {
   readonly localPort: number;
   /** `host:port` to send to: the SIP role, for a UAC. A UAS answers whoever sent the request. */
   readonly remote?: string;
-  /** `-m`: exit after this many calls. */
-  readonly calls: number;
+  /**
+   * `-m`: exit after this many calls. Leave it out for a UAS under load: a retransmission that
+   * arrives after its call ended counts as a new call and would use up the budget early.
+   */
+  readonly calls?: number;
   /** `-r`: calls per second (UAC). */
   readonly rate?: number;
-  /** `-l`: at most this many calls at once (UAC). */
-  readonly limit?: number;
   /** `-s`: the Request-URI and To user (the DID, or the trunk's SIP username for REGISTER). */
   readonly service?: string;
   /** `-au`/`-ap`: answers to a Digest challenge (`auth="true"` in the scenario). */
   readonly auth?: { readonly username: string; readonly password: string };
   /** `-d`: how long `<pause/>` holds an answered call. */
   readonly holdMs?: number;
-  /** `-timeout` with `-timeout_error`: sipp gives up and fails after this long. */
+  /** `-timeout`: sipp gives up after this long ... */
   readonly timeoutS: number;
+  /** ... and with `-timeout_error` (the default) that is a failure; a load run wants its statistics instead. */
+  readonly timeoutError?: boolean;
   /** `-trace_rtt`: every response time (rtd) is written, for percentiles. */
   readonly traceRtt?: boolean;
   /** `-fd`: statistics dump period. */
@@ -67,6 +70,8 @@ export interface SippResult {
   readonly successful: number;
   readonly failed: number;
   readonly retransmissions: number;
+  /** `ElapsedTime(C)`: from sipp's start to its last statistics dump. */
+  readonly elapsedSeconds: number;
   /** Unexpected messages and errors sipp logged (`-trace_err`), truncated. */
   readonly errors: string;
   /** The end of what sipp printed: its final screen. */
@@ -81,6 +86,7 @@ const OUTPUT_TAIL = 6000;
 const ERRORS_HEAD = 4000;
 /** After sipp's own -timeout, the process is killed if it still has not exited. */
 const KILL_GRACE_MS = 10_000;
+const STOP_GRACE_MS = 3000;
 
 export function sippArgs(options: SippOptions): string[] {
   const args = [
@@ -88,23 +94,31 @@ export function sippArgs(options: SippOptions): string[] {
     '-i', '127.0.0.1',
     '-p', String(options.localPort),
     '-t', 'u1',
-    '-m', String(options.calls),
     '-nostdin',
     '-aa',
     '-timeout', `${options.timeoutS}s`,
-    '-timeout_error',
     '-trace_stat', '-stf', path.join(options.dir, `${options.name}_stat.csv`), '-fd', String(options.statPeriodS ?? 1),
     '-trace_err', '-error_file', path.join(options.dir, `${options.name}_errors.log`),
   ];
+  if (options.calls !== undefined) args.push('-m', String(options.calls));
+  if (options.timeoutError !== false) args.push('-timeout_error');
   if (options.rate !== undefined) args.push('-r', String(options.rate));
-  if (options.limit !== undefined) args.push('-l', String(options.limit));
   if (options.service !== undefined) args.push('-s', options.service);
   if (options.auth !== undefined) args.push('-au', options.auth.username, '-ap', options.auth.password);
   if (options.holdMs !== undefined) args.push('-d', String(options.holdMs));
-  if (options.traceRtt === true) args.push('-trace_rtt', '-rtt_freq', '1000');
+  if (options.traceRtt === true) args.push('-trace_rtt', '-rtt_freq', String(rttFrequency(options.calls ?? 1000)));
   args.push(...(options.extraArgs ?? []));
   if (options.remote !== undefined) args.push(options.remote);
   return args;
+}
+
+/**
+ * sipp writes response times in blocks of -rtt_freq and drops the last, partial block at exit
+ * (it flushes only on SIGUSR2): a block size that divides the call count keeps them all.
+ */
+export function rttFrequency(calls: number, largest = 1000): number {
+  for (let size = Math.min(largest, calls); size > 1; size--) if (calls % size === 0) return size;
+  return 1;
 }
 
 /** Parses a sipp statistics file: the last row (cumulative counters are the `(C)` columns). */
@@ -130,6 +144,14 @@ export function parseRttFile(text: string, rtd = '1'): number[] {
   return times;
 }
 
+/** sipp writes durations as `HH:MM:SS:micro` (or `HH:MM:SS` in older builds). */
+export function parseElapsed(text: string | undefined): number {
+  const parts = (text ?? '').split(':').map(Number);
+  if (parts.length < 3 || parts.some((part) => !Number.isFinite(part))) return NaN;
+  const [hours, minutes, seconds, micro = 0] = parts;
+  return hours * 3600 + minutes * 60 + seconds + micro / 1e6;
+}
+
 async function readOr(file: string, fallback = ''): Promise<string> {
   try {
     return await readFile(file, 'utf8');
@@ -138,7 +160,7 @@ async function readOr(file: string, fallback = ''): Promise<string> {
   }
 }
 
-/** A running sipp. `result` settles when it exits; `stop()` ends it early (SIGUSR1: sipp's clean quit). */
+/** A running sipp. `result` settles when it exits; `stop()` ends it early. */
 export class Sipp {
   readonly result: Promise<SippResult>;
   private readonly child: ChildProcess;
@@ -158,15 +180,25 @@ export class Sipp {
     })
       .finally(() => clearTimeout(killer))
       .then(({ code, signal }) => this.collect(code, signal));
+    // Awaited by whoever needs it; a spawn failure nobody awaited yet is not an unhandled rejection.
+    this.result.catch(() => undefined);
   }
 
   get pid(): number | undefined {
     return this.child.pid;
   }
 
-  /** Asks sipp to stop (as its `q` key does) and waits for its result. */
+  /**
+   * Ends sipp now and waits for its result: SIGUSR1 is its soft quit (no new calls), a second
+   * one aborts the calls still open; SIGKILL if it has not gone after STOP_GRACE_MS.
+   */
   async stop(): Promise<SippResult> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGUSR1');
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGUSR1');
+      this.child.kill('SIGUSR1');
+      const killer = setTimeout(() => this.child.kill('SIGKILL'), STOP_GRACE_MS);
+      void this.result.finally(() => clearTimeout(killer)).catch(() => undefined);
+    }
     return this.result;
   }
 
@@ -191,6 +223,7 @@ export class Sipp {
       successful: count('SuccessfulCall(C)'),
       failed: count('FailedCall(C)'),
       retransmissions: count('Retransmissions(C)'),
+      elapsedSeconds: parseElapsed(stats['ElapsedTime(C)']),
       errors,
       output,
       responseTimesMs,
