@@ -5,6 +5,7 @@ import type { LogLevel } from '../app/config';
 import { systemClock } from './clock';
 import { ChannelCounter, type ChannelCounterBuffers } from './calls/channel-counter';
 import { WorkerCounters } from './calls/counters';
+import { LoadGuard } from './calls/load-guard';
 import { BatchRecorder } from './calls/recorder';
 import { RequestHandler } from './calls/request-handler';
 import { ConfigListener } from './config/listener';
@@ -75,6 +76,8 @@ async function main(data: SipWorkerData): Promise<void> {
   const counters = new WorkerCounters();
   const port = new DatagramPort(edge);
   let accepting = true;
+  const loadGuard = new LoadGuard();
+  loadGuard.start();
   let released: string[] = [];
 
   let handler: RequestHandler | null = null;
@@ -108,6 +111,7 @@ async function main(data: SipWorkerData): Promise<void> {
     snapshot: () => listener.current(),
     release: (callId) => released.push(callId),
     accepting: () => accepting,
+    overloaded: () => loadGuard.isOverloaded(),
   });
   const live = handler;
 
@@ -126,6 +130,7 @@ async function main(data: SipWorkerData): Promise<void> {
 
   const stop = async (): Promise<void> => {
     for (const timer of timers) clearInterval(timer);
+    loadGuard.stop();
     live.stop();
     await recorder.close();
     await listener.stop();

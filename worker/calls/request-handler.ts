@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { CallOutcome } from '../../domain/call';
 import type { Clock } from '../clock';
 import type { Snapshot } from '../config/snapshot';
 import type { Endpoint, NameAddr, SipRequest } from '../sip/message';
@@ -7,7 +9,7 @@ import { DIALOG_LINGER_MS } from '../sip/timers';
 import type { Registrar } from '../registrar/registrar';
 import { DialogTable } from './dialogs';
 import { InboundCall, type ChannelGate } from './inbound-call';
-import { maxForwards } from './proxy';
+import { maxForwards, requestUser } from './proxy';
 import type { CallRecorder } from './recorder';
 import type { WorkerCounters } from './counters';
 
@@ -28,6 +30,8 @@ export interface RequestHandlerDeps {
   readonly release: (callId: string) => void;
   /** False while draining: new calls are refused with 503 so the carrier retries elsewhere. */
   readonly accepting: () => boolean;
+  /** True while the worker is overloaded: new calls are shed with 503 (see load-guard.ts). */
+  readonly overloaded: () => boolean;
 }
 
 /**
@@ -119,8 +123,24 @@ export class RequestHandler {
       port.reply(request, 482, 'Loop Detected');
       return;
     }
-    if (!this.deps.accepting()) {
+    if (!this.deps.accepting() || this.deps.overloaded()) {
+      counters.drop(this.deps.accepting() ? 'overload' : 'draining');
       port.reply(request, 503, 'Service Unavailable', { headers: { 'retry-after': '1' } });
+      this.deps.recorder.record({
+        id: randomUUID(),
+        callId,
+        companyId: null,
+        trunkId: null,
+        did: requestUser(request.uri) ?? request.uri,
+        caller: requestUser(request.headers.from.uri),
+        startedAt: new Date(this.deps.clock.now()),
+        endedAt: new Date(this.deps.clock.now()),
+        outcome: CallOutcome.REJECTED,
+        failoverReason: null,
+        finalStatus: 503,
+        attempts: [],
+        worker: this.deps.worker,
+      });
       return;
     }
     const call = new InboundCall(request, remote, snapshot, {

@@ -90,6 +90,7 @@ describe('the dialled number (DID) from the Request-URI user', () => {
     { user: '+442079460001;npdi', expected: '+442079460001' },
     { user: '02079460001', expected: null },
     { user: '+4420', expected: null },
+    { user: '+999123456789', expected: '+999123456789' },
     { user: 'alice', expected: null },
     { user: '', expected: null },
     { user: null, expected: null },

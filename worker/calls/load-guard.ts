@@ -1,0 +1,51 @@
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+
+/**
+ * Overload protection for new calls. Past its capacity a SIP worker falls behind, carriers
+ * retransmit their INVITEs, and the retransmissions take the capacity that was left: the rate
+ * served collapses instead of levelling off (measured: bench/results/sip-load.md). So when the
+ * worker's event loop was busy nearly all of the last interval, new INVITEs get 503 with
+ * Retry-After at once (cheap, and the carrier tries its next route) while calls already in
+ * progress and in-dialog requests are served as usual.
+ */
+export const OVERLOAD_UTILIZATION = 0.95;
+export const OVERLOAD_SAMPLE_MS = 250;
+
+export type UtilizationSource = (previous: EventLoopUtilization | undefined) => { sample: EventLoopUtilization; utilization: number };
+
+const eventLoop: UtilizationSource = (previous) => {
+  const sample = performance.eventLoopUtilization();
+  return { sample, utilization: previous === undefined ? 0 : performance.eventLoopUtilization(sample, previous).utilization };
+};
+
+export class LoadGuard {
+  private previous: EventLoopUtilization | undefined;
+  private overloaded = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly threshold = OVERLOAD_UTILIZATION,
+    private readonly source: UtilizationSource = eventLoop,
+  ) {}
+
+  start(intervalMs = OVERLOAD_SAMPLE_MS): void {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), intervalMs);
+    this.timer.unref();
+  }
+
+  /** Takes one sample: how busy the loop was since the previous one. */
+  sample(): void {
+    const { sample, utilization } = this.source(this.previous);
+    this.previous = sample;
+    this.overloaded = utilization >= this.threshold;
+  }
+
+  isOverloaded(): boolean {
+    return this.overloaded;
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+  }
+}
