@@ -6,10 +6,13 @@ import { performance, type EventLoopUtilization } from 'node:perf_hooks';
  * served collapses instead of levelling off (measured: bench/results/sip-load.md). So when the
  * worker's event loop was busy nearly all of the last interval, new INVITEs get 503 with
  * Retry-After at once (cheap, and the carrier tries its next route) while calls already in
- * progress and in-dialog requests are served as usual.
+ * progress and in-dialog requests are served as usual. Only a loop busy for a sustained
+ * stretch counts (two samples in a row): a garbage collection or a burst must not shed calls the
+ * worker would have served.
  */
-export const OVERLOAD_UTILIZATION = 0.95;
+export const OVERLOAD_UTILIZATION = 0.98;
 export const OVERLOAD_SAMPLE_MS = 250;
+export const OVERLOAD_SAMPLES = 2;
 
 export type UtilizationSource = (previous: EventLoopUtilization | undefined) => { sample: EventLoopUtilization; utilization: number };
 
@@ -20,7 +23,7 @@ const eventLoop: UtilizationSource = (previous) => {
 
 export class LoadGuard {
   private previous: EventLoopUtilization | undefined;
-  private overloaded = false;
+  private busySamples = 0;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -38,11 +41,11 @@ export class LoadGuard {
   sample(): void {
     const { sample, utilization } = this.source(this.previous);
     this.previous = sample;
-    this.overloaded = utilization >= this.threshold;
+    this.busySamples = utilization >= this.threshold ? this.busySamples + 1 : 0;
   }
 
   isOverloaded(): boolean {
-    return this.overloaded;
+    return this.busySamples >= OVERLOAD_SAMPLES;
   }
 
   stop(): void {
