@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { ChannelCounter } from '../worker/calls/channel-counter';
+import type { CountersReport } from '../worker/calls/counters';
 import { Affinity } from '../worker/edge/affinity';
 import { createEdge, type Edge } from '../worker/edge/edge';
 import { LoadReporter } from '../worker/edge/load-reporter';
@@ -17,11 +18,6 @@ const REGISTRATION_SWEEP_MS = 60_000;
 /** How often the node logs its counters: what it received, dropped, sent, and each worker's state. */
 const STATS_LOG_MS = 60_000;
 
-interface WorkerCountersReport {
-  readonly requests: Record<string, number>;
-  readonly drops: Record<string, number>;
-  readonly calls: number;
-}
 
 function sum(into: Record<string, number>, from: Record<string, number>): void {
   for (const [key, value] of Object.entries(from)) into[key] = (into[key] ?? 0) + value;
@@ -39,6 +35,11 @@ export interface SipRole {
  * worker threads by Call-ID; the supervisor restarts dead workers and gives back their calls;
  * this node's live calls per trunk go to `trunk_load` every second.
  */
+/** Named after the bound port: with SIP_PORT=0, two nodes on one host must not share `trunk_load` rows. */
+function nodeIdOf(port: number): string {
+  return `${os.hostname()}:${port}`;
+}
+
 export interface SipRoleOptions {
   /** Timer C of the PBX branch (tests shorten it); default 180 s. */
   readonly timerCMs?: number;
@@ -46,7 +47,6 @@ export interface SipRoleOptions {
 
 export async function startSipRole(config: Config, databaseUrl: string, logger: Logger, options: SipRoleOptions = {}): Promise<SipRole> {
   const log = logger.child({ role: 'sip' });
-  const nodeId = `${os.hostname()}:${config.sipPort}`;
   const counterBuffers = ChannelCounter.create();
   const counter = ChannelCounter.attach(counterBuffers);
   const nonceSecret = randomBytes(32);
@@ -58,7 +58,7 @@ export async function startSipRole(config: Config, databaseUrl: string, logger: 
     logger: log,
     workerData: (index): SipWorkerData => ({
       index,
-      nodeId,
+      nodeId: nodeIdOf(publicPort),
       databaseUrl,
       realm: config.sipRealm,
       publicAddress: config.sipPublicAddress,
@@ -80,10 +80,11 @@ export async function startSipRole(config: Config, databaseUrl: string, logger: 
   });
   const edge = await createEdge({ host: config.sipHost, port: config.sipPort, supervisor, affinity: new Affinity(), logger: log });
   publicPort = edge.address().port;
+  const nodeId = nodeIdOf(publicPort);
   try {
     await supervisor.start();
   } catch (error) {
-    await supervisor.stop();
+    // start() has already stopped the workers it began.
     await edge.close();
     throw error;
   }
@@ -91,9 +92,7 @@ export async function startSipRole(config: Config, databaseUrl: string, logger: 
   const pool = new Pool({ connectionString: databaseUrl, max: 2, application_name: 'trunk-failover-sip-edge' });
   pool.on('error', (error) => log.warn({ err: error }, 'database pool error'));
   const reporter = new LoadReporter({ pool, nodeId, entries: () => counter.entries(), logger: log });
-  // Rows a crashed predecessor on this address left behind are stale: start clean.
-  await pool.query('DELETE FROM trunk_load WHERE node_id = $1', [nodeId]).catch(() => undefined);
-  reporter.start();
+  await reporter.start();
   const sweeper = setInterval(() => {
     pool.query(`DELETE FROM registration WHERE expires_at < now() - interval '30 seconds'`).catch((error: unknown) => {
       log.warn({ err: error }, 'expired registrations not swept');
@@ -102,9 +101,9 @@ export async function startSipRole(config: Config, databaseUrl: string, logger: 
   sweeper.unref();
 
   // Each worker reports its counters every second; the node sums the latest of each.
-  const workerCounters = new Map<number, WorkerCountersReport>();
+  const workerCounters = new Map<number, CountersReport>();
   supervisor.on('message', (index, message) => {
-    const payload = message.type === 'event' ? (message.payload as { kind?: string } & Partial<WorkerCountersReport>) : null;
+    const payload = message.type === 'event' ? (message.payload as { kind?: string } & Partial<CountersReport>) : null;
     if (payload?.kind === 'counters') workerCounters.set(index, { requests: payload.requests ?? {}, drops: payload.drops ?? {}, calls: payload.calls ?? 0 });
   });
   const statsTimer = setInterval(() => {

@@ -35,6 +35,7 @@ export interface SipWorkerData {
 const HEALTH_INTERVAL_MS = 1000;
 const RELEASE_FLUSH_MS = 100;
 const DRAIN_HEALTH_INTERVAL_MS = 200;
+const COUNTERS_INTERVAL_MS = 10_000;
 
 /**
  * A SIP worker thread: a config snapshot kept current over LISTEN, one `sip` stack over the
@@ -115,11 +116,11 @@ async function main(data: SipWorkerData): Promise<void> {
   });
   const live = handler;
 
+  const postHealth = () => post({ type: 'health', liveCalls: live.liveCalls() });
+  let healthTimer = setInterval(postHealth, HEALTH_INTERVAL_MS);
   const timers = [
-    setInterval(() => {
-      post({ type: 'health', liveCalls: live.liveCalls() });
-      post({ type: 'event', payload: { kind: 'counters', ...counters.snapshot(), recorder: recorder.stats() } });
-    }, HEALTH_INTERVAL_MS),
+    // The node logs these once a minute; a few samples in between are plenty.
+    setInterval(() => post({ type: 'event', payload: { kind: 'counters', ...counters.snapshot(), recorder: recorder.stats() } }), COUNTERS_INTERVAL_MS),
     setInterval(() => {
       if (released.length === 0) return;
       post({ type: 'release', callIds: released });
@@ -129,7 +130,7 @@ async function main(data: SipWorkerData): Promise<void> {
   ];
 
   const stop = async (): Promise<void> => {
-    for (const timer of timers) clearInterval(timer);
+    for (const timer of [...timers, healthTimer]) clearInterval(timer);
     loadGuard.stop();
     live.stop();
     await recorder.close();
@@ -146,8 +147,9 @@ async function main(data: SipWorkerData): Promise<void> {
         accepting = false;
         logger.info({ liveCalls: live.liveCalls() }, 'draining');
         // Report often while draining, so the supervisor stops this worker as soon as it is empty.
-        timers.push(setInterval(() => post({ type: 'health', liveCalls: live.liveCalls() }), DRAIN_HEALTH_INTERVAL_MS));
-        post({ type: 'health', liveCalls: live.liveCalls() });
+        clearInterval(healthTimer);
+        healthTimer = setInterval(postHealth, DRAIN_HEALTH_INTERVAL_MS);
+        postHealth();
         return;
       case 'stop':
         void stop();

@@ -207,9 +207,10 @@ describe('config_changed notifications', () => {
   it('sends nothing for a mutation that fails', async () => {
     const company = await api.company('Failing Co');
     listener.clear();
-    await api.errorCode(company.key, `mutation ($input: CreateTrunkInput!) { createTrunk(input: $input) { id } }`, {
+    const code = await api.errorCode(company.key, `mutation ($input: CreateTrunkInput!) { createTrunk(input: $input) { id } }`, {
       input: { companyId: company.id, name: 'N', sipUsername: 'fixture', sipPassword: 'long enough secret', inboundNumbers: ['+442079468200'], maxConcurrentCalls: 1 },
     });
+    expect(code).to.equal('CONFLICT', 'the trunk row was written, then rolled back');
     expect(await listener.quiet()).to.deep.equal([], 'the CONFLICT rolled the trunk and number back, and their notifications');
   });
 });

@@ -47,15 +47,15 @@ export interface SentRequest {
 export class FakePort implements SipPort {
   readonly publicAddress = '192.0.2.1';
   readonly publicPort = 5060;
-  readonly replies: { request: SipRequest; status: number }[] = [];
+  readonly replies: { request: SipRequest; status: number; extension?: ResponseExtension }[] = [];
   readonly responded: SipResponse[] = [];
   readonly sent: SentRequest[] = [];
   readonly acks: { request: SipRequest; destination: Endpoint | null }[] = [];
   readonly sendErrorListeners = new Set<(destination: Endpoint, code: string) => void>();
   throwOnSend: Error | null = null;
 
-  reply(request: SipRequest, status: number, _reason?: string, _extension?: ResponseExtension): void {
-    this.replies.push({ request, status });
+  reply(request: SipRequest, status: number, _reason?: string, extension?: ResponseExtension): void {
+    this.replies.push({ request, status, extension });
   }
 
   respond(response: SipResponse): void {

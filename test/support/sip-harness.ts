@@ -101,6 +101,12 @@ export class SipHarness {
     if (response.status !== 200) throw new Error(`REGISTER answered ${response.status}`);
   }
 
+  /** `trunk { activeCalls }` as the API answers it. */
+  async activeCalls(trunk: { trunkId: string; key: string }): Promise<number> {
+    const { trunk: read } = await this.api.ok<{ trunk: { activeCalls: number } }>(trunk.key, `query ($id: ID!) { trunk(id: $id) { activeCalls } }`, { id: trunk.trunkId });
+    return read.activeCalls;
+  }
+
   /** The call record of a Call-ID, once written. */
   async record(callId: string, timeoutMs = 3000): Promise<Record<string, unknown>> {
     const deadline = Date.now() + timeoutMs;

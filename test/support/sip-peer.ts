@@ -300,7 +300,10 @@ function digest(algorithm: string, text: string): string {
 }
 
 /** REGISTERs a peer, answering the challenge; resolves with the final response. */
-export async function register(peer: SipPeer, options: RegisterOptions): Promise<{ challenge: SipResponse | null; response: SipResponse }> {
+export async function register(
+  peer: SipPeer,
+  options: RegisterOptions,
+): Promise<{ challenge: SipResponse | null; response: SipResponse; authorization?: Record<string, string> }> {
   const callId = `${randomBytes(8).toString('hex')}@pbx.test`;
   const fromTag = tag();
   const uri = `sip:${options.proxy.address}:${options.proxy.port}`;
@@ -337,21 +340,20 @@ export async function register(peer: SipPeer, options: RegisterOptions): Promise
   const ha1 = digest(algorithm, `${options.username}:${unquote(wanted.realm)}:${options.password}`);
   const ha2 = digest(algorithm, `REGISTER:${uri}`);
   const response = digest(algorithm, `${ha1}:${nonce}:00000001:${cnonce}:auth:${ha2}`);
-  const second = await send(
-    base(2, {
-      scheme: 'Digest',
-      username: `"${options.username}"`,
-      realm: wanted.realm,
-      nonce: wanted.nonce,
-      uri: `"${uri}"`,
-      response: `"${response}"`,
-      algorithm,
-      qop: 'auth',
-      nc: '00000001',
-      cnonce: `"${cnonce}"`,
-    }),
-  );
-  return { challenge: first, response: second };
+  const authorization: Record<string, string> = {
+  scheme: 'Digest',
+  username: `"${options.username}"`,
+  realm: wanted.realm,
+  nonce: wanted.nonce,
+  uri: `"${uri}"`,
+  response: `"${response}"`,
+  algorithm,
+  qop: 'auth',
+  nc: '00000001',
+  cnonce: `"${cnonce}"`,
+  };
+  const second = await send(base(2, authorization));
+  return { challenge: first, response: second, authorization };
 }
 
 export { branch as newBranch, tag as newTag };

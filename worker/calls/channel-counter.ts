@@ -1,3 +1,5 @@
+import { isUuid } from '../../domain/uuid';
+
 /**
  * Concurrent calls per trunk, counted across the SIP worker threads of one process in shared
  * memory (DESIGN section 3). A worker takes a channel before an INVITE leaves us and gives it back
@@ -40,7 +42,6 @@ const READY = 2;
 const WRITING_WAIT_MS = 1;
 const WRITING_WAIT_ROUNDS = 50;
 const NOT_FOUND = -1;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface ChannelCounterOptions {
   /** Slots in the table, a power of two. */
@@ -274,7 +275,7 @@ function checkOptions(options: ChannelCounterOptions): { capacity: number; maxWo
 
 /** Writes the uuid's 16 bytes as 4 big-endian words into `out`. Trunk ids are PostgreSQL uuids. */
 function parseUuid(uuid: string, out: Int32Array): void {
-  if (uuid.length !== 36 || !UUID.test(uuid)) throw new TypeError(`not a uuid: ${JSON.stringify(uuid)}`);
+  if (!isUuid(uuid)) throw new TypeError(`not a uuid: ${JSON.stringify(uuid)}`);
   let word = 0;
   let nibbles = 0;
   let w = 0;

@@ -2,6 +2,12 @@
  * What one worker counts, reported to the edge with its health: requests by method, dropped
  * messages by reason, calls set up. The edge sums them over workers.
  */
+export interface CountersReport {
+  readonly requests: Record<string, number>;
+  readonly drops: Record<string, number>;
+  readonly calls: number;
+}
+
 export class WorkerCounters {
   readonly requests: Record<string, number> = {};
   readonly drops: Record<string, number> = {};
@@ -20,7 +26,7 @@ export class WorkerCounters {
     this.calls++;
   }
 
-  snapshot(): { requests: Record<string, number>; drops: Record<string, number>; calls: number } {
+  snapshot(): CountersReport {
     return { requests: { ...this.requests }, drops: { ...this.drops }, calls: this.calls };
   }
 }

@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import { CallOutcome, type CallAttempt, type FailoverReason } from '../../domain/call';
 import { parseSipUri } from '../../domain/sip-uri';
 import type { Clock } from '../clock';
-import type { DialPlanConfig, Snapshot } from '../config/snapshot';
+import type { Snapshot } from '../config/snapshot';
+import type { Flow } from '../../domain/flow';
 import { afterForward, start as startPlan, type DialPlanAction, type EngineState } from '../dialplan/engine';
 import { forwardRequestUri } from '../dialplan/target';
 import { decide, next } from '../routing/decide';
@@ -20,6 +21,8 @@ import { didFromRequestUser } from './did';
 export interface ChannelGate extends ChannelView {
   tryAcquire(trunkId: string, limit: number): boolean;
   release(trunkId: string): void;
+  /** True when a refusal came from the shared table being full, not from the trunk's limit. */
+  isFull(trunkId: string): boolean;
 }
 
 /** The far ends of an answered call, for routing in-dialog requests. */
@@ -53,8 +56,8 @@ export interface CallDeps {
 
 type Phase =
   | { readonly kind: 'routing' }
-  | { readonly kind: 'delivering'; readonly route: Extract<Route, { kind: 'Deliver' }>; readonly branch: Branch }
-  | { readonly kind: 'planning'; readonly plan: DialPlanConfig; readonly engine: EngineState; readonly branch: Branch | null; readonly stepId: string | null }
+  /** A branch (to the PBX or a dial plan's target) is out; the caller's CANCEL goes to it. */
+  | { readonly kind: 'ringing'; readonly branch: Branch }
   | { readonly kind: 'settled' };
 
 /**
@@ -74,6 +77,9 @@ export class InboundCall {
   private trunkId: string | null = null;
   private companyId: string | null = null;
   private decision: string = 'none';
+  /** The Request-URI user as dialled, for the record and the log. */
+  private readonly dialled: string | null;
+  private readonly isOwnRoute = (uri: Parameters<SipPort['isOwnUri']>[0]) => this.deps.port.isOwnUri(uri);
 
   constructor(
     private readonly invite: SipRequest,
@@ -83,6 +89,7 @@ export class InboundCall {
   ) {
     this.callId = invite.headers['call-id'];
     this.startedAt = deps.clock.now();
+    this.dialled = requestUser(invite.uri);
   }
 
   /** The call's own logger, made when first needed: most calls log one line. */
@@ -91,21 +98,16 @@ export class InboundCall {
     return this.childLogger;
   }
 
-  get settled(): boolean {
-    return this.phase.kind === 'settled';
-  }
-
   /**
    * A request within the early dialog of the branch now ringing (PRACK for a reliable 183, UPDATE):
    * from the caller it goes to the branch's target, from the target back to the caller. Returns
    * false when no branch is ringing.
    */
   earlyDialogRequest(request: SipRequest): boolean {
-    const phase = this.phase;
-    const branch = phase.kind === 'delivering' ? phase.branch : phase.kind === 'planning' ? phase.branch : null;
-    if (branch === null || !branch.ringing) return false;
+    if (this.phase.kind !== 'ringing' || !this.phase.branch.ringing) return false;
+    const { branch } = this.phase;
     const fromCaller = request.headers.from.params.tag === this.invite.headers.from.params.tag;
-    const forwarded = forwardedRequest(request, { uri: request.uri, isOwnRoute: (uri) => this.deps.port.isOwnUri(uri) });
+    const forwarded = forwardedRequest(request, { uri: request.uri, isOwnRoute: this.isOwnRoute });
     this.deps.port.send(forwarded, fromCaller ? branch.destination : this.caller, (response) => this.deps.port.respond(upstreamResponse(response)));
     return true;
   }
@@ -113,7 +115,7 @@ export class InboundCall {
   /** Answers 100 Trying at once, then routes. */
   start(): void {
     this.deps.port.reply(this.invite, 100, 'Trying');
-    const did = didFromRequestUser(requestUser(this.invite.uri));
+    const did = didFromRequestUser(this.dialled);
     this.execute(decide({ did }, this.snapshot, this.deps.clock.now(), this.deps.channels));
   }
 
@@ -122,9 +124,8 @@ export class InboundCall {
     const phase = this.phase;
     if (phase.kind === 'settled') return;
     this.deps.port.reply(this.invite, 487, 'Request Terminated');
-    if (phase.kind === 'delivering') phase.branch.cancelByCaller();
-    if (phase.kind === 'planning') phase.branch?.cancelByCaller();
-    this.settle(CallOutcome.CANCELLED, 487, null);
+    if (phase.kind === 'ringing') phase.branch.cancelByCaller();
+    this.settle(CallOutcome.CANCELLED, 487);
   }
 
   private execute(route: Route): void {
@@ -137,19 +138,19 @@ export class InboundCall {
         this.trunkOf(route.trunk.id, route.trunk.companyId);
         this.failoverReason = route.reason;
         this.decision = `failover:${route.reason}`;
-        this.runPlan(route.dialPlan);
+        this.runPlan(route.dialPlan.flow);
         return;
       case 'RunDialPlan':
         this.companyId = route.dialPlan.companyId;
         this.decision = 'dial-plan';
-        this.runPlan(route.dialPlan);
+        this.runPlan(route.dialPlan.flow);
         return;
       case 'Reject':
         if (route.trunk !== null) this.trunkOf(route.trunk.id, route.trunk.companyId);
         this.failoverReason = route.trigger;
         this.decision = route.trigger === null ? 'reject' : `reject:${route.trigger}`;
         this.deps.port.reply(this.invite, route.status);
-        this.settle(CallOutcome.REJECTED, route.status, null);
+        this.settle(CallOutcome.REJECTED, route.status);
         return;
       default: {
         const unknown: never = route;
@@ -166,12 +167,13 @@ export class InboundCall {
   private deliver(route: Extract<Route, { kind: 'Deliver' }>): void {
     const { trunk, binding } = route;
     if (!this.deps.channels.tryAcquire(trunk.id, trunk.maxConcurrentCalls)) {
+      if (this.deps.channels.isFull(trunk.id)) this.logger.error({ trunkId: trunk.id }, 'channel table full: raise the counter capacity');
       this.afterDelivery(route, { kind: 'ChannelsFull' }, null);
       return;
     }
     this.heldChannel = trunk.id;
     this.decision = 'deliver';
-    const request = forwardedRequest(this.invite, { uri: binding.contact, recordRoute: this.deps.recordRoute, isOwnRoute: (uri) => this.deps.port.isOwnUri(uri) });
+    const request = forwardedRequest(this.invite, { uri: binding.contact, recordRoute: this.deps.recordRoute, isOwnRoute: this.isOwnRoute });
     const branch = new Branch(
       {
         request,
@@ -189,7 +191,7 @@ export class InboundCall {
       this.deps.port,
       this.deps.clock,
     );
-    this.phase = { kind: 'delivering', route, branch };
+    this.phase = { kind: 'ringing', branch };
     branch.start();
   }
 
@@ -199,7 +201,7 @@ export class InboundCall {
       this.relay(response);
       this.answered(response, { address: route.binding.sourceAddress, port: route.binding.sourcePort }, this.heldChannel);
       this.heldChannel = null;
-      this.settle(CallOutcome.DELIVERED, outcome.status, null);
+      this.settle(CallOutcome.DELIVERED, outcome.status);
       return;
     }
     this.releaseChannel();
@@ -212,11 +214,11 @@ export class InboundCall {
     switch (outcome.kind) {
       case 'Final':
         if (response !== null) this.relay(response);
-        this.settle(CallOutcome.DELIVERED, outcome.status, null);
+        this.settle(CallOutcome.DELIVERED, outcome.status);
         return;
       case 'RingTimeout':
         this.deps.port.reply(this.invite, 408, 'Request Timeout');
-        this.settle(CallOutcome.DELIVERED, 408, null);
+        this.settle(CallOutcome.DELIVERED, 408);
         return;
       default:
         // CallerCancelled is settled by cancel(); nothing else reaches here.
@@ -224,25 +226,25 @@ export class InboundCall {
     }
   }
 
-  private runPlan(plan: DialPlanConfig): void {
-    const first = startPlan(plan.flow);
-    this.perform(plan, first.state, first.action);
+  private runPlan(flow: Flow): void {
+    const first = startPlan(flow);
+    this.perform(first.state, first.action);
   }
 
-  private perform(plan: DialPlanConfig, engine: EngineState, action: DialPlanAction): void {
+  private perform(engine: EngineState, action: DialPlanAction): void {
     const outcome = this.failoverReason === null ? CallOutcome.DELIVERED : CallOutcome.FAILED_OVER;
     if (action.kind === 'Respond') {
       this.deps.port.reply(this.invite, action.status);
-      this.settle(outcome, action.status, null);
+      this.settle(outcome, action.status);
       return;
     }
     const uri = forwardRequestUri(action.target, this.snapshot.outboundGateway);
     if (uri === null) {
       this.logger.warn({ stepId: action.stepId, target: action.target }, 'forward target not reachable: no outbound gateway for a number');
-      this.continuePlan(plan, engine, action.stepId, 'failed');
+      this.continuePlan(engine, action.stepId, 'failed');
       return;
     }
-    const request = forwardedRequest(this.invite, { uri, recordRoute: this.deps.recordRoute, isOwnRoute: (candidate) => this.deps.port.isOwnUri(candidate) });
+    const request = forwardedRequest(this.invite, { uri, recordRoute: this.deps.recordRoute, isOwnRoute: this.isOwnRoute });
     const destination = literalDestination(uri);
     const branch = new Branch(
       {
@@ -259,25 +261,25 @@ export class InboundCall {
           if (result.kind === 'Answered' && response !== null) {
             this.relay(response);
             this.answered(response, destination, null);
-            this.settle(outcome, result.status, null);
+            this.settle(outcome, result.status);
             return;
           }
           if (result.kind === 'CallerCancelled') return;
           const ended = result.kind === 'RingTimeout' || result.kind === 'NoProvisionalResponse' ? 'noAnswer' : 'failed';
-          this.continuePlan(plan, engine, action.stepId, ended);
+          this.continuePlan(engine, action.stepId, ended);
         },
       },
       this.deps.port,
       this.deps.clock,
     );
-    this.phase = { kind: 'planning', plan, engine, branch, stepId: action.stepId };
+    this.phase = { kind: 'ringing', branch };
     branch.start();
   }
 
-  private continuePlan(plan: DialPlanConfig, engine: EngineState, stepId: string, result: 'noAnswer' | 'failed'): void {
+  private continuePlan(engine: EngineState, stepId: string, result: 'noAnswer' | 'failed'): void {
     const following = afterForward(engine, stepId, result);
     if (following === null) return;
-    this.perform(plan, following.state, following.action);
+    this.perform(following.state, following.action);
   }
 
   /** A response from a branch, passed on to the caller through the INVITE's server transaction. */
@@ -303,7 +305,7 @@ export class InboundCall {
     this.heldChannel = null;
   }
 
-  private settle(outcome: CallOutcome, finalStatus: number, endedAt: number | null): void {
+  private settle(outcome: CallOutcome, finalStatus: number): void {
     if (this.phase.kind === 'settled') return;
     this.phase = { kind: 'settled' };
     this.releaseChannel();
@@ -314,10 +316,10 @@ export class InboundCall {
       callId: this.callId,
       companyId: this.companyId,
       trunkId: this.trunkId,
-      did: requestUser(this.invite.uri) ?? this.invite.uri,
+      did: this.dialled ?? this.invite.uri,
       caller: requestUser(this.invite.headers.from.uri),
       startedAt: new Date(this.startedAt),
-      endedAt: answered ? null : new Date(endedAt ?? now),
+      endedAt: answered ? null : new Date(now),
       outcome,
       failoverReason: this.failoverReason,
       finalStatus,
@@ -325,7 +327,7 @@ export class InboundCall {
       worker: this.deps.worker,
     });
     this.logger.info(
-      { did: requestUser(this.invite.uri), trunkId: this.trunkId, decision: this.decision, outcome, failoverReason: this.failoverReason, finalStatus, attempts: this.attempts.length, setupMs: now - this.startedAt },
+      { did: this.dialled, trunkId: this.trunkId, decision: this.decision, outcome, failoverReason: this.failoverReason, finalStatus, attempts: this.attempts.length, setupMs: now - this.startedAt },
       'call routed',
     );
     this.deps.onSettled(this);

@@ -4,24 +4,7 @@ import type { Logger } from 'pino';
 import { CONFIG_CHANNEL, parseConfigChange, type ConfigChange } from '../../schema/config-change';
 import { applyChanges, loadSnapshot } from './load';
 import type { Snapshot } from './snapshot';
-
-/** Time as the listener sees it; tests inject one to drive backoff without waiting. */
-export interface ListenerClock {
-  now(): number;
-  setTimeout(callback: () => void, ms: number): ListenerTimer;
-}
-
-export interface ListenerTimer {
-  clear(): void;
-}
-
-export const systemClock: ListenerClock = {
-  now: () => Date.now(),
-  setTimeout(callback, ms) {
-    const handle = setTimeout(callback, ms);
-    return { clear: () => clearTimeout(handle) };
-  },
-};
+import { systemClock, type Clock, type Timer } from '../clock';
 
 export interface BackoffSettings {
   /** Ceiling of the first delay; doubles per failed attempt. */
@@ -37,7 +20,7 @@ export interface ConfigListenerOptions {
   /** A new, connected client for the LISTEN connection (the caller picks URL, application_name, keepAlive). */
   readonly connect: () => Promise<Client>;
   readonly logger: Logger;
-  readonly clock?: ListenerClock;
+  readonly clock?: Clock;
   readonly backoff?: BackoffSettings;
   readonly coalesceMs?: number;
   /** Uniform in [0, 1): the jitter source. */
@@ -77,7 +60,7 @@ type State = 'idle' | 'starting' | 'connected' | 'disconnected' | 'stopped';
  * while the last snapshot keeps serving calls. One operation at a time runs on the client.
  */
 export class ConfigListener extends EventEmitter<ConfigListenerEvents> {
-  private readonly clock: ListenerClock;
+  private readonly clock: Clock;
   private readonly backoff: BackoffSettings;
   private readonly coalesceMs: number;
   private readonly random: () => number;
@@ -89,8 +72,8 @@ export class ConfigListener extends EventEmitter<ConfigListenerEvents> {
   private resyncCause: string | null = null;
   /** The load, reload or reconnect running now; `stop()` waits for it. */
   private busy: Promise<void> | null = null;
-  private coalesceTimer: ListenerTimer | null = null;
-  private reconnectTimer: ListenerTimer | null = null;
+  private coalesceTimer: Timer | null = null;
+  private reconnectTimer: Timer | null = null;
   private failedAttempts = 0;
   private reconnects = 0;
   private lastReloadAt: number | null = null;
@@ -137,9 +120,9 @@ export class ConfigListener extends EventEmitter<ConfigListenerEvents> {
   async stop(): Promise<void> {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
-    this.coalesceTimer?.clear();
+    this.coalesceTimer?.cancel();
     this.coalesceTimer = null;
-    this.reconnectTimer?.clear();
+    this.reconnectTimer?.cancel();
     this.reconnectTimer = null;
     this.pending = [];
     const client = this.client;
@@ -215,10 +198,10 @@ export class ConfigListener extends EventEmitter<ConfigListenerEvents> {
   private armFlush(): void {
     if (this.coalesceTimer !== null || this.busy !== null || this.state !== 'connected') return;
     if (this.pending.length === 0 && this.resyncCause === null) return;
-    this.coalesceTimer = this.clock.setTimeout(() => {
+    this.coalesceTimer = this.clock.after(this.coalesceMs, () => {
       this.coalesceTimer = null;
       this.run(() => this.flush());
-    }, this.coalesceMs);
+    });
   }
 
   /** Runs operations one after another: one client, and each builds on the snapshot the last one swapped in. */
@@ -257,7 +240,7 @@ export class ConfigListener extends EventEmitter<ConfigListenerEvents> {
     if (client !== this.client) return;
     this.client = null;
     void this.release(client);
-    this.coalesceTimer?.clear();
+    this.coalesceTimer?.cancel();
     this.coalesceTimer = null;
     this.pending = [];
     this.resyncCause = null;
@@ -272,10 +255,10 @@ export class ConfigListener extends EventEmitter<ConfigListenerEvents> {
   private scheduleReconnect(): void {
     const ceiling = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** this.failedAttempts);
     const delayMs = Math.floor(this.random() * ceiling);
-    this.reconnectTimer = this.clock.setTimeout(() => {
+    this.reconnectTimer = this.clock.after(delayMs, () => {
       this.reconnectTimer = null;
       this.run(() => this.reconnect());
-    }, delayMs);
+    });
   }
 
   private async reconnect(): Promise<void> {

@@ -3,6 +3,7 @@ import { DigestAlgorithm } from '../../domain/digest';
 import type { Flow } from '../../domain/flow';
 import type { ConfigTable } from '../../schema/config-change';
 import type { CarrierConfig, CompanyConfig, DialPlanConfig, DidTarget, RegistrationBinding, TrunkConfig } from './snapshot';
+import { isUuid } from '../../domain/uuid';
 
 /*
  * The configuration tables as a worker reads them: the SQL, the row shapes `pg` returns, and how
@@ -70,7 +71,6 @@ export const KEYED = {
 
 export type KeyedTable = keyof typeof KEYED;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function rows<R>(client: ClientBase, text: string, values?: unknown[]): Promise<R[]> {
   return (await client.query<R & Record<string, unknown>>(text, values)).rows;
@@ -78,7 +78,7 @@ export async function rows<R>(client: ClientBase, text: string, values?: unknown
 
 /** The named rows of a keyed table; keys that cannot be a uuid name no row and are not sent. */
 export async function keyedRows<R>(client: ClientBase, table: KeyedTable, keys: ReadonlySet<string>): Promise<R[]> {
-  const values = table === 'did' ? [...keys] : [...keys].filter((key) => UUID.test(key));
+  const values = table === 'did' ? [...keys] : [...keys].filter((key) => isUuid(key));
   return values.length === 0 ? [] : rows<R>(client, KEYED[table], [values]);
 }
 

@@ -25,7 +25,9 @@ export class LoadReporter {
     },
   ) {}
 
-  start(): void {
+  /** Clears rows a crashed predecessor at this node id left behind, then reports every interval. */
+  async start(): Promise<void> {
+    await this.clear();
     this.timer = setInterval(() => void this.report(), this.options.intervalMs ?? LOAD_REPORT_INTERVAL_MS);
     this.timer.unref();
   }
@@ -50,6 +52,8 @@ export class LoadReporter {
            ON CONFLICT (trunk_id, node_id) DO UPDATE SET active_calls = EXCLUDED.active_calls, reported_at = EXCLUDED.reported_at`,
           [busy.map((entry) => entry.trunkId), this.options.nodeId, busy.map((entry) => entry.active)],
         );
+        // Written rows must be deleted once idle, even if the delete below fails this time.
+        for (const trunkId of now) this.reported.add(trunkId);
       }
       if (idle.length > 0) {
         await this.options.pool.query('DELETE FROM trunk_load WHERE node_id = $1 AND trunk_id = ANY($2::uuid[])', [this.options.nodeId, idle]);
@@ -63,8 +67,13 @@ export class LoadReporter {
   async stop(): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer);
     await this.writing;
+    await this.clear();
+  }
+
+  private async clear(): Promise<void> {
     await this.options.pool.query('DELETE FROM trunk_load WHERE node_id = $1', [this.options.nodeId]).catch((error: unknown) => {
       this.options.logger.warn({ err: error }, 'trunk load rows not removed');
     });
+    this.reported.clear();
   }
 }

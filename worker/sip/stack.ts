@@ -25,9 +25,10 @@ export interface StackOptions {
   readonly logger: Logger;
   /** Called for every request that is not a retransmission; `remote` is where it came from. */
   readonly onRequest: (request: SipRequest, remote: Endpoint) => void;
-  /** Stack-level Timer C: the backstop behind the call layer's own ring timer. */
-  readonly timerCMs?: number;
 }
+
+/** The stack's own Timer C: a backstop behind the call layer's ring timer, which fires first. */
+const STACK_TIMER_C_MS = TIMER_C_MS + 32_000;
 
 export interface SipStack extends SipPort {
   destroy(): void;
@@ -53,7 +54,7 @@ export function createSipStack(options: StackOptions): SipStack {
       address: publicAddress,
       publicAddress,
       port: publicPort,
-      timerC: options.timerCMs ?? TIMER_C_MS + 32_000,
+      timerC: STACK_TIMER_C_MS,
       logger: {
         error: (error: unknown) => logger.warn({ err: error }, 'SIP stack error'),
       },

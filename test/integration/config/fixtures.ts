@@ -1,6 +1,6 @@
 import { Client, type Notification } from 'pg';
 import { CONFIG_CHANNEL, parseConfigChange, type ConfigChange } from '../../../schema/config-change';
-import type { ListenerClock, ListenerTimer } from '../../../worker/config/listener';
+import type { Clock, Timer } from '../../../worker/clock';
 import type { Snapshot } from '../../../worker/config/snapshot';
 
 /** Row fixtures and helpers shared by the config snapshot tests. Rows go in with plain SQL. */
@@ -127,7 +127,7 @@ function normalise(value: unknown): unknown {
 }
 
 /** A clock whose timers fire only when the test says so. */
-export class ManualClock implements ListenerClock {
+export class ManualClock implements Clock {
   private timers: { ms: number; callback: () => void; cleared: boolean }[] = [];
   private nowMs = 1_700_000_000_000;
 
@@ -135,10 +135,10 @@ export class ManualClock implements ListenerClock {
     return this.nowMs;
   }
 
-  setTimeout(callback: () => void, ms: number): ListenerTimer {
+  after(ms: number, callback: () => void): Timer {
     const timer = { ms, callback, cleared: false };
     this.timers.push(timer);
-    return { clear: () => void (timer.cleared = true) };
+    return { cancel: () => void (timer.cleared = true) };
   }
 
   pending(): number[] {

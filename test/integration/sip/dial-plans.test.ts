@@ -110,8 +110,10 @@ describe('dial plans and dialogs (real SIP on loopback)', function () {
     const byeAnswer = await new Promise<SipResponse>((resolve) => pbx.send(bye, (response) => response.status >= 200 && resolve(response)));
     expect(byeAnswer.status).to.equal(200);
     expect(carrierByes).to.have.length(1);
-    const record = await h.record(call.callId);
-    await waitUntil(async () => (await h.record(call.callId)).ended_at !== null, 3000, 'the end time on the record');
-    expect(record).to.include({ outcome: 'DELIVERED' });
+    const record = await waitUntil(async () => {
+      const row = await h.record(call.callId);
+      return row.ended_at !== null ? row : undefined;
+    }, 3000, 'the end time on the record');
+    expect(record).to.include({ outcome: 'DELIVERED', final_status: 200 });
   });
 });

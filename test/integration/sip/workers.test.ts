@@ -37,8 +37,7 @@ describe('SIP workers (two threads, real SIP on loopback)', function () {
   });
 
   const workerOf = async (call: CarrierCall) => String((await h.record(call.callId)).worker);
-  const activeCalls = async () =>
-    (await h.api.ok<{ trunk: { activeCalls: number } }>(trunk.key, `query ($id: ID!) { trunk(id: $id) { activeCalls } }`, { id: trunk.trunkId })).trunk.activeCalls;
+  const activeCalls = () => h.activeCalls(trunk);
 
   it('holds the channel limit across workers', async () => {
     pbxSeen.invites.length = 0;

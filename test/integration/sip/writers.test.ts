@@ -102,6 +102,7 @@ describe('SIP role writers: call records and trunk load (real PostgreSQL)', () =
     expect(await rows()).to.deep.equal([], 'idle trunk removed; an unknown trunk is skipped, not an error');
     entries = [{ trunkId, active: 1 }];
     await reporter.report();
+    expect(await rows()).to.deep.equal([{ node_id: 'node-a', active_calls: 1 }]);
     await reporter.stop();
     expect(await rows()).to.deep.equal([]);
   });

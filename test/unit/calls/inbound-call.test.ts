@@ -35,6 +35,9 @@ class Gate implements ChannelGate {
   release(): void {
     this.released++;
   }
+  isFull(): boolean {
+    return false;
+  }
 }
 
 const HANGUP_486 = dialPlanConfig({ flow: { entryStepId: 'busy', steps: [{ id: 'busy', app: DialPlanApp.HANGUP, hangup: { status: 486 }, exits: [] }] } });

@@ -34,7 +34,7 @@ describe('overload protection', () => {
     const handler = new RequestHandler({
       port,
       clock: new FakeClock(),
-      channels: { active: () => 0, tryAcquire: () => true, release: () => undefined },
+      channels: { active: () => 0, tryAcquire: () => true, release: () => undefined, isFull: () => false },
       recorder: { record: (draft) => records.push(draft), ended: () => undefined },
       registrar: {} as Registrar,
       logger: pino({ level: 'silent' }),
@@ -58,7 +58,7 @@ describe('overload protection', () => {
       },
     };
     handler.handle(invite, { address: '198.51.100.7', port: 5060 });
-    expect(port.replies.map((reply) => reply.status)).to.deep.equal([503]);
+    expect(port.replies.map((reply) => [reply.status, reply.extension?.headers?.['retry-after']])).to.deep.equal([[503, '1']]);
     expect(port.sent).to.have.length(0);
     expect(records.map((record) => [record.outcome, record.finalStatus])).to.deep.equal([['REJECTED', 503]]);
     expect(counters.snapshot().drops).to.deep.equal({ overload: 1 });

@@ -33,7 +33,8 @@ describe('dial plan engine', () => {
   it('follows noAnswer to HANGUP with its status', () => {
     const first = start(FLOW);
     const second = afterForward(first.state, 'mobile', 'noAnswer');
-    const third = afterForward(second?.state ?? first.state, 'office', 'failed');
+    expect(second?.action).to.deep.include({ kind: 'Forward', stepId: 'office' });
+    const third = afterForward(second!.state, 'office', 'failed');
     expect(third?.action).to.deep.equal({ kind: 'Respond', stepId: 'busy', status: 486 });
   });
 
