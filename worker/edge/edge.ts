@@ -16,13 +16,11 @@ import type { Supervisor } from './supervisor';
 
 /** Kernel default receive/send buffers drop bursts of INVITEs; 4 MiB absorbs several thousand. */
 export const DEFAULT_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
-/** The largest UDP payload; anything longer did not come from a UDP socket. */
-export const MAX_DATAGRAM_BYTES = 65_535;
 /** Idle bindings expire in minutes; sweeping every minute keeps the table close to the truth. */
 const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
 
-export type DropReason = 'oversized' | 'no-call-id' | 'no-worker' | 'worker-unavailable';
-const DROP_REASONS: readonly DropReason[] = ['oversized', 'no-call-id', 'no-worker', 'worker-unavailable'];
+export type DropReason = 'no-call-id' | 'no-worker' | 'worker-unavailable';
+const DROP_REASONS: readonly DropReason[] = ['no-call-id', 'no-worker', 'worker-unavailable'];
 
 export interface EdgeOptions {
   readonly host: string;
@@ -99,7 +97,7 @@ class UdpEdge implements Edge {
   private readonly affinity: Affinity;
   private received = 0;
   private dispatched = 0;
-  private readonly dropped: Record<DropReason, number> = { oversized: 0, 'no-call-id': 0, 'no-worker': 0, 'worker-unavailable': 0 };
+  private readonly dropped: Record<DropReason, number> = { 'no-call-id': 0, 'no-worker': 0, 'worker-unavailable': 0 };
   private sent = 0;
   private sendErrors = 0;
   private socketErrors = 0;
@@ -123,7 +121,7 @@ class UdpEdge implements Edge {
   ) {
     this.supervisor = options.supervisor;
     this.affinity = options.affinity;
-    for (const worker of this.supervisor.health()) if (worker.state === 'ready') this.affinity.addWorker(worker.index);
+    for (const index of this.supervisor.readyWorkers()) this.affinity.addWorker(index);
     this.supervisor.on('ready', this.onReady);
     this.supervisor.on('draining', this.onDraining);
     this.supervisor.on('exit', this.onGone);
@@ -173,7 +171,6 @@ class UdpEdge implements Edge {
 
   private dispatch(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     this.received++;
-    if (msg.length > MAX_DATAGRAM_BYTES) return this.drop('oversized', rinfo);
     const callId = scanCallId(msg);
     if (callId === null) return this.drop('no-call-id', rinfo);
     const index = this.affinity.assign(callId);

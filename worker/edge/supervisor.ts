@@ -150,6 +150,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     await Promise.all(waits);
   }
 
+  /** Indexes of the workers that are ready; unlike `health()`, moves no utilisation baseline. */
+  readyWorkers(): number[] {
+    return this.slots.filter((slot) => slot.state === 'ready' && slot.worker !== null).map((slot) => slot.index);
+  }
+
+  /** Per-worker state; each call measures event-loop use since the previous call. */
   health(): WorkerHealth[] {
     return this.slots
       .filter((slot) => slot.index < this.target || slot.state !== 'stopped')

@@ -126,7 +126,7 @@ describe('SIP edge (real socket, real worker threads)', () => {
     const stats = edge.stats();
     expect(stats.received).to.equal(3);
     expect(stats.dispatched).to.equal(1);
-    expect(stats.dropped).to.deep.equal({ oversized: 0, 'no-call-id': 2, 'no-worker': 0, 'worker-unavailable': 0 });
+    expect(stats.dropped).to.deep.equal({ 'no-call-id': 2, 'no-worker': 0, 'worker-unavailable': 0 });
     const metrics = await registry.getSingleMetricAsString('sip_edge_datagrams_dropped_total');
     expect(metrics).to.contain('sip_edge_datagrams_dropped_total{reason="no-call-id"} 2');
   });
