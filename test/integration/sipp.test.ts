@@ -4,7 +4,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { SipHarness, TRUNK_PASSWORD } from '../support/sip-harness';
 import { freeUdpPort, waitUntil } from '../support/sip-peer';
-import { Sipp, SIPP_EXIT, sippVersion, type SippOptions, type SippResult } from '../sipp/sipp';
+import { Sipp, SIPP_EXIT, sippMissing, sippVersion, type SippOptions, type SippResult } from '../sipp/sipp';
 
 /**
  * sipp (Debian's sip-tester) as an independent peer against the SIP role: carrier, PBX and
@@ -16,6 +16,13 @@ const CALLS = 10;
 const RATE = 20;
 const HOLD_MS = 200;
 const SIPP_TIMEOUT_S = 20;
+/**
+ * Where sipp may be missing (a machine with only Node, as the README's commands assume) these
+ * tests are pending and say why; CI (`.ci/run`) sets REQUIRE_SIPP=1, and there a missing sipp
+ * fails the run, so the scenarios are never skipped unseen.
+ */
+const SIPP_REQUIRED = process.env.REQUIRE_SIPP === '1';
+const missing = sippMissing();
 
 interface Trunk {
   readonly trunkId: string;
@@ -31,8 +38,14 @@ describe('sipp scenarios against the SIP role (independent peer, 2 workers)', fu
   let mobilePort: number;
   const running: Sipp[] = [];
 
-  before(async () => {
-    // No skip: CI installs sipp, and a missing one must be seen.
+  // A test without a body is pending: its title carries the reason into mocha's report.
+  if (missing !== null && !SIPP_REQUIRED) it(`sipp scenarios: ${missing}; set REQUIRE_SIPP=1 to make this a failure`);
+
+  before(async function () {
+    if (missing !== null) {
+      if (SIPP_REQUIRED) throw new Error(`${missing}, and REQUIRE_SIPP=1 requires it`);
+      this.skip();
+    }
     sippVersion();
     dir = await mkdtemp(path.join(os.tmpdir(), 'trunk-failover-sipp-'));
     mobilePort = await freeUdpPort();

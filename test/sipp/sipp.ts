@@ -16,11 +16,24 @@ export const SCENARIO_DIR = path.resolve(__dirname, '..', '..', '..', 'test', 's
 /** sipp 3.x exit codes (sipp(1), "EXIT STATUS"). */
 export const SIPP_EXIT = { allCallsSucceeded: 0, someCallsFailed: 1, internalCommand: 97, noCallsProcessed: 99 } as const;
 
-/** Fails with a clear message when sipp cannot be run: CI installs it (`.ci/run`), the tests never skip. */
+/** How to get sipp; Debian and Ubuntu package it as sip-tester. */
+export const SIPP_INSTALL = 'apt-get install sip-tester';
+
+/**
+ * Why sipp is missing (not on PATH), or null when there is one to run. Only absence counts: a
+ * sipp that is there but fails is an error for sippVersion() to report.
+ */
+export function sippMissing(): string | null {
+  const probe = spawnSync(SIPP, ['-v'], { encoding: 'utf8', timeout: 5000 });
+  const code = (probe.error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' ? `sipp is not installed (${SIPP_INSTALL})` : null;
+}
+
+/** sipp's version; fails with a clear message when sipp cannot be run. */
 export function sippVersion(): string {
   const probe = spawnSync(SIPP, ['-v'], { encoding: 'utf8', timeout: 5000 });
   if (probe.error !== undefined) {
-    throw new Error(`sipp is not installed or not on PATH (${probe.error.message}): install Debian's sip-tester (apt-get install sip-tester), as .ci/run does`);
+    throw new Error(`sipp is not installed or not on PATH (${probe.error.message}): install Debian's sip-tester (${SIPP_INSTALL}), as .ci/run does`);
   }
   const version = /SIPp v([0-9.]+)/.exec(`${probe.stdout}${probe.stderr}`);
   if (version === null) throw new Error(`sipp -v printed no version: ${probe.stdout}${probe.stderr}`);
