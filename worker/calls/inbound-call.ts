@@ -183,6 +183,7 @@ export class InboundCall {
         ringMs: this.deps.timerCMs,
         ringFrom: 'provisional',
         onProvisional: (response) => this.relay(response),
+        onAnswerRetransmitted: (response) => this.relay(response),
         onOutcome: (outcome, response) => {
           this.attempts.push(branch.attempt());
           this.afterDelivery(route, outcome, response);
@@ -255,6 +256,7 @@ export class InboundCall {
         ringMs: action.ringTimeoutMs,
         ringFrom: 'start',
         onProvisional: (response) => this.relay(response),
+        onAnswerRetransmitted: (response) => this.relay(response),
         onOutcome: (result, response) => {
           this.attempts.push(branch.attempt());
           if (this.phase.kind === 'settled') return;

@@ -148,4 +148,21 @@ describe('InboundCall: one call from INVITE to its record', () => {
     expect(port.sent).to.have.length(1, 'no second branch');
     expect(records.map((record) => record.outcome)).to.deep.equal(['CANCELLED']);
   });
+
+  it('passes a retransmitted 200 to the caller again, once settled, without a second answer or record', () => {
+    const { port, answered, records, channels } = setup();
+    const sent = port.sent[0];
+    sent.respond(responseTo(sent.request, 200));
+    sent.respond(responseTo(sent.request, 200));
+    expect(port.responded.map((response) => [response.status, response.headers.via[0].params.branch])).to.deep.equal([
+      [200, 'z9hG4bKc'],
+      [200, 'z9hG4bKc'],
+    ]);
+    expect(port.acks).to.have.length(0);
+    expect(port.sent.map((entry) => entry.request.method)).to.deep.equal(['INVITE']);
+    expect(answered).to.have.length(1);
+    expect(records).to.have.length(1);
+    expect(channels).to.deep.include({ taken: 1, released: 0 });
+  });
+
 });
