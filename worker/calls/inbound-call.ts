@@ -14,7 +14,7 @@ import type { Endpoint, NameAddr, SipRequest, SipResponse } from '../sip/message
 import type { SipPort } from '../sip/port';
 import { Branch } from './branch';
 import type { CallRecorder } from './recorder';
-import { forwardedRequest, requestUser, responseForCaller, upstreamResponse } from './proxy';
+import { cancelMatches, forwardedRequest, requestUser, responseForCaller, upstreamResponse } from './proxy';
 import { didFromRequestUser } from './did';
 
 /** Per-trunk channels across workers: read for `decide()`, taken and given back here. */
@@ -117,6 +117,11 @@ export class InboundCall {
     this.deps.port.reply(this.invite, 100, 'Trying');
     const did = didFromRequestUser(this.dialled);
     this.execute(decide({ did }, this.snapshot, this.deps.clock.now(), this.deps.channels));
+  }
+
+  /** True when `request` is a CANCEL of this call's INVITE from its caller (RFC 3261 section 9.2). */
+  isCancelledBy(request: SipRequest, source: Endpoint): boolean {
+    return cancelMatches(this.invite, this.caller, request, source);
   }
 
   /** The caller sent CANCEL for this INVITE (RFC 3261 section 16.10). */

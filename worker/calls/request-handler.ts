@@ -96,7 +96,7 @@ export class RequestHandler {
         else this.newCall(request, remote);
         return;
       case 'CANCEL':
-        this.cancel(request);
+        this.cancel(request, remote);
         return;
       case 'OPTIONS':
         if (inDialog) this.inDialog(request);
@@ -171,9 +171,13 @@ export class RequestHandler {
     });
   }
 
-  private cancel(request: SipRequest): void {
+  private cancel(request: SipRequest, remote: Endpoint): void {
     const call = this.calls.get(request.headers['call-id']);
-    if (call === undefined) {
+    if (call === undefined || !call.isCancelledBy(request, remote)) {
+      // No INVITE transaction of this source matches (RFC 3261 section 9.2): a late CANCEL, or a
+      // guess at someone's Call-ID. Counted; logged at debug, as one datagram costs no more.
+      this.deps.counters.drop('unmatched-cancel');
+      this.deps.logger.debug({ source: `${remote.address}:${remote.port}`, callId: request.headers['call-id'], known: call !== undefined }, 'CANCEL matches no INVITE transaction');
       this.deps.port.reply(request, 481, 'Call/Transaction Does Not Exist');
       return;
     }

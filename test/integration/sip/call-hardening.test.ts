@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
 import { expect } from 'chai';
 import * as sip from 'sip';
 import { SipHarness } from '../../support/sip-harness';
-import { actAsPbx, CarrierCall, newTag, SipPeer, waitUntil, type PbxMode } from '../../support/sip-peer';
+import { actAsPbx, CarrierCall, newBranch, newTag, placeCall, SipPeer, waitUntil, type PbxMode } from '../../support/sip-peer';
 import type { SipRequest, SipResponse } from '../../../worker/sip/message';
 
 /**
@@ -128,4 +129,76 @@ describe('call path: retransmissions, CANCEL matching and odd requests (real SIP
     });
   });
 
+  describe('CANCEL matched by the INVITE transaction and its source (RFC 3261 9.2)', () => {
+    const cancelOf = (call: CarrierCall, branch: string, sentBy: { host: string; port: number }): SipRequest => ({
+      method: 'CANCEL',
+      uri: call.invite.uri,
+      headers: {
+        via: [{ version: '2.0', protocol: 'UDP', host: sentBy.host, port: sentBy.port, params: { branch } }],
+        to: call.invite.headers.to,
+        from: call.invite.headers.from,
+        'call-id': call.callId,
+        cseq: { seq: call.invite.headers.cseq.seq, method: 'CANCEL' },
+        'max-forwards': 70,
+      },
+    });
+    /** The INVITE's top Via as the carrier sent it: below ours in what the PBX got. */
+    const carrierVia = async (call: CarrierCall) => {
+      const seen = await waitUntil(() => pbxSeen.invites.find((invite) => invite.headers['call-id'] === call.callId), 3000, 'INVITE at the PBX');
+      const via = seen.headers.via[1];
+      return { branch: String(via.params.branch), sentBy: { host: via.host, port: via.port ?? 5060 } };
+    };
+
+    it('answers 481 to a CANCEL with the right Call-ID but another branch, from anywhere, and the call rings on', async () => {
+      pbxMode = { kind: 'ring' };
+      const call = placeCall(h.carrier, h.proxy, DID);
+      await call.status(180);
+      const { sentBy } = await carrierVia(call);
+      const guessed = await rawRequest('127.0.0.2', cancelOf(call, newBranch(), { host: '127.0.0.2', port: 5060 }));
+      expect(guessed.status).to.equal(481, 'another branch, from an untrusted address');
+      const sameSource = await new Promise<SipResponse>((resolve) => h.carrier.send(cancelOf(call, newBranch(), sentBy), (response) => response.status >= 200 && resolve(response)));
+      expect(sameSource.status).to.equal(481, 'from the caller, but another branch');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(call.statuses()).not.to.include(487);
+      expect(pbxSeen.cancels).to.have.length(0, 'the PBX was left ringing');
+      call.cancel();
+      expect((await call.final()).status).to.equal(487);
+      await waitUntil(() => pbxSeen.cancels.length === 1, 3000, 'the real CANCEL at the PBX');
+      expect(await h.record(call.callId)).to.include({ outcome: 'CANCELLED', final_status: 487 });
+    });
+
+    it("answers 481 to a CANCEL with the INVITE's own branch and sent-by from another address, and the call is answered", async () => {
+      pbxMode = { kind: 'answer', afterMs: 600 };
+      const call = placeCall(h.carrier, h.proxy, DID);
+      await call.status(180);
+      const { branch, sentBy } = await carrierVia(call);
+      const spoofed = await rawRequest('127.0.0.2', cancelOf(call, branch, sentBy));
+      expect(spoofed.status).to.equal(481);
+      expect((await call.final()).status).to.equal(200, 'not cancelled');
+      expect(pbxSeen.cancels).to.have.length(0);
+      expect((await call.bye()).status).to.equal(200);
+    });
+  });
+
+  /** Sends one request as a raw datagram from `address` (any port), resolves with its first final response. */
+  async function rawRequest(address: string, request: SipRequest): Promise<SipResponse & { version?: string }> {
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, address, () => resolve()));
+    try {
+      const { port } = socket.address();
+      const message = { ...request, headers: { ...request.headers } };
+      if (message.headers.via.length === 0) message.headers.via = [{ version: '2.0', protocol: 'UDP', host: address, port, params: { branch: newBranch() } }];
+      const text = sip.stringify(message as never);
+      const final = new Promise<SipResponse>((resolve) =>
+        socket.on('message', (data) => {
+          const parsed = sip.parse(data) as unknown as SipResponse | undefined;
+          if (parsed !== undefined && parsed.status >= 200) resolve(parsed);
+        }),
+      );
+      socket.send(Buffer.from(text, 'binary'), h.proxy.port, h.proxy.address);
+      return await Promise.race([final, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no final response to ${request.method}`)), 3000))]);
+    } finally {
+      socket.close();
+    }
+  }
 });

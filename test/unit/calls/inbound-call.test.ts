@@ -165,4 +165,12 @@ describe('InboundCall: one call from INVITE to its record', () => {
     expect(channels).to.deep.include({ taken: 1, released: 0 });
   });
 
+  it('matches a CANCEL by the INVITE transaction and its source only', () => {
+    const { call } = setup();
+    const cancel = { ...invite(), method: 'CANCEL', headers: { ...invite().headers, cseq: { seq: 1, method: 'CANCEL' } } };
+    expect(call.isCancelledBy(cancel, { address: '198.51.100.7', port: 5060 })).to.equal(true);
+    expect(call.isCancelledBy(cancel, { address: '203.0.113.66', port: 5060 })).to.equal(false);
+    const guessed = { ...cancel, headers: { ...cancel.headers, via: [{ host: '198.51.100.7', port: 5060, params: { branch: 'z9hG4bKguess' } }] } };
+    expect(call.isCancelledBy(guessed, { address: '198.51.100.7', port: 5060 })).to.equal(false);
+  });
 });
