@@ -133,7 +133,8 @@ export class InboundCall {
     this.settle(CallOutcome.CANCELLED, 487);
   }
 
-  private execute(route: Route): void {
+  /** `pbxFinal`: the PBX's final response the route follows from, relayed when the route says so. */
+  private execute(route: Route, pbxFinal: SipResponse | null = null): void {
     switch (route.kind) {
       case 'Deliver':
         this.trunkOf(route.trunk.id, route.trunk.companyId);
@@ -154,7 +155,8 @@ export class InboundCall {
         if (route.trunk !== null) this.trunkOf(route.trunk.id, route.trunk.companyId);
         this.failoverReason = route.trigger;
         this.decision = route.trigger === null ? 'reject' : `reject:${route.trigger}`;
-        this.deps.port.reply(this.invite, route.status);
+        if (route.relayPbxResponse && pbxFinal !== null) this.relay(pbxFinal);
+        else this.deps.port.reply(this.invite, route.status);
         this.settle(CallOutcome.REJECTED, route.status);
         return;
       default: {
@@ -214,7 +216,7 @@ export class InboundCall {
     const following = next(route, outcome, this.snapshot);
     if (following !== null) {
       this.phase = { kind: 'routing' };
-      this.execute(following);
+      this.execute(following, outcome.kind === 'Final' ? response : null);
       return;
     }
     switch (outcome.kind) {

@@ -180,6 +180,35 @@ describe('call path: retransmissions, CANCEL matching and odd requests (real SIP
     });
   });
 
+  describe("the PBX's own response with failover off (DESIGN section 1)", () => {
+    it("relays the PBX's own 5xx with failover off: reason phrase, To tag and Retry-After kept", async () => {
+      await setTrunk('{ failover: { enabled: false } }');
+      try {
+        pbx.handler = (request) => {
+          if (request.method !== 'INVITE') return;
+          pbxSeen.invites.push(request);
+          pbx.reply(request, 100, 'Trying');
+          const busy = sip.makeResponse(request as never, 503, 'Down For Maintenance') as unknown as SipResponse;
+          busy.headers.to = { ...busy.headers.to, params: { ...busy.headers.to.params, tag: 'pbx-tag' } };
+          busy.headers['retry-after'] = '120';
+          pbx.respond(busy);
+        };
+        const call = placeCall(h.carrier, h.proxy, DID);
+        const final = await call.final();
+        expect(final).to.deep.include({ status: 503, reason: 'Down For Maintenance' });
+        expect(final.headers['retry-after']).to.equal('120');
+        expect(final.headers.to.params.tag).to.equal('pbx-tag');
+        expect(await h.record(call.callId)).to.include({ outcome: 'REJECTED', failover_reason: 'PBX_SERVER_ERROR', final_status: 503 });
+      } finally {
+        await setTrunk('{ failover: { enabled: true } }');
+      }
+    });
+  });
+
+  async function setTrunk(input: string): Promise<void> {
+    await h.applying(() => h.api.ok(trunk.key, `mutation ($id: ID!) { updateTrunk(id: $id, input: ${input}) { id } }`, { id: trunk.trunkId }), 'trunk', trunk.trunkId);
+  }
+
   /** Sends one request as a raw datagram from `address` (any port), resolves with its first final response. */
   async function rawRequest(address: string, request: SipRequest): Promise<SipResponse & { version?: string }> {
     const socket = dgram.createSocket('udp4');

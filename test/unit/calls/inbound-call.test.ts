@@ -165,6 +165,19 @@ describe('InboundCall: one call from INVITE to its record', () => {
     expect(channels).to.deep.include({ taken: 1, released: 0 });
   });
 
+  it("relays the PBX's own 5xx when failover is off: its reason, To tag and Retry-After reach the caller", () => {
+    const { port, records } = setup({ registrations: [binding()], dialPlans: [HANGUP_486], trunks: [trunkConfig({ failover: { enabled: false } })] });
+    const sent = port.sent[0];
+    sent.respond({ ...responseTo(sent.request, 503, { 'retry-after': '120' }), reason: 'Maintenance' });
+    expect(port.replies.map((reply) => reply.status)).to.deep.equal([100], 'no fresh response');
+    expect(port.responded).to.have.length(1);
+    expect(port.responded[0]).to.deep.include({ status: 503, reason: 'Maintenance' });
+    expect(port.responded[0].headers).to.deep.include({ 'retry-after': '120' });
+    expect(port.responded[0].headers.to.params.tag).to.equal('callee');
+    expect(port.responded[0].headers.via.map((via) => via.params.branch)).to.deep.equal(['z9hG4bKc'], "the caller's Via");
+    expect(records[0]).to.deep.include({ outcome: 'REJECTED', failoverReason: 'PBX_SERVER_ERROR', finalStatus: 503 });
+  });
+
   it('matches a CANCEL by the INVITE transaction and its source only', () => {
     const { call } = setup();
     const cancel = { ...invite(), method: 'CANCEL', headers: { ...invite().headers, cseq: { seq: 1, method: 'CANCEL' } } };
