@@ -205,6 +205,38 @@ describe('call path: retransmissions, CANCEL matching and odd requests (real SIP
     });
   });
 
+  describe('odd requests', () => {
+    it('answers a BYE outside any dialog (no To tag) with 481, and a method we do not allow with 405', async () => {
+      const request = (method: string): SipRequest => ({
+        method,
+        uri: `sip:${DID}@${h.proxy.address}:${h.proxy.port}`,
+        headers: {
+          to: { uri: `sip:${DID}@${h.proxy.address}`, params: {} },
+          from: { uri: 'sip:+4930901820@carrier.test', params: { tag: newTag() } },
+          'call-id': `${randomBytes(8).toString('hex')}@carrier.test`,
+          cseq: { seq: 1, method },
+          via: [],
+          'max-forwards': 70,
+        },
+      });
+      const answer = (method: string) => new Promise<SipResponse>((resolve) => h.carrier.send(request(method), (response) => response.status >= 200 && resolve(response)));
+      expect((await answer('BYE')).status).to.equal(481);
+      expect((await answer('INFO')).status).to.equal(481);
+      const publish = await answer('PUBLISH');
+      expect(publish.status).to.equal(405);
+      expect(publish.headers.allow).to.include('BYE');
+    });
+
+    it('answers an INVITE in SIP/7.0 with 505 and connects nothing', async () => {
+      const invite = { ...inviteTo(DID), version: '7.0' };
+      const response = await rawRequest('127.0.0.1', invite);
+      expect(response.status).to.equal(505);
+      expect(response.version).to.equal('2.0', 'the 505 itself speaks SIP/2.0');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(pbxSeen.invites).to.have.length(0);
+    });
+  });
+
   async function setTrunk(input: string): Promise<void> {
     await h.applying(() => h.api.ok(trunk.key, `mutation ($id: ID!) { updateTrunk(id: $id, input: ${input}) { id } }`, { id: trunk.trunkId }), 'trunk', trunk.trunkId);
   }
