@@ -14,7 +14,10 @@ import { copyRequest } from './proxy';
  * - `ring`: no final response within the ring limit (Timer C for the PBX, counted from the
  *   last 1xx, section 16.6 step 11; a FORWARD's ring timeout, counted from the start): CANCEL.
  * - `cancelGrace`: a cancelled branch that never sends its final response is given up.
- * A 2xx that arrives after the branch was given up is ACKed and ended with BYE.
+ * After the branch ended, a 2xx on the dialog that answered it is a retransmission: the target
+ * has not seen the caller's ACK yet, so it goes upstream too (RFC 3261 sections 13.3.1.4 and
+ * 16.7 step 10) and the caller's ACK ends it. Any other 2xx (on a branch given up, or another
+ * dialog forked downstream) answers a call nobody is on: it is ACKed and ended with BYE.
  */
 export interface BranchOptions {
   readonly request: SipRequest;
@@ -27,6 +30,8 @@ export interface BranchOptions {
   /** `provisional`: the ring timer starts (and restarts) at each 1xx above 100; `start`: at the INVITE. */
   readonly ringFrom: 'provisional' | 'start';
   readonly onProvisional: (response: SipResponse) => void;
+  /** The 2xx that answered the branch, sent again by the target: to be passed upstream. */
+  readonly onAnswerRetransmitted: (response: SipResponse) => void;
   /** The outcome, with the final response when there was one. Called once. */
   readonly onOutcome: (outcome: AttemptOutcome, response: SipResponse | null) => void;
 }
@@ -44,6 +49,10 @@ export class Branch {
   /** What the outcome will be once a cancelled branch ends. */
   private pendingOutcome: AttemptOutcome | null = null;
   private stopListening: (() => void) | null = null;
+  /** The To tag of the 2xx that answered this branch: the one dialog that won. */
+  private answeredTag: string | null = null;
+  /** To tags of the dialogs we ACKed and BYEd: their retransmitted 2xx only gets the ACK again. */
+  private readonly hungUp = new Set<string>();
 
   constructor(
     private readonly options: BranchOptions,
@@ -133,7 +142,12 @@ export class Branch {
       this.finish(this.pendingOutcome ?? { kind: 'RingTimeout' }, null);
       return;
     }
-    this.finish(response.status < 300 ? { kind: 'Answered', status: response.status } : { kind: 'Final', status: response.status }, response);
+    if (response.status < 300) {
+      this.answeredTag = toTag(response);
+      this.finish({ kind: 'Answered', status: response.status }, response);
+      return;
+    }
+    this.finish({ kind: 'Final', status: response.status }, response);
   }
 
   private onNoProvisional(): void {
@@ -156,13 +170,28 @@ export class Branch {
     this.timers.cancelGrace = this.clock.after(CANCEL_GRACE_MS, () => this.finish({ kind: 'RingTimeout' }, null));
   }
 
-  /** A response after we stopped caring: a 2xx means the target picked up a call nobody is on. */
+  /**
+   * A response after the branch ended. Only a 2xx matters: the stack's INVITE client transaction
+   * passes every 2xx to us for 64*T1 (RFC 6026 Accepted state), retransmissions included.
+   */
   private lateResponse(response: SipResponse): void {
-    if (response.status >= 200 && response.status < 300) this.hangUp(response);
+    if (response.status < 200 || response.status >= 300) return;
+    const tag = toTag(response);
+    if (tag === this.answeredTag) {
+      this.options.onAnswerRetransmitted(response);
+      return;
+    }
+    this.hangUp(response);
   }
 
-  /** ACK and BYE a 2xx on a branch that was given up (RFC 3261 section 15: the dialog must be ended). */
+  /**
+   * ACK and BYE a 2xx on a dialog that did not win (RFC 3261 section 15: the dialog must be
+   * ended). Its retransmissions are ACKed again (section 13.2.2.4) but get no second BYE.
+   */
   private hangUp(response: SipResponse): void {
+    const tag = toTag(response);
+    const again = this.hungUp.has(tag);
+    this.hungUp.add(tag);
     const contact = Array.isArray(response.headers.contact) ? response.headers.contact[0]?.uri : undefined;
     const uri = contact ?? this.options.request.uri;
     const base = copyRequest(this.options.request);
@@ -175,6 +204,7 @@ export class Branch {
     };
     const destination = this.options.destination;
     this.port.sendAck({ method: 'ACK', uri, headers: { ...dialogHeaders, via: [], cseq: { seq: base.headers.cseq.seq, method: 'ACK' } } }, destination);
+    if (again) return;
     this.port.send({ method: 'BYE', uri, headers: { ...dialogHeaders, cseq: { seq: base.headers.cseq.seq + 1, method: 'BYE' } } }, destination, () => undefined);
   }
 
@@ -190,4 +220,8 @@ export class Branch {
     this.stopListening = null;
     this.options.onOutcome(outcome, response);
   }
+}
+
+function toTag(response: SipResponse): string {
+  return String(response.headers.to.params.tag ?? '');
 }

@@ -14,7 +14,7 @@ import type { Endpoint, NameAddr, SipRequest, SipResponse } from '../sip/message
 import type { SipPort } from '../sip/port';
 import { Branch } from './branch';
 import type { CallRecorder } from './recorder';
-import { forwardedRequest, requestUser, responseForCaller, upstreamResponse } from './proxy';
+import { cancelMatches, forwardedRequest, requestUser, responseForCaller, upstreamResponse } from './proxy';
 import { didFromRequestUser } from './did';
 
 /** Per-trunk channels across workers: read for `decide()`, taken and given back here. */
@@ -119,6 +119,11 @@ export class InboundCall {
     this.execute(decide({ did }, this.snapshot, this.deps.clock.now(), this.deps.channels));
   }
 
+  /** True when `request` is a CANCEL of this call's INVITE from its caller (RFC 3261 section 9.2). */
+  isCancelledBy(request: SipRequest, source: Endpoint): boolean {
+    return cancelMatches(this.invite, this.caller, request, source);
+  }
+
   /** The caller sent CANCEL for this INVITE (RFC 3261 section 16.10). */
   cancel(): void {
     const phase = this.phase;
@@ -128,7 +133,8 @@ export class InboundCall {
     this.settle(CallOutcome.CANCELLED, 487);
   }
 
-  private execute(route: Route): void {
+  /** `pbxFinal`: the PBX's final response the route follows from, relayed when the route says so. */
+  private execute(route: Route, pbxFinal: SipResponse | null = null): void {
     switch (route.kind) {
       case 'Deliver':
         this.trunkOf(route.trunk.id, route.trunk.companyId);
@@ -149,7 +155,8 @@ export class InboundCall {
         if (route.trunk !== null) this.trunkOf(route.trunk.id, route.trunk.companyId);
         this.failoverReason = route.trigger;
         this.decision = route.trigger === null ? 'reject' : `reject:${route.trigger}`;
-        this.deps.port.reply(this.invite, route.status);
+        if (route.relayPbxResponse && pbxFinal !== null) this.relay(pbxFinal);
+        else this.deps.port.reply(this.invite, route.status);
         this.settle(CallOutcome.REJECTED, route.status);
         return;
       default: {
@@ -183,6 +190,7 @@ export class InboundCall {
         ringMs: this.deps.timerCMs,
         ringFrom: 'provisional',
         onProvisional: (response) => this.relay(response),
+        onAnswerRetransmitted: (response) => this.relay(response),
         onOutcome: (outcome, response) => {
           this.attempts.push(branch.attempt());
           this.afterDelivery(route, outcome, response);
@@ -208,7 +216,7 @@ export class InboundCall {
     const following = next(route, outcome, this.snapshot);
     if (following !== null) {
       this.phase = { kind: 'routing' };
-      this.execute(following);
+      this.execute(following, outcome.kind === 'Final' ? response : null);
       return;
     }
     switch (outcome.kind) {
@@ -255,6 +263,7 @@ export class InboundCall {
         ringMs: action.ringTimeoutMs,
         ringFrom: 'start',
         onProvisional: (response) => this.relay(response),
+        onAnswerRetransmitted: (response) => this.relay(response),
         onOutcome: (result, response) => {
           this.attempts.push(branch.attempt());
           if (this.phase.kind === 'settled') return;

@@ -1,4 +1,4 @@
-import type { NameAddr, ParsedUri, RouteEntry, SipRequest, SipResponse, Via } from '../sip/message';
+import type { Endpoint, NameAddr, ParsedUri, RouteEntry, SipRequest, SipResponse, Via } from '../sip/message';
 
 /**
  * Proxy message handling as pure functions over plain messages (RFC 3261 section 16).
@@ -68,6 +68,36 @@ export function upstreamResponse(response: SipResponse): SipResponse {
  */
 export function responseForCaller(response: SipResponse, invite: SipRequest): SipResponse {
   return { ...response, headers: { ...response.headers, via: invite.headers.via.map(copyVia) } };
+}
+
+/**
+ * True when `cancel` cancels `invite`: it names the INVITE's server transaction, i.e. the same
+ * top Via branch and sent-by (RFC 3261 sections 9.2 and 17.2.3), with the same Call-ID, From
+ * tag, To and CSeq number (section 9.1), and it came from the address and port the INVITE came
+ * from. Knowing a Call-ID is not enough to end someone's call.
+ */
+export function cancelMatches(invite: SipRequest, inviteSource: Endpoint, cancel: SipRequest, cancelSource: Endpoint): boolean {
+  const [inviteVia] = invite.headers.via;
+  const [cancelVia] = cancel.headers.via;
+  if (inviteVia === undefined || cancelVia === undefined) return false;
+  const branch = inviteVia.params.branch;
+  return (
+    cancelSource.address === inviteSource.address &&
+    cancelSource.port === inviteSource.port &&
+    typeof branch === 'string' &&
+    branch !== '' &&
+    cancelVia.params.branch === branch &&
+    sameSentBy(inviteVia, cancelVia) &&
+    cancel.headers['call-id'] === invite.headers['call-id'] &&
+    cancel.headers.from.params.tag === invite.headers.from.params.tag &&
+    cancel.headers.to.uri === invite.headers.to.uri &&
+    (cancel.headers.to.params.tag ?? null) === (invite.headers.to.params.tag ?? null) &&
+    cancel.headers.cseq.seq === invite.headers.cseq.seq
+  );
+}
+
+function sameSentBy(a: Via, b: Via): boolean {
+  return a.host.toLowerCase() === b.host.toLowerCase() && (a.port ?? 5060) === (b.port ?? 5060);
 }
 
 /** The user part of a SIP Request-URI, decoded; null when there is none. */

@@ -15,6 +15,12 @@ import type { WorkerCounters } from './counters';
 
 export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, PRACK, REFER, NOTIFY';
 
+/** Methods we take only within a dialog we record-routed: outside one they get 481, not 405. */
+const DIALOG_METHODS: ReadonlySet<string> = new Set(['BYE', 'UPDATE', 'INFO', 'PRACK', 'REFER', 'NOTIFY']);
+
+/** The only SIP version there is (RFC 3261 section 7.1). */
+const SIP_VERSION = '2.0';
+
 export interface RequestHandlerDeps {
   readonly port: SipPort;
   readonly clock: Clock;
@@ -69,6 +75,12 @@ export class RequestHandler {
   handle(request: SipRequest, remote: Endpoint): void {
     const { port, counters } = this.deps;
     counters.request(request.method);
+    if (request.version !== undefined && request.version !== SIP_VERSION) {
+      // RFC 3261 section 21.5.6; an ACK gets no response. The 505 itself speaks SIP/2.0.
+      counters.drop('version-not-supported');
+      if (request.method !== 'ACK') port.reply({ ...request, version: SIP_VERSION }, 505, 'Version Not Supported');
+      return;
+    }
     if (request.method === 'ACK') {
       // ACKs for our non-2xx answers end in their transaction; these are for 2xx: route or drop.
       if (!this.dialogs.handle(request)) counters.drop('stray-ack');
@@ -96,7 +108,7 @@ export class RequestHandler {
         else this.newCall(request, remote);
         return;
       case 'CANCEL':
-        this.cancel(request);
+        this.cancel(request, remote);
         return;
       case 'OPTIONS':
         if (inDialog) this.inDialog(request);
@@ -104,6 +116,8 @@ export class RequestHandler {
         return;
       default:
         if (inDialog) this.inDialog(request);
+        // A method we allow, but only within a dialog, and this names none (RFC 3261 section 15.1.2).
+        else if (DIALOG_METHODS.has(request.method)) port.reply(request, 481, 'Call/Transaction Does Not Exist');
         else port.reply(request, 405, 'Method Not Allowed', { headers: { allow: ALLOW } });
     }
   }
@@ -171,9 +185,13 @@ export class RequestHandler {
     });
   }
 
-  private cancel(request: SipRequest): void {
+  private cancel(request: SipRequest, remote: Endpoint): void {
     const call = this.calls.get(request.headers['call-id']);
-    if (call === undefined) {
+    if (call === undefined || !call.isCancelledBy(request, remote)) {
+      // No INVITE transaction of this source matches (RFC 3261 section 9.2): a late CANCEL, or a
+      // guess at someone's Call-ID. Counted; logged at debug, as one datagram costs no more.
+      this.deps.counters.drop('unmatched-cancel');
+      this.deps.logger.debug({ source: `${remote.address}:${remote.port}`, callId: request.headers['call-id'], known: call !== undefined }, 'CANCEL matches no INVITE transaction');
       this.deps.port.reply(request, 481, 'Call/Transaction Does Not Exist');
       return;
     }

@@ -21,7 +21,7 @@ export function failoverOrReject(snapshot: Snapshot, trunk: TrunkConfig, reason:
   const dialPlan = trunk.failover.enabled && trunk.failover.dialPlanId !== null ? snapshot.dialPlans.get(trunk.failover.dialPlanId) : undefined;
   if (dialPlan !== undefined) return { kind: 'Failover', reason, pbxStatus, trunk, dialPlan };
   const fixed = STATUS_WITHOUT_FAILOVER[reason];
-  return { kind: 'Reject', status: fixed === 'pbx' ? (pbxStatus ?? 500) : fixed, trigger: reason, trunk };
+  return { kind: 'Reject', status: fixed === 'pbx' ? (pbxStatus ?? 500) : fixed, trigger: reason, trunk, relayPbxResponse: fixed === 'pbx' && pbxStatus !== null };
 }
 
 /**
@@ -31,15 +31,15 @@ export function failoverOrReject(snapshot: Snapshot, trunk: TrunkConfig, reason:
  */
 export function decide(call: InboundCall, snapshot: Snapshot, now: number, channels: ChannelView): Route {
   const target = call.did === null ? undefined : snapshot.dids.get(call.did);
-  if (target === undefined) return { kind: 'Reject', status: 404, trigger: null, trunk: null };
+  if (target === undefined) return { kind: 'Reject', status: 404, trigger: null, trunk: null, relayPbxResponse: false };
   switch (target.kind) {
     case 'dialPlan': {
       const dialPlan = snapshot.dialPlans.get(target.dialPlanId);
-      return dialPlan === undefined ? { kind: 'Reject', status: 404, trigger: null, trunk: null } : { kind: 'RunDialPlan', dialPlan };
+      return dialPlan === undefined ? { kind: 'Reject', status: 404, trigger: null, trunk: null, relayPbxResponse: false } : { kind: 'RunDialPlan', dialPlan };
     }
     case 'trunk': {
       const trunk = snapshot.trunks.get(target.trunkId);
-      if (trunk === undefined) return { kind: 'Reject', status: 404, trigger: null, trunk: null };
+      if (trunk === undefined) return { kind: 'Reject', status: 404, trigger: null, trunk: null, relayPbxResponse: false };
       const binding = currentBinding(snapshot, trunk.id, now);
       if (binding === null) return failoverOrReject(snapshot, trunk, FailoverReason.NOT_REGISTERED, null);
       if (channels.active(trunk.id) >= trunk.maxConcurrentCalls) {

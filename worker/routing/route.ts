@@ -19,8 +19,18 @@ export type Route =
     }
   /** The number belongs to a dial plan itself (its external number): run it. */
   | { readonly kind: 'RunDialPlan'; readonly dialPlan: DialPlanConfig }
-  /** Answer the caller with a final status. `trigger` names the failover trigger that held, if any. */
-  | { readonly kind: 'Reject'; readonly status: number; readonly trigger: FailoverReason | null; readonly trunk: TrunkConfig | null };
+  /**
+   * Answer the caller with a final status. `trigger` names the failover trigger that held, if any.
+   * `relayPbxResponse`: the caller gets the PBX's own final response (its reason phrase, To tag,
+   * Retry-After ...), not a fresh one with the same status (DESIGN section 1: "that 5xx").
+   */
+  | {
+      readonly kind: 'Reject';
+      readonly status: number;
+      readonly trigger: FailoverReason | null;
+      readonly trunk: TrunkConfig | null;
+      readonly relayPbxResponse: boolean;
+    };
 
 /** How one attempt to reach a target ended: SIP failures are values, not exceptions. */
 export type AttemptOutcome =

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Branch, type BranchOptions } from '../../../worker/calls/branch';
 import type { AttemptOutcome } from '../../../worker/routing/route';
-import type { SipRequest } from '../../../worker/sip/message';
+import type { SipRequest, SipResponse } from '../../../worker/sip/message';
 import { CANCEL_GRACE_MS } from '../../../worker/sip/timers';
 import { FakeClock, FakePort, responseTo } from '../../support/fakes';
 
@@ -23,6 +23,7 @@ function setup(overrides: Partial<BranchOptions> = {}) {
   const port = new FakePort();
   const outcomes: AttemptOutcome[] = [];
   const provisional: number[] = [];
+  const retransmitted: SipResponse[] = [];
   const branch = new Branch(
     {
       request: INVITE,
@@ -32,6 +33,7 @@ function setup(overrides: Partial<BranchOptions> = {}) {
       ringMs: 5000,
       ringFrom: 'provisional',
       onProvisional: (response) => provisional.push(response.status),
+      onAnswerRetransmitted: (response) => retransmitted.push(response),
       onOutcome: (outcome) => outcomes.push(outcome),
       ...overrides,
     },
@@ -40,7 +42,7 @@ function setup(overrides: Partial<BranchOptions> = {}) {
   );
   branch.start();
   const sent = port.sent[0];
-  return { clock, port, branch, outcomes, provisional, sent, answer: (status: number) => sent.respond(responseTo(INVITE, status, status < 300 ? { contact: [{ uri: 'sip:pbx@10.0.0.5', params: {} }] } : {})) };
+  return { clock, port, branch, outcomes, provisional, retransmitted, sent, answer: (status: number) => sent.respond(responseTo(INVITE, status, status < 300 ? { contact: [{ uri: 'sip:pbx@10.0.0.5', params: {} }] } : {})) };
 }
 
 describe('Branch: one INVITE branch and its timers', () => {
@@ -119,6 +121,40 @@ describe('Branch: one INVITE branch and its timers', () => {
     expect(port.sent.map((entry) => entry.request.method)).to.deep.equal(['INVITE', 'BYE']);
   });
 
+  it('passes a retransmission of the 2xx that answered upstream, and neither ACKs nor BYEs it (RFC 3261 13.3.1.4)', () => {
+    const { answer, port, outcomes, retransmitted } = setup();
+    answer(180);
+    answer(200);
+    answer(200);
+    answer(200);
+    expect(outcomes).to.deep.equal([{ kind: 'Answered', status: 200 }]);
+    expect(retransmitted.map((response) => response.headers.to.params.tag)).to.deep.equal(['callee', 'callee']);
+    expect(port.acks).to.have.length(0);
+    expect(port.sent.map((entry) => entry.request.method)).to.deep.equal(['INVITE']);
+  });
+
+  it('ACKs and BYEs a 2xx of another dialog (forked downstream) after the answer, and passes it nowhere', () => {
+    const { sent, answer, port, retransmitted } = setup();
+    answer(200);
+    const forked = responseTo(INVITE, 200);
+    forked.headers.to = { ...forked.headers.to, params: { tag: 'other' } };
+    sent.respond(forked);
+    expect(retransmitted).to.have.length(0);
+    expect(port.acks.map((ack) => ack.request.headers.to.params.tag)).to.deep.equal(['other']);
+    expect(port.sent.filter((entry) => entry.request.method === 'BYE').map((entry) => entry.request.headers.to.params.tag)).to.deep.equal(['other']);
+  });
+
+  it('ACKs each retransmission of a 2xx it hung up (RFC 3261 13.2.2.4), with one BYE only', () => {
+    const { clock, answer, port, retransmitted } = setup();
+    clock.advance(1000);
+    answer(200);
+    answer(200);
+    answer(200);
+    expect(retransmitted).to.have.length(0);
+    expect(port.acks).to.have.length(3);
+    expect(port.sent.map((entry) => entry.request.method)).to.deep.equal(['INVITE', 'BYE']);
+  });
+
   it('reports Unreachable on a send error for its destination before any response, and forgets the listener', () => {
     const { port, outcomes } = setup();
     port.failSend({ address: '198.51.100.99', port: 5060 }, 'EHOSTUNREACH');
@@ -140,7 +176,7 @@ describe('Branch: one INVITE branch and its timers', () => {
     const port = new FakePort();
     port.throwOnSend = Object.assign(new Error('bad uri'), { code: 'EBADURI' });
     const outcomes: AttemptOutcome[] = [];
-    new Branch({ request: INVITE, destination: PBX, target: 't', noProvisionalMs: 1000, ringMs: 5000, ringFrom: 'provisional', onProvisional: () => undefined, onOutcome: (o) => outcomes.push(o) }, port, clock).start();
+    new Branch({ request: INVITE, destination: PBX, target: 't', noProvisionalMs: 1000, ringMs: 5000, ringFrom: 'provisional', onProvisional: () => undefined, onAnswerRetransmitted: () => undefined, onOutcome: (o) => outcomes.push(o) }, port, clock).start();
     expect(outcomes).to.deep.equal([{ kind: 'Unreachable', code: 'EBADURI' }]);
     expect(clock.pending()).to.equal(0, 'no timer left running');
   });

@@ -148,4 +148,42 @@ describe('InboundCall: one call from INVITE to its record', () => {
     expect(port.sent).to.have.length(1, 'no second branch');
     expect(records.map((record) => record.outcome)).to.deep.equal(['CANCELLED']);
   });
+
+  it('passes a retransmitted 200 to the caller again, once settled, without a second answer or record', () => {
+    const { port, answered, records, channels } = setup();
+    const sent = port.sent[0];
+    sent.respond(responseTo(sent.request, 200));
+    sent.respond(responseTo(sent.request, 200));
+    expect(port.responded.map((response) => [response.status, response.headers.via[0].params.branch])).to.deep.equal([
+      [200, 'z9hG4bKc'],
+      [200, 'z9hG4bKc'],
+    ]);
+    expect(port.acks).to.have.length(0);
+    expect(port.sent.map((entry) => entry.request.method)).to.deep.equal(['INVITE']);
+    expect(answered).to.have.length(1);
+    expect(records).to.have.length(1);
+    expect(channels).to.deep.include({ taken: 1, released: 0 });
+  });
+
+  it("relays the PBX's own 5xx when failover is off: its reason, To tag and Retry-After reach the caller", () => {
+    const { port, records } = setup({ registrations: [binding()], dialPlans: [HANGUP_486], trunks: [trunkConfig({ failover: { enabled: false } })] });
+    const sent = port.sent[0];
+    sent.respond({ ...responseTo(sent.request, 503, { 'retry-after': '120' }), reason: 'Maintenance' });
+    expect(port.replies.map((reply) => reply.status)).to.deep.equal([100], 'no fresh response');
+    expect(port.responded).to.have.length(1);
+    expect(port.responded[0]).to.deep.include({ status: 503, reason: 'Maintenance' });
+    expect(port.responded[0].headers).to.deep.include({ 'retry-after': '120' });
+    expect(port.responded[0].headers.to.params.tag).to.equal('callee');
+    expect(port.responded[0].headers.via.map((via) => via.params.branch)).to.deep.equal(['z9hG4bKc'], "the caller's Via");
+    expect(records[0]).to.deep.include({ outcome: 'REJECTED', failoverReason: 'PBX_SERVER_ERROR', finalStatus: 503 });
+  });
+
+  it('matches a CANCEL by the INVITE transaction and its source only', () => {
+    const { call } = setup();
+    const cancel = { ...invite(), method: 'CANCEL', headers: { ...invite().headers, cseq: { seq: 1, method: 'CANCEL' } } };
+    expect(call.isCancelledBy(cancel, { address: '198.51.100.7', port: 5060 })).to.equal(true);
+    expect(call.isCancelledBy(cancel, { address: '203.0.113.66', port: 5060 })).to.equal(false);
+    const guessed = { ...cancel, headers: { ...cancel.headers, via: [{ host: '198.51.100.7', port: 5060, params: { branch: 'z9hG4bKguess' } }] } };
+    expect(call.isCancelledBy(guessed, { address: '198.51.100.7', port: 5060 })).to.equal(false);
+  });
 });

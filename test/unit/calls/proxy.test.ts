@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { didFromRequestUser } from '../../../worker/calls/did';
-import { copyRequest, forwardedRequest, maxForwards, requestUser, responseForCaller, upstreamResponse } from '../../../worker/calls/proxy';
+import { cancelMatches, copyRequest, forwardedRequest, maxForwards, requestUser, responseForCaller, upstreamResponse } from '../../../worker/calls/proxy';
 import type { SipRequest, SipResponse } from '../../../worker/sip/message';
 
 const invite = (): SipRequest => ({
@@ -78,6 +78,44 @@ describe('proxy message handling (RFC 3261 section 16)', () => {
   ];
   for (const row of users) {
     it(`reads the user of ${row.uri}`, () => expect(requestUser(row.uri)).to.equal(row.expected));
+  }
+});
+
+describe('CANCEL matched to its INVITE transaction (RFC 3261 sections 9.1, 9.2, 17.2.3)', () => {
+  const CALLER = { address: '198.51.100.7', port: 5060 };
+  const cancelOf = (original: SipRequest): SipRequest => ({
+    method: 'CANCEL',
+    uri: original.uri,
+    headers: {
+      via: [{ ...original.headers.via[0], params: { ...original.headers.via[0].params } }],
+      to: { ...original.headers.to, params: { ...original.headers.to.params } },
+      from: { ...original.headers.from, params: { ...original.headers.from.params } },
+      'call-id': original.headers['call-id'],
+      cseq: { seq: original.headers.cseq.seq, method: 'CANCEL' },
+    },
+  });
+  const rows: { name: string; change: (cancel: SipRequest) => void; source?: { address: string; port: number }; expected: boolean }[] = [
+    { name: 'the same transaction from the caller', change: () => undefined, expected: true },
+    { name: 'sent-by host in another case', change: (cancel) => (cancel.headers.via[0].host = '198.51.100.7'.toUpperCase()), expected: true },
+    { name: 'another branch', change: (cancel) => (cancel.headers.via[0].params.branch = 'z9hG4bKother'), expected: false },
+    { name: 'no branch', change: (cancel) => (cancel.headers.via[0].params = {}), expected: false },
+    { name: 'no Via at all', change: (cancel) => (cancel.headers.via = []), expected: false },
+    { name: 'another sent-by host', change: (cancel) => (cancel.headers.via[0].host = '203.0.113.9'), expected: false },
+    { name: 'another sent-by port', change: (cancel) => (cancel.headers.via[0].port = 5070), expected: false },
+    { name: 'another Call-ID', change: (cancel) => (cancel.headers['call-id'] = 'c2'), expected: false },
+    { name: 'another From tag', change: (cancel) => (cancel.headers.from.params.tag = 'b'), expected: false },
+    { name: 'a To tag the INVITE did not have', change: (cancel) => (cancel.headers.to.params.tag = 'x'), expected: false },
+    { name: 'another To URI', change: (cancel) => (cancel.headers.to.uri = 'sip:+442079460002@192.0.2.1'), expected: false },
+    { name: 'another CSeq number', change: (cancel) => (cancel.headers.cseq.seq = 2), expected: false },
+    { name: 'the same transaction from another address', change: () => undefined, source: { address: '203.0.113.66', port: 5060 }, expected: false },
+    { name: 'the same transaction from another port', change: () => undefined, source: { address: '198.51.100.7', port: 5061 }, expected: false },
+  ];
+  for (const row of rows) {
+    it(`${row.expected ? 'matches' : 'does not match'}: ${row.name}`, () => {
+      const cancel = cancelOf(invite());
+      row.change(cancel);
+      expect(cancelMatches(invite(), CALLER, cancel, row.source ?? CALLER)).to.equal(row.expected);
+    });
   }
 });
 

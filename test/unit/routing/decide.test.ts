@@ -19,7 +19,7 @@ function shape(route: Route | null): Record<string, unknown> | null {
     case 'RunDialPlan':
       return { kind: route.kind, dialPlan: route.dialPlan.id };
     case 'Reject':
-      return { kind: route.kind, status: route.status, trigger: route.trigger };
+      return { kind: route.kind, status: route.status, trigger: route.trigger, relayPbxResponse: route.relayPbxResponse };
   }
 }
 
@@ -32,8 +32,8 @@ describe('decide(): routing a new inbound call', () => {
       parts: { registrations: [binding({ id: 'old', expiresAt: NOW - 1 }), binding({ id: 'live', expiresAt: NOW + 1 })] },
       expected: { kind: 'Deliver', binding: 'live' },
     },
-    { name: 'unknown number: 404', did: '+442079469999', parts: { registrations: registered }, expected: { kind: 'Reject', status: 404, trigger: null } },
-    { name: 'not a number: 404', did: null, parts: { registrations: registered }, expected: { kind: 'Reject', status: 404, trigger: null } },
+    { name: 'unknown number: 404', did: '+442079469999', parts: { registrations: registered }, expected: { kind: 'Reject', status: 404, trigger: null, relayPbxResponse: false } },
+    { name: 'not a number: 404', did: null, parts: { registrations: registered }, expected: { kind: 'Reject', status: 404, trigger: null, relayPbxResponse: false } },
     { name: 'not registered: fail over (NOT_REGISTERED)', parts: { registrations: [] }, expected: { kind: 'Failover', reason: 'NOT_REGISTERED', pbxStatus: null, dialPlan: 'plan-1' } },
     {
       name: 'binding expired at this instant counts as not registered',
@@ -43,12 +43,12 @@ describe('decide(): routing a new inbound call', () => {
     {
       name: 'not registered, failover off: 404',
       parts: { trunks: [trunkConfig({ failover: { enabled: false } })] },
-      expected: { kind: 'Reject', status: 404, trigger: 'NOT_REGISTERED' },
+      expected: { kind: 'Reject', status: 404, trigger: 'NOT_REGISTERED', relayPbxResponse: false },
     },
     {
       name: 'not registered, failover on but its plan is gone: 404',
       parts: { dialPlans: [] },
-      expected: { kind: 'Reject', status: 404, trigger: 'NOT_REGISTERED' },
+      expected: { kind: 'Reject', status: 404, trigger: 'NOT_REGISTERED', relayPbxResponse: false },
     },
     {
       name: 'channels full: fail over without touching the PBX (CONCURRENCY_LIMIT)',
@@ -61,7 +61,7 @@ describe('decide(): routing a new inbound call', () => {
       name: 'channels full, failover off: 503',
       parts: { registrations: registered, trunks: [trunkConfig({ failover: { enabled: false } })] },
       active: 2,
-      expected: { kind: 'Reject', status: 503, trigger: 'CONCURRENCY_LIMIT' },
+      expected: { kind: 'Reject', status: 503, trigger: 'CONCURRENCY_LIMIT', relayPbxResponse: false },
     },
     {
       name: 'not registered wins over channels full',
@@ -79,12 +79,12 @@ describe('decide(): routing a new inbound call', () => {
       name: "a dial plan's number whose plan is gone: 404",
       did: '+442079460002',
       parts: { dids: [['+442079460002', { kind: 'dialPlan', dialPlanId: 'gone' }]] },
-      expected: { kind: 'Reject', status: 404, trigger: null },
+      expected: { kind: 'Reject', status: 404, trigger: null, relayPbxResponse: false },
     },
     {
       name: 'a number whose trunk is gone: 404',
       parts: { dids: [[DID, { kind: 'trunk', trunkId: 'gone' }]] },
-      expected: { kind: 'Reject', status: 404, trigger: null },
+      expected: { kind: 'Reject', status: 404, trigger: null, relayPbxResponse: false },
     },
   ];
   for (const row of rows) {
@@ -126,10 +126,10 @@ describe('next(): after the attempt to deliver', () => {
     { name: 'no 1xx in time: fail over (NO_PROVISIONAL_RESPONSE)', outcome: { kind: 'NoProvisionalResponse' }, expected: failover(FailoverReason.NO_PROVISIONAL_RESPONSE) },
     { name: 'unreachable: fail over (PBX_UNREACHABLE)', outcome: { kind: 'Unreachable', code: 'EHOSTUNREACH' }, expected: failover(FailoverReason.PBX_UNREACHABLE) },
     { name: 'lost the last channel to another worker: fail over (CONCURRENCY_LIMIT)', outcome: { kind: 'ChannelsFull' }, expected: failover(FailoverReason.CONCURRENCY_LIMIT) },
-    { name: 'failover off, 503: the caller gets that 503', variant: 'off', outcome: { kind: 'Final', status: 503 }, expected: { kind: 'Reject', status: 503, trigger: 'PBX_SERVER_ERROR' } },
-    { name: 'failover off, no 1xx: 408', variant: 'off', outcome: { kind: 'NoProvisionalResponse' }, expected: { kind: 'Reject', status: 408, trigger: 'NO_PROVISIONAL_RESPONSE' } },
-    { name: 'failover off, unreachable: 503', variant: 'off', outcome: { kind: 'Unreachable', code: 'EINVAL' }, expected: { kind: 'Reject', status: 503, trigger: 'PBX_UNREACHABLE' } },
-    { name: 'failover off, channels full: 503', variant: 'off', outcome: { kind: 'ChannelsFull' }, expected: { kind: 'Reject', status: 503, trigger: 'CONCURRENCY_LIMIT' } },
+    { name: "failover off, 503: the caller gets that 503, the PBX's own response", variant: 'off', outcome: { kind: 'Final', status: 503 }, expected: { kind: 'Reject', status: 503, trigger: 'PBX_SERVER_ERROR', relayPbxResponse: true } },
+    { name: 'failover off, no 1xx: 408', variant: 'off', outcome: { kind: 'NoProvisionalResponse' }, expected: { kind: 'Reject', status: 408, trigger: 'NO_PROVISIONAL_RESPONSE', relayPbxResponse: false } },
+    { name: 'failover off, unreachable: 503', variant: 'off', outcome: { kind: 'Unreachable', code: 'EINVAL' }, expected: { kind: 'Reject', status: 503, trigger: 'PBX_UNREACHABLE', relayPbxResponse: false } },
+    { name: 'failover off, channels full: 503', variant: 'off', outcome: { kind: 'ChannelsFull' }, expected: { kind: 'Reject', status: 503, trigger: 'CONCURRENCY_LIMIT', relayPbxResponse: false } },
     { name: 'failover off, 486: relayed', variant: 'off', outcome: { kind: 'Final', status: 486 }, expected: null },
   ];
   for (const row of rows) {
