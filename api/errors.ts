@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { QueryFailedError } from 'typeorm';
+import { quoteInput } from '../domain/quote-input';
 
 /** The closed set of codes a client can see in `extensions.code`. */
 export enum ErrorCode {
@@ -19,7 +20,7 @@ export class ApiError extends GraphQLError {
 
 /** Unknown ids and other companies' ids answer alike, so existence does not leak across tenants. */
 export function notFound(kind: string, id: string): ApiError {
-  return new ApiError(ErrorCode.NOT_FOUND, `${kind} ${id} not found`);
+  return new ApiError(ErrorCode.NOT_FOUND, `${kind} ${quoteInput(id)} not found`);
 }
 
 export function forbidden(message: string): ApiError {

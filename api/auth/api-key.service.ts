@@ -3,8 +3,9 @@ import { IsNull, type DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import { ApiKey, ApiKeyScope } from '../../schema/entities/api-key.entity';
 import { findAccessibleCompany } from '../company/company.service';
-import { badInput, forbidden, notFound } from '../errors';
+import { forbidden, notFound } from '../errors';
 import { isId } from '../ids';
+import { checkName } from '../names';
 import { paginate, type Page, type PageArgs } from '../pagination';
 import type { Actor } from './actor';
 import { ApiKeyType, CreateApiKeyPayload } from './api-key.type';
@@ -54,7 +55,7 @@ export class ApiKeyService {
   }
 
   async create(actor: Actor, input: CreateApiKeyInput): Promise<CreateApiKeyPayload> {
-    if (input.name.trim() === '') throw badInput(['name must not be blank']);
+    const name = checkName(input.name) as string;
     const companyId = input.companyId ?? null;
     if (companyId === null && actor.kind !== 'operator') throw forbidden('only operator keys create operator keys');
     const secret = generateApiKeySecret();
@@ -64,7 +65,7 @@ export class ApiKeyService {
         manager.create(ApiKey, {
           scope: companyId === null ? ApiKeyScope.OPERATOR : ApiKeyScope.COMPANY,
           companyId,
-          name: input.name.trim(),
+          name,
           keyHash: hashApiKeySecret(secret),
           lastUsedAt: null,
           revokedAt: null,

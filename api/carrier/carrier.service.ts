@@ -3,6 +3,7 @@ import { Carrier } from '../../schema/entities/carrier.entity';
 import { OutboundGateway } from '../../schema/entities/outbound-gateway.entity';
 import { parseCidr } from '../../domain/cidr';
 import { parseSipUri } from '../../domain/sip-uri';
+import { quoteInput } from '../../domain/quote-input';
 import type { Actor } from '../auth/actor';
 import { badInput, forbidden, notFound, translateConstraintError } from '../errors';
 import { isId } from '../ids';
@@ -79,7 +80,7 @@ export class CarrierService {
     if (uri !== null) {
       const parsed = parseSipUri(uri);
       if (parsed === null || parsed.scheme !== 'sip' || parsed.user !== undefined) {
-        throw badInput([`uri: "${uri}" is not a sip:host[:port] URI (the number is put in the user part per call)`]);
+        throw badInput([`uri: ${quoteInput(uri)} is not a sip:host[:port] URI (the number is put in the user part per call)`]);
       }
     }
     return this.dataSource.transaction(async (manager) => {

@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { Company } from '../../schema/entities/company.entity';
 import { isIanaTimeZone } from '../../domain/time-zone';
+import { quoteInput } from '../../domain/quote-input';
 import { canAccessCompany, type Actor } from '../auth/actor';
 import { badInput, forbidden, notFound } from '../errors';
 import { isId } from '../ids';
@@ -11,7 +12,7 @@ import type { CreateCompanyInput, UpdateCompanyInput } from './company.input';
 
 function checkTimeZone(timeZone: string | undefined | null): void {
   if (timeZone != null && !isIanaTimeZone(timeZone)) {
-    throw badInput([`timeZone: "${timeZone}" is not an IANA time zone (e.g. Europe/Berlin)`]);
+    throw badInput([`timeZone: ${quoteInput(timeZone)} is not an IANA time zone (e.g. Europe/Berlin)`]);
   }
 }
 

@@ -3,6 +3,7 @@ import { DialPlan } from '../../schema/entities/dial-plan.entity';
 import { Registration } from '../../schema/entities/registration.entity';
 import { Trunk } from '../../schema/entities/trunk.entity';
 import { computeHa1, DigestAlgorithm } from '../../domain/digest';
+import { quoteInput } from '../../domain/quote-input';
 import type { Actor } from '../auth/actor';
 import { findAccessibleCompany } from '../company/company.service';
 import { findDialPlansByIds } from '../dial-plan/dial-plan.service';
@@ -31,7 +32,7 @@ const CONSTRAINTS = {
 const SIP_USERNAME = /^[A-Za-z0-9._-]{3,64}$/;
 
 function checkSipUsername(username: string): string {
-  if (!SIP_USERNAME.test(username)) throw badInput([`sipUsername: "${username}" must be 3..64 of A-Z a-z 0-9 . _ -`]);
+  if (!SIP_USERNAME.test(username)) throw badInput([`sipUsername: ${quoteInput(username)} must be 3..64 of A-Z a-z 0-9 . _ -`]);
   return username;
 }
 
