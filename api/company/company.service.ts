@@ -7,6 +7,7 @@ import { badInput, forbidden, notFound } from '../errors';
 import { isId } from '../ids';
 import { checkName } from '../names';
 import { paginate, type Page, type PageArgs } from '../pagination';
+import { inTransaction } from '../transaction';
 import { CompanyType } from './company.type';
 import type { CreateCompanyInput, UpdateCompanyInput } from './company.input';
 
@@ -33,14 +34,14 @@ export class CompanyService {
     if (actor.kind !== 'operator') throw forbidden('only operator keys create companies');
     const name = checkName(input.name) as string;
     checkTimeZone(input.timeZone);
-    const company = await this.dataSource.transaction((manager) => manager.save(manager.create(Company, { name, timeZone: input.timeZone })));
+    const company = await inTransaction(this.dataSource, (manager) => manager.save(manager.create(Company, { name, timeZone: input.timeZone })));
     return CompanyType.from(company);
   }
 
   async update(actor: Actor, id: string, input: UpdateCompanyInput): Promise<CompanyType> {
     const name = checkName(input.name);
     checkTimeZone(input.timeZone);
-    return this.dataSource.transaction(async (manager) => {
+    return inTransaction(this.dataSource, async (manager) => {
       const company = await findAccessibleCompany(manager, actor, id);
       if (name !== undefined) company.name = name;
       if (input.timeZone != null) company.timeZone = input.timeZone;
@@ -55,7 +56,7 @@ export class CompanyService {
       if (actor.companyId === id) throw forbidden('only operator keys delete companies');
       throw notFound('Company', id);
     }
-    return this.dataSource.transaction(async (manager) => {
+    return inTransaction(this.dataSource, async (manager) => {
       await findAccessibleCompany(manager, actor, id);
       await manager.delete(Company, { id });
       return id;
