@@ -4,7 +4,8 @@ import { ArgumentValidationError } from 'type-graphql';
 import type { ValidationError } from 'class-validator';
 import type { Logger } from 'pino';
 import { MAX_QUOTED_CHARS } from '../domain/quote-input';
-import { ApiError, ErrorCode } from './errors';
+import { isDatabaseUnreachable } from './availability';
+import { ApiError, ErrorCode, RETRY_AFTER_SECONDS } from './errors';
 
 /** Codes Apollo itself produces for malformed requests; they carry no internals. */
 const REQUEST_CODES = new Set([
@@ -56,6 +57,11 @@ export function createErrorFormatter(logger: Logger) {
       const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
       // Our messages quote input through quoteInput already; graphql-js quotes rejected variables in full.
       return { ...formatted, message: ours ? formatted.message : boundMessage(formatted.message), extensions };
+    }
+    if (isDatabaseUnreachable(original)) {
+      // Resolvers and authentication answer this themselves, with HTTP 503; this is the net under them.
+      logger.warn({ err: original, path: formatted.path }, 'database unreachable in a GraphQL operation');
+      return { message: 'the service is temporarily unavailable; retry later', path: formatted.path, extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, retryAfterSeconds: RETRY_AFTER_SECONDS } };
     }
     logger.error({ err: original, path: formatted.path }, 'unexpected error in a GraphQL operation');
     return { message: 'Internal server error', path: formatted.path, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
