@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { QueryFailedError } from 'typeorm';
+import { quoteInput } from '../domain/quote-input';
 
 /** The closed set of codes a client can see in `extensions.code`. */
 export enum ErrorCode {
@@ -9,6 +10,7 @@ export enum ErrorCode {
   UNAUTHENTICATED = 'UNAUTHENTICATED',
   CONFLICT = 'CONFLICT',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
+  SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
 }
 
 export class ApiError extends GraphQLError {
@@ -19,7 +21,23 @@ export class ApiError extends GraphQLError {
 
 /** Unknown ids and other companies' ids answer alike, so existence does not leak across tenants. */
 export function notFound(kind: string, id: string): ApiError {
-  return new ApiError(ErrorCode.NOT_FOUND, `${kind} ${id} not found`);
+  return new ApiError(ErrorCode.NOT_FOUND, `${kind} ${quoteInput(id)} not found`);
+}
+
+/** How long a client is asked to wait before retrying while the database cannot be reached. */
+export const RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The database cannot be reached: HTTP 503 with `Retry-After` (what a load balancer and an HTTP
+ * client understand) and the same hint in `extensions.retryAfterSeconds` (what a GraphQL client
+ * reads). Operator and company keys get this same answer.
+ */
+export function serviceUnavailable(): ApiError {
+  const error = new ApiError(ErrorCode.SERVICE_UNAVAILABLE, 'the service is temporarily unavailable (its database cannot be reached); retry later', {
+    retryAfterSeconds: RETRY_AFTER_SECONDS,
+  });
+  Object.assign(error.extensions, { http: { status: 503, headers: new Map([['retry-after', String(RETRY_AFTER_SECONDS)]]) } });
+  return error;
 }
 
 export function forbidden(message: string): ApiError {

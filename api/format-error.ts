@@ -3,7 +3,9 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { ArgumentValidationError } from 'type-graphql';
 import type { ValidationError } from 'class-validator';
 import type { Logger } from 'pino';
-import { ApiError, ErrorCode } from './errors';
+import { MAX_QUOTED_CHARS } from '../domain/quote-input';
+import { isDatabaseUnreachable } from './availability';
+import { ApiError, ErrorCode, RETRY_AFTER_SECONDS } from './errors';
 
 /** Codes Apollo itself produces for malformed requests; they carry no internals. */
 const REQUEST_CODES = new Set([
@@ -26,6 +28,17 @@ function describe(errors: readonly ValidationError[], path: string): string[] {
 }
 
 /**
+ * A quoted value longer than MAX_QUOTED_CHARS in one of graphql-js's messages ("Variable "$input"
+ * got invalid value "..." at ..."), which quote values as JSON, so quotes pair up left to right.
+ */
+const LONG_QUOTED = new RegExp(`"((?:[^"\\\\]|\\\\.){${MAX_QUOTED_CHARS}})(?:[^"\\\\]|\\\\.)+"`, 'g');
+
+/** Cuts every long quoted value in a message to MAX_QUOTED_CHARS, so no answer echoes a megabyte back. */
+export function boundMessage(message: string): string {
+  return message.replace(LONG_QUOTED, (_quoted, head: string) => `"${head}…"`);
+}
+
+/**
  * Shapes every error a client sees: our ApiErrors and Apollo's request errors as they are,
  * input validation as BAD_USER_INPUT with one problem per rule (the rejected values, which may
  * be passwords, are dropped), and anything else as a bare INTERNAL_SERVER_ERROR, logged here.
@@ -42,7 +55,13 @@ export function createErrorFormatter(logger: Logger) {
     const apollos = original instanceof GraphQLError && typeof code === 'string' && REQUEST_CODES.has(code);
     if (ours || apollos) {
       const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
-      return { ...formatted, extensions };
+      // Our messages quote input through quoteInput already; graphql-js quotes rejected variables in full.
+      return { ...formatted, message: ours ? formatted.message : boundMessage(formatted.message), extensions };
+    }
+    if (isDatabaseUnreachable(original)) {
+      // Resolvers and authentication answer this themselves, with HTTP 503; this is the net under them.
+      logger.warn({ err: original, path: formatted.path }, 'database unreachable in a GraphQL operation');
+      return { message: 'the service is temporarily unavailable; retry later', path: formatted.path, extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, retryAfterSeconds: RETRY_AFTER_SECONDS } };
     }
     logger.error({ err: original, path: formatted.path }, 'unexpected error in a GraphQL operation');
     return { message: 'Internal server error', path: formatted.path, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };

@@ -1,6 +1,7 @@
 import { In, Not, QueryFailedError, type EntityManager } from 'typeorm';
 import { Did } from '../schema/entities/did.entity';
 import { toE164 } from '../domain/phone-number';
+import { quoteInput } from '../domain/quote-input';
 import { badInput, conflict } from './errors';
 
 /** Normalises numbers to E.164 (dropping duplicates), or fails listing every invalid one. */
@@ -9,7 +10,7 @@ export function normaliseNumbers(inputs: readonly string[], field: string): stri
   const numbers = new Set<string>();
   inputs.forEach((input, index) => {
     const number = toE164(input);
-    if (number === null) problems.push(`${field}[${index}]: "${input}" is not a valid international (E.164) number`);
+    if (number === null) problems.push(`${field}[${index}]: ${quoteInput(input)} is not a valid international (E.164) number`);
     else numbers.add(number);
   });
   if (problems.length > 0) throw badInput(problems);

@@ -6,12 +6,13 @@ import type { GraphQLSchema } from 'graphql';
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import { ApiKeyService } from './auth/api-key.service';
+import { isDatabaseUnreachable } from './availability';
 import { CallService } from './call/call.service';
 import { CarrierService } from './carrier/carrier.service';
 import { CompanyService } from './company/company.service';
 import type { ApiContext, Services } from './context';
 import { DialPlanService } from './dial-plan/dial-plan.service';
-import { ApiError, ErrorCode } from './errors';
+import { ApiError, ErrorCode, serviceUnavailable } from './errors';
 import { createErrorFormatter } from './format-error';
 import { TrunkService } from './trunk/trunk.service';
 
@@ -112,7 +113,13 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         const authorization = headers.get('authorization') ?? '';
         const match = /^Bearer\s+(\S+)$/i.exec(authorization);
         if (match === null) throw unauthenticated('send an API key as "Authorization: Bearer <key>"');
-        const actor = await services.apiKeys.authenticate(match[1]);
+        const actor = await services.apiKeys.authenticate(match[1]).catch((error: unknown) => {
+          // A company key is looked up in the database, an operator key is not: an outage must
+          // answer both alike, so the lookup's failure is the same 503 the resolvers give.
+          if (!isDatabaseUnreachable(error)) throw error;
+          logger.warn({ err: error }, 'database unreachable: API key not checked, answered SERVICE_UNAVAILABLE');
+          throw serviceUnavailable();
+        });
         if (actor === null) throw unauthenticated('unknown or revoked API key');
         return { actor, services, logger };
       },

@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js';
+import { quoteInput } from './quote-input';
 
 export type CidrResult = { ok: true; cidr: string } | { ok: false; reason: string };
 
@@ -14,7 +15,7 @@ export function parseCidr(input: string): CidrResult {
   // for an allow-list, only a plain dotted quad is unambiguous.
   // A zone id (fe80::1%eth0) names an interface of one host, not a network a carrier sends from.
   if (addressText.includes('%') || (ipaddr.IPv4.isValid(addressText) && !ipaddr.IPv4.isValidFourPartDecimal(addressText))) {
-    return { ok: false, reason: `"${text}" is not an IP address or CIDR network` };
+    return { ok: false, reason: `${quoteInput(text)} is not an IP address or CIDR network` };
   }
   try {
     if (!text.includes('/')) {
@@ -27,10 +28,10 @@ export function parseCidr(input: string): CidrResult {
         ? ipaddr.IPv4.networkAddressFromCIDR(text)
         : ipaddr.IPv6.networkAddressFromCIDR(text);
     if (network.toString() !== address.toString()) {
-      return { ok: false, reason: `"${text}" has host bits set; the network is ${network.toString()}/${prefix}` };
+      return { ok: false, reason: `${quoteInput(text)} has host bits set; the network is ${network.toString()}/${prefix}` };
     }
     return { ok: true, cidr: `${network.toString()}/${prefix}` };
   } catch {
-    return { ok: false, reason: `"${text}" is not an IP address or CIDR network` };
+    return { ok: false, reason: `${quoteInput(text)} is not an IP address or CIDR network` };
   }
 }

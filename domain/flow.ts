@@ -1,5 +1,6 @@
 import { toE164 } from './phone-number';
 import { parseSipUri } from './sip-uri';
+import { quoteInput } from './quote-input';
 
 /**
  * A dial plan's call flow: steps, each one app with its settings and named exits to other
@@ -98,7 +99,7 @@ function buildStep(draft: FlowDraft['steps'][number], at: string, problems: stri
         return null;
       }
       const target = normaliseTarget(settings.target);
-      if (target === null) problems.push(`${at}.forward.target: "${settings.target}" is neither an E.164 number nor a sip: URI`);
+      if (target === null) problems.push(`${at}.forward.target: ${quoteInput(settings.target)} is neither an E.164 number nor a sip: URI`);
       const ringTimeoutSeconds = settings.ringTimeoutSeconds ?? FORWARD_RING_TIMEOUT.default;
       if (!Number.isInteger(ringTimeoutSeconds) || ringTimeoutSeconds < FORWARD_RING_TIMEOUT.min || ringTimeoutSeconds > FORWARD_RING_TIMEOUT.max) {
         problems.push(`${at}.forward.ringTimeoutSeconds must be ${FORWARD_RING_TIMEOUT.min}..${FORWARD_RING_TIMEOUT.max}`);
@@ -179,7 +180,7 @@ export function validateFlow(draft: FlowDraft): FlowResult {
   draft.steps.forEach((stepDraft, index) => {
     const at = `flow.steps[${index}]`;
     if (!STEP_ID.test(stepDraft.id)) problems.push(`${at}.id must be 1..64 letters, digits, "_" or "-"`);
-    if (ids.has(stepDraft.id)) problems.push(`${at}.id "${stepDraft.id}" is used by another step`);
+    if (ids.has(stepDraft.id)) problems.push(`${at}.id ${quoteInput(stepDraft.id)} is used by another step`);
     ids.add(stepDraft.id);
     const step = buildStep(stepDraft, at, problems);
     if (step !== null && !byId.has(step.id)) byId.set(step.id, step);
@@ -190,15 +191,15 @@ export function validateFlow(draft: FlowDraft): FlowResult {
     (stepDraft.exits ?? []).forEach((exit, exitIndex) => {
       const at = `flow.steps[${index}].exits[${exitIndex}]`;
       if (!allowed.includes(exit.on)) {
-        problems.push(`${at}.on: a ${stepDraft.app} step has ${allowed.length === 0 ? 'no exits' : `exits ${allowed.join(', ')}`}, not "${exit.on}"`);
+        problems.push(`${at}.on: a ${stepDraft.app} step has ${allowed.length === 0 ? 'no exits' : `exits ${allowed.join(', ')}`}, not ${quoteInput(exit.on)}`);
       }
-      if (seenExits.has(exit.on)) problems.push(`${at}.on: exit "${exit.on}" is given twice`);
+      if (seenExits.has(exit.on)) problems.push(`${at}.on: exit ${quoteInput(exit.on)} is given twice`);
       seenExits.add(exit.on);
-      if (!ids.has(exit.stepId)) problems.push(`${at}.stepId: no step "${exit.stepId}"`);
+      if (!ids.has(exit.stepId)) problems.push(`${at}.stepId: no step ${quoteInput(exit.stepId)}`);
     });
   });
   if (!ids.has(draft.entryStepId)) {
-    problems.push(`flow.entryStepId: no step "${draft.entryStepId}"`);
+    problems.push(`flow.entryStepId: no step ${quoteInput(draft.entryStepId)}`);
   } else if (problems.length === 0) {
     const seen = reachable(draft.entryStepId, byId);
     const unreachable = [...ids].filter((id) => !seen.has(id));

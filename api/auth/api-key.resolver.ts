@@ -1,9 +1,11 @@
-import { Arg, Args, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Ctx, ID, Mutation, Query, Resolver, UseMiddleware } from 'type-graphql';
+import { DatabaseAvailability } from '../availability';
 import type { ApiContext } from '../context';
 import { PageArgs, type Page } from '../pagination';
 import { CreateApiKeyInput } from './api-key.input';
 import { ApiKeyConnection, ApiKeyType, CreateApiKeyPayload } from './api-key.type';
 
+@UseMiddleware(DatabaseAvailability)
 @Resolver(() => ApiKeyType)
 export class ApiKeyResolver {
   @Mutation(() => CreateApiKeyPayload, { description: 'The secret is in this answer only' })

@@ -3,9 +3,11 @@ import { IsNull, type DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import { ApiKey, ApiKeyScope } from '../../schema/entities/api-key.entity';
 import { findAccessibleCompany } from '../company/company.service';
-import { badInput, forbidden, notFound } from '../errors';
+import { forbidden, notFound } from '../errors';
 import { isId } from '../ids';
+import { checkName } from '../names';
 import { paginate, type Page, type PageArgs } from '../pagination';
+import { inTransaction } from '../transaction';
 import type { Actor } from './actor';
 import { ApiKeyType, CreateApiKeyPayload } from './api-key.type';
 import type { CreateApiKeyInput } from './api-key.input';
@@ -54,17 +56,17 @@ export class ApiKeyService {
   }
 
   async create(actor: Actor, input: CreateApiKeyInput): Promise<CreateApiKeyPayload> {
-    if (input.name.trim() === '') throw badInput(['name must not be blank']);
+    const name = checkName(input.name) as string;
     const companyId = input.companyId ?? null;
     if (companyId === null && actor.kind !== 'operator') throw forbidden('only operator keys create operator keys');
     const secret = generateApiKeySecret();
-    const key = await this.dataSource.transaction(async (manager) => {
+    const key = await inTransaction(this.dataSource, async (manager) => {
       if (companyId !== null) await findAccessibleCompany(manager, actor, companyId);
       return manager.save(
         manager.create(ApiKey, {
           scope: companyId === null ? ApiKeyScope.OPERATOR : ApiKeyScope.COMPANY,
           companyId,
-          name: input.name.trim(),
+          name,
           keyHash: hashApiKeySecret(secret),
           lastUsedAt: null,
           revokedAt: null,
@@ -77,7 +79,7 @@ export class ApiKeyService {
 
   /** Revokes a key at once (idempotent). A company key may revoke its company's keys, itself included. */
   async revoke(actor: Actor, id: string): Promise<ApiKeyType> {
-    return this.dataSource.transaction(async (manager) => {
+    return inTransaction(this.dataSource, async (manager) => {
       const key = isId(id) ? await manager.findOneBy(ApiKey, { id }) : null;
       if (key === null || (actor.kind === 'company' && key.companyId !== actor.companyId)) throw notFound('ApiKey', id);
       if (key.revokedAt === null) {
@@ -105,7 +107,7 @@ export class ApiKeyService {
    */
   async bootstrapOperatorKey(): Promise<string | null> {
     if (this.environmentKeyHash !== null) return null;
-    return this.dataSource.transaction(async (manager) => {
+    return inTransaction(this.dataSource, async (manager) => {
       await manager.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK]);
       const existing = await manager.countBy(ApiKey, { scope: ApiKeyScope.OPERATOR, revokedAt: IsNull() });
       if (existing > 0) return null;

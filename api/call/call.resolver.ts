@@ -1,9 +1,11 @@
-import { Arg, Args, Ctx, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Ctx, Query, Resolver, UseMiddleware } from 'type-graphql';
+import { DatabaseAvailability } from '../availability';
 import type { ApiContext } from '../context';
 import { PageArgs, type Page } from '../pagination';
 import { CallFilterInput } from './call.input';
 import { CallRecordConnection, CallRecordType } from './call.type';
 
+@UseMiddleware(DatabaseAvailability)
 @Resolver(() => CallRecordType)
 export class CallResolver {
   @Query(() => CallRecordConnection, { description: 'Call records, newest first' })

@@ -1,9 +1,11 @@
-import { Arg, Args, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Ctx, ID, Mutation, Query, Resolver, UseMiddleware } from 'type-graphql';
+import { DatabaseAvailability } from '../availability';
 import type { ApiContext } from '../context';
 import { PageArgs, type Page } from '../pagination';
 import { CreateCarrierInput, UpdateCarrierInput } from './carrier.input';
 import { CarrierConnection, CarrierType, OutboundGatewayType } from './carrier.type';
 
+@UseMiddleware(DatabaseAvailability)
 @Resolver(() => CarrierType)
 export class CarrierResolver {
   @Mutation(() => CarrierType, { description: 'Operators only' })

@@ -3,11 +3,13 @@ import { Carrier } from '../../schema/entities/carrier.entity';
 import { OutboundGateway } from '../../schema/entities/outbound-gateway.entity';
 import { parseCidr } from '../../domain/cidr';
 import { parseSipUri } from '../../domain/sip-uri';
+import { quoteInput } from '../../domain/quote-input';
 import type { Actor } from '../auth/actor';
 import { badInput, forbidden, notFound, translateConstraintError } from '../errors';
 import { isId } from '../ids';
 import { checkName } from '../names';
 import { paginate, type Page, type PageArgs } from '../pagination';
+import { inTransaction } from '../transaction';
 import { CarrierType, OutboundGatewayType } from './carrier.type';
 import type { CreateCarrierInput, UpdateCarrierInput } from './carrier.input';
 
@@ -37,7 +39,7 @@ export class CarrierService {
     requireOperator(actor);
     const carrier = { name: checkName(input.name) as string, sourceCidrs: canonicalCidrs(input.sourceCidrs) };
     try {
-      return CarrierType.from(await this.dataSource.transaction((manager) => manager.save(manager.create(Carrier, carrier))));
+      return CarrierType.from(await inTransaction(this.dataSource, (manager) => manager.save(manager.create(Carrier, carrier))));
     } catch (error) {
       translateConstraintError(error, CONSTRAINTS);
     }
@@ -48,7 +50,7 @@ export class CarrierService {
     const name = checkName(input.name);
     const sourceCidrs = input.sourceCidrs == null ? undefined : canonicalCidrs(input.sourceCidrs);
     try {
-      return await this.dataSource.transaction(async (manager) => {
+      return await inTransaction(this.dataSource, async (manager) => {
         const carrier = isId(id) ? await manager.findOneBy(Carrier, { id }) : null;
         if (carrier === null) throw notFound('Carrier', id);
         if (name !== undefined) carrier.name = name;
@@ -62,7 +64,7 @@ export class CarrierService {
 
   async delete(actor: Actor, id: string): Promise<string> {
     requireOperator(actor);
-    const result = isId(id) ? await this.dataSource.transaction((manager) => manager.delete(Carrier, { id })) : null;
+    const result = isId(id) ? await inTransaction(this.dataSource, (manager) => manager.delete(Carrier, { id })) : null;
     if (result === null || result.affected === 0) throw notFound('Carrier', id);
     return id;
   }
@@ -79,10 +81,10 @@ export class CarrierService {
     if (uri !== null) {
       const parsed = parseSipUri(uri);
       if (parsed === null || parsed.scheme !== 'sip' || parsed.user !== undefined) {
-        throw badInput([`uri: "${uri}" is not a sip:host[:port] URI (the number is put in the user part per call)`]);
+        throw badInput([`uri: ${quoteInput(uri)} is not a sip:host[:port] URI (the number is put in the user part per call)`]);
       }
     }
-    return this.dataSource.transaction(async (manager) => {
+    return inTransaction(this.dataSource, async (manager) => {
       const [existing] = await manager.find(OutboundGateway, { lock: { mode: 'pessimistic_write' } });
       if (uri === null) {
         if (existing !== undefined) await manager.remove(existing);

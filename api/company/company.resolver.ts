@@ -1,9 +1,11 @@
-import { Arg, Args, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Ctx, ID, Mutation, Query, Resolver, UseMiddleware } from 'type-graphql';
+import { DatabaseAvailability } from '../availability';
 import type { ApiContext } from '../context';
 import { PageArgs, type Page } from '../pagination';
 import { CreateCompanyInput, UpdateCompanyInput } from './company.input';
 import { CompanyConnection, CompanyType } from './company.type';
 
+@UseMiddleware(DatabaseAvailability)
 @Resolver(() => CompanyType)
 export class CompanyResolver {
   @Mutation(() => CompanyType, { description: 'Operators only' })

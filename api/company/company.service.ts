@@ -1,17 +1,19 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { Company } from '../../schema/entities/company.entity';
 import { isIanaTimeZone } from '../../domain/time-zone';
+import { quoteInput } from '../../domain/quote-input';
 import { canAccessCompany, type Actor } from '../auth/actor';
 import { badInput, forbidden, notFound } from '../errors';
 import { isId } from '../ids';
 import { checkName } from '../names';
 import { paginate, type Page, type PageArgs } from '../pagination';
+import { inTransaction } from '../transaction';
 import { CompanyType } from './company.type';
 import type { CreateCompanyInput, UpdateCompanyInput } from './company.input';
 
 function checkTimeZone(timeZone: string | undefined | null): void {
   if (timeZone != null && !isIanaTimeZone(timeZone)) {
-    throw badInput([`timeZone: "${timeZone}" is not an IANA time zone (e.g. Europe/Berlin)`]);
+    throw badInput([`timeZone: ${quoteInput(timeZone)} is not an IANA time zone (e.g. Europe/Berlin)`]);
   }
 }
 
@@ -32,14 +34,14 @@ export class CompanyService {
     if (actor.kind !== 'operator') throw forbidden('only operator keys create companies');
     const name = checkName(input.name) as string;
     checkTimeZone(input.timeZone);
-    const company = await this.dataSource.transaction((manager) => manager.save(manager.create(Company, { name, timeZone: input.timeZone })));
+    const company = await inTransaction(this.dataSource, (manager) => manager.save(manager.create(Company, { name, timeZone: input.timeZone })));
     return CompanyType.from(company);
   }
 
   async update(actor: Actor, id: string, input: UpdateCompanyInput): Promise<CompanyType> {
     const name = checkName(input.name);
     checkTimeZone(input.timeZone);
-    return this.dataSource.transaction(async (manager) => {
+    return inTransaction(this.dataSource, async (manager) => {
       const company = await findAccessibleCompany(manager, actor, id);
       if (name !== undefined) company.name = name;
       if (input.timeZone != null) company.timeZone = input.timeZone;
@@ -54,7 +56,7 @@ export class CompanyService {
       if (actor.companyId === id) throw forbidden('only operator keys delete companies');
       throw notFound('Company', id);
     }
-    return this.dataSource.transaction(async (manager) => {
+    return inTransaction(this.dataSource, async (manager) => {
       await findAccessibleCompany(manager, actor, id);
       await manager.delete(Company, { id });
       return id;

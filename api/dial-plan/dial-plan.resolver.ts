@@ -1,9 +1,11 @@
-import { Arg, Args, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Ctx, ID, Mutation, Query, Resolver, UseMiddleware } from 'type-graphql';
+import { DatabaseAvailability } from '../availability';
 import type { ApiContext } from '../context';
 import { PageArgs, type Page } from '../pagination';
 import { CreateDialPlanInput, UpdateDialPlanInput } from './dial-plan.input';
 import { DialPlanConnection, DialPlanType } from './dial-plan.type';
 
+@UseMiddleware(DatabaseAvailability)
 @Resolver(() => DialPlanType)
 export class DialPlanResolver {
   @Mutation(() => DialPlanType)

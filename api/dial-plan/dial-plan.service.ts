@@ -9,6 +9,7 @@ import { isId } from '../ids';
 import { checkName } from '../names';
 import { normaliseNumbers, numbersOf, replaceNumbers } from '../numbers';
 import { listScope, mapPage, paginate, type Page, type PageArgs } from '../pagination';
+import { inTransaction } from '../transaction';
 import { DialPlanType, type FlowType } from './dial-plan.type';
 import type { CreateDialPlanInput, FlowInput, UpdateDialPlanInput } from './dial-plan.input';
 
@@ -70,7 +71,7 @@ export class DialPlanService {
     const flow = checkFlow(input.flow);
     const numbers = externalNumbers(input.externalNumber) ?? [];
     try {
-      return await this.dataSource.transaction(async (manager) => {
+      return await inTransaction(this.dataSource, async (manager) => {
         await findAccessibleCompany(manager, actor, input.companyId);
         const plan = await manager.save(manager.create(DialPlan, { companyId: input.companyId, name, internalNumber: input.internalNumber, flow }));
         await replaceNumbers(manager, { dialPlanId: plan.id }, numbers);
@@ -86,7 +87,7 @@ export class DialPlanService {
     const flow = input.flow == null ? undefined : checkFlow(input.flow);
     const numbers = externalNumbers(input.externalNumber);
     try {
-      return await this.dataSource.transaction(async (manager) => {
+      return await inTransaction(this.dataSource, async (manager) => {
         const plan = await this.findAccessible(manager, actor, id);
         if (name !== undefined) plan.name = name;
         if (input.internalNumber != null) plan.internalNumber = input.internalNumber;
@@ -103,7 +104,7 @@ export class DialPlanService {
   /** Refused with CONFLICT while a trunk uses the dial plan for failover. */
   async delete(actor: Actor, id: string): Promise<string> {
     try {
-      return await this.dataSource.transaction(async (manager) => {
+      return await inTransaction(this.dataSource, async (manager) => {
         const plan = await this.findAccessible(manager, actor, id);
         const users = await manager.find(Trunk, { where: { failoverDialPlanId: plan.id }, select: { id: true, name: true } });
         if (users.length > 0) {

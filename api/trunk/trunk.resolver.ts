@@ -1,9 +1,11 @@
-import { Arg, Args, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Ctx, ID, Mutation, Query, Resolver, UseMiddleware } from 'type-graphql';
+import { DatabaseAvailability } from '../availability';
 import type { ApiContext } from '../context';
 import { PageArgs, type Page } from '../pagination';
 import { CreateTrunkInput, UpdateTrunkInput } from './trunk.input';
 import { TrunkConnection, TrunkType } from './trunk.type';
 
+@UseMiddleware(DatabaseAvailability)
 @Resolver(() => TrunkType)
 export class TrunkResolver {
   @Mutation(() => TrunkType)

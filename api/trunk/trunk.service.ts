@@ -3,6 +3,7 @@ import { DialPlan } from '../../schema/entities/dial-plan.entity';
 import { Registration } from '../../schema/entities/registration.entity';
 import { Trunk } from '../../schema/entities/trunk.entity';
 import { computeHa1, DigestAlgorithm } from '../../domain/digest';
+import { quoteInput } from '../../domain/quote-input';
 import type { Actor } from '../auth/actor';
 import { findAccessibleCompany } from '../company/company.service';
 import { findDialPlansByIds } from '../dial-plan/dial-plan.service';
@@ -11,6 +12,7 @@ import { isId } from '../ids';
 import { checkName } from '../names';
 import { normaliseNumbers, numbersOf, replaceNumbers } from '../numbers';
 import { listScope, mapPage, paginate, type Page, type PageArgs } from '../pagination';
+import { inTransaction } from '../transaction';
 import { FailoverSettingsType, RegistrationType, TrunkType } from './trunk.type';
 import type { CreateTrunkInput, FailoverSettingsInput, UpdateTrunkInput } from './trunk.input';
 
@@ -31,7 +33,7 @@ const CONSTRAINTS = {
 const SIP_USERNAME = /^[A-Za-z0-9._-]{3,64}$/;
 
 function checkSipUsername(username: string): string {
-  if (!SIP_USERNAME.test(username)) throw badInput([`sipUsername: "${username}" must be 3..64 of A-Z a-z 0-9 . _ -`]);
+  if (!SIP_USERNAME.test(username)) throw badInput([`sipUsername: ${quoteInput(username)} must be 3..64 of A-Z a-z 0-9 . _ -`]);
   return username;
 }
 
@@ -95,7 +97,7 @@ export class TrunkService {
     const numbers = normaliseNumbers(input.inboundNumbers, 'inboundNumbers');
     const digestAlgorithms = checkAlgorithms(input.digestAlgorithms ?? FAILOVER_DEFAULTS.digestAlgorithms);
     try {
-      return await this.dataSource.transaction(async (manager) => {
+      return await inTransaction(this.dataSource, async (manager) => {
         await findAccessibleCompany(manager, actor, input.companyId);
         const trunk = manager.create(Trunk, {
           companyId: input.companyId,
@@ -123,7 +125,7 @@ export class TrunkService {
     const numbers = input.inboundNumbers == null ? undefined : normaliseNumbers(input.inboundNumbers, 'inboundNumbers');
     const digestAlgorithms = input.digestAlgorithms == null ? undefined : checkAlgorithms(input.digestAlgorithms);
     try {
-      return await this.dataSource.transaction(async (manager) => {
+      return await inTransaction(this.dataSource, async (manager) => {
         const trunk = await this.findAccessible(manager, actor, id);
         const sipUsername = input.sipUsername == null ? trunk.sipUsername : checkSipUsername(input.sipUsername);
         if (sipUsername !== trunk.sipUsername && input.sipPassword == null) {
@@ -146,7 +148,7 @@ export class TrunkService {
 
   /** Deletes the trunk with its numbers and registrations; its call records stay, without the trunk. */
   async delete(actor: Actor, id: string): Promise<string> {
-    return this.dataSource.transaction(async (manager) => {
+    return inTransaction(this.dataSource, async (manager) => {
       const trunk = await this.findAccessible(manager, actor, id);
       await manager.delete(Trunk, { id: trunk.id });
       return id;
