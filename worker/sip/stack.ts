@@ -46,6 +46,7 @@ export function newTag(): string {
 export function createSipStack(options: StackOptions): SipStack {
   const { logger, publicAddress, publicPort } = options;
   const containment = new Containment(logger, options.onDrop ?? (() => undefined));
+  const ownHost = publicAddress.replace(/^\[(.*)\]$/, '$1').toLowerCase();
   const sendErrorListeners = new Set<(destination: Endpoint, code: string) => void>();
   options.socket.on('send-error', (error) => {
     for (const listener of sendErrorListeners) {
@@ -134,7 +135,8 @@ export function createSipStack(options: StackOptions): SipStack {
       const parsed = sip.parseUri(uri);
       if (parsed === undefined) return false;
       const port = Number.isFinite(parsed.port) && parsed.port !== undefined ? parsed.port : 5060;
-      return parsed.host === publicAddress && port === publicPort;
+      // Hosts compare case-insensitively (RFC 3261 19.1.4); the parser gives an IPv6 host without brackets.
+      return parsed.host.toLowerCase() === ownHost && port === publicPort;
     },
     destroy() {
       stack.destroy();

@@ -165,3 +165,24 @@ describe('SIP stack fault containment', () => {
     expect(counters.snapshot().drops).to.deep.equal({});
   });
 });
+
+describe('SIP stack: is this URI us?', () => {
+  const socket = new FakeSocket();
+  const logger = pino({ level: 'silent' });
+  const stackAt = (publicAddress: string) => createSipStack({ socket, publicAddress, publicPort: 5060, logger, onRequest: () => undefined });
+
+  it('compares the host case-insensitively, an IPv6 host with or without brackets, and the port (5060 when absent)', () => {
+    const byName = stackAt('Proxy.Example.Test');
+    const byV6 = stackAt('[2001:DB8::1]');
+    try {
+      expect(byName.isOwnUri('SIP:proxy.example.test;lr')).to.equal(true);
+      expect(byName.isOwnUri('sip:proxy.example.test:5061;lr')).to.equal(false);
+      expect(byName.isOwnUri('tel:+4930901820')).to.equal(false);
+      expect(byV6.isOwnUri('sip:[2001:db8::1]:5060;lr')).to.equal(true);
+      expect(byV6.isOwnUri('sip:[2001:db8::2];lr')).to.equal(false);
+    } finally {
+      byName.destroy();
+      byV6.destroy();
+    }
+  });
+});
