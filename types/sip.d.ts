@@ -180,7 +180,7 @@ declare module 'sip' {
     onTransportError?: (error: Error, protocol: TransportProtocol) => void;
     /**
      * A received datagram dropped before any transaction saw it (patched): `unparsable` (no SIP message) or
-     * `missing-headers` (no Via, Call-ID, To, From or CSeq).
+     * `missing-headers` (no Via, Call-ID, To, From or CSeq). Not for a keep-alive (CRLFs only, RFC 5626 4.4.1).
      */
     onMessageDropped?: (reason: 'unparsable' | 'missing-headers', remote: { address: string; port: number }) => void;
     /** Max-Forwards of the ACK the stack sends for a non-2xx final response. Default 70. */

@@ -12,7 +12,7 @@ describe('sip patch: onMessageDropped', () => {
   });
   afterEach(() => fixture.close());
 
-  it('reports unparsable datagrams and messages missing a mandatory header, with their source', async () => {
+  it('reports unparsable datagrams and messages missing a mandatory header, with their source; not keep-alives', async () => {
     const dropped: string[] = [];
     const requests: string[] = [];
     const { port } = await fixture.stack((rq) => requests.push(rq.method), {
@@ -21,6 +21,7 @@ describe('sip patch: onMessageDropped', () => {
     const peer = await fixture.peer();
     const valid = rawRequest('OPTIONS', `sip:x@${HOST}:${port}`, peer.port, 'z9hG4bKdropped');
 
+    peer.send('\r\n\r\n', port);
     peer.send('hello\r\n\r\n', port);
     peer.send(valid.replace(/Call-ID: [^\r]*\r\n/, ''), port);
     peer.send(valid, port);
