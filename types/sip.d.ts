@@ -9,6 +9,10 @@ declare module 'sip' {
   /** URI and header parameters: `null` for a parameter with no value (`;lr`). */
   export type SipParams = Record<string, string | null | undefined>;
 
+  /**
+   * A SIP or SIPS URI taken apart (patched: any case of the scheme, RFC 3261 19.1.4). `schema` is in lower case.
+   * An IPv6 reference host (RFC 5118) is kept without its brackets (`2001:db8::1`); `stringifyUri` adds them.
+   */
   export interface SipUri {
     schema?: string;
     user?: string;
@@ -20,6 +24,7 @@ declare module 'sip' {
     headers?: Record<string, string>;
   }
 
+  /** `host`: an IPv6 sent-by without its brackets, as in `SipUri` (patched). */
   export interface Via {
     version: string;
     protocol: string;
@@ -35,7 +40,11 @@ declare module 'sip' {
     params: SipParams;
   }
 
-  /** Route, Record-Route, Path: parsed URIs; `undefined` when the URI did not parse. A string when built by hand. */
+  /**
+   * Route, Record-Route, Path: the URI taken apart when it is a SIP or SIPS URI, else the text it was (tel:,
+   * urn:, one that does not parse: patched, it was `undefined`). A string when built by hand; `undefined`
+   * serialises as `<>`.
+   */
   export interface RouteEntry {
     name?: string;
     uri: SipUri | string | undefined;
@@ -53,6 +62,7 @@ declare module 'sip' {
     from: NameAddr;
     'call-id': string;
     cseq: CSeq;
+    /** `'*'` for `Contact: *` (patched: it was one entry with the URI `*`). */
     contact?: NameAddr[] | '*';
     route?: RouteEntry[];
     'record-route'?: RouteEntry[];
@@ -163,10 +173,16 @@ declare module 'sip' {
     /** Timer C in ms, from the first 1xx and reset by each later one above 100; default 180000 (patched). */
     timerC?: number;
     /**
-     * A socket or server 'error' (EADDRINUSE at bind, which happens after `create` returned), or an exception
-     * while handling one received datagram (patched). Without it, such errors go to `logger.error`.
+     * A socket or server 'error' (EADDRINUSE at bind, which happens after `create` returned), an exception
+     * while handling one received datagram, or one while serialising or sending a message (patched: the message
+     * is not sent, and a client transaction reports a 503). Without it, such errors go to `logger.error`.
      */
     onTransportError?: (error: Error, protocol: TransportProtocol) => void;
+    /**
+     * A received datagram dropped before any transaction saw it (patched): `unparsable` (no SIP message) or
+     * `missing-headers` (no Via, Call-ID, To, From or CSeq). Not for a keep-alive (CRLFs only, RFC 5626 4.4.1).
+     */
+    onMessageDropped?: (reason: 'unparsable' | 'missing-headers', remote: { address: string; port: number }) => void;
     /** Max-Forwards of the ACK the stack sends for a non-2xx final response. Default 70. */
     'max-forwards'?: number;
   }
@@ -177,7 +193,8 @@ declare module 'sip' {
      * a fresh branch. The next hop is `destination` if given (patched; the Request-URI and Route are then left as
      * they are), else the first Route or the Request-URI, resolved (RFC 3263, but SRV records are not ordered by
      * priority). Several addresses are tried in turn, moving on after a 503 or a transport error. The callback
-     * gets every response, including synthetic ones: 408 (Timer B, F or C), 503 (transport), 404 (no address).
+     * gets every response, including synthetic ones: 408 (Timer B, F or C), 503 (transport, or a request that
+     * cannot be serialised), 404 (no address; also a next hop that is no SIP URI, e.g. tel:).
      */
     send(request: SipRequest, callback?: (response: SipResponse) => void, destination?: Destination | readonly Destination[]): ClientHandle;
     /** Sends a response through the server transaction its top Via names; false when there is none. */
@@ -199,8 +216,10 @@ declare module 'sip' {
     extension?: { headers?: Partial<SipHeaders>; content?: string },
   ): SipResponse;
 
-  export function parseUri(uri: string | SipUri): SipUri | undefined;
-  export function stringifyUri(uri: string | SipUri): string;
+  /** `undefined` for anything but a SIP or SIPS URI. */
+  export function parseUri(uri: string | SipUri | undefined): SipUri | undefined;
+  /** A string is returned as it is; `undefined` gives '' (patched: it threw). */
+  export function stringifyUri(uri: string | SipUri | undefined): string;
   /** Parses one message (a datagram); `undefined` when it does not parse. Headers that fail to parse are dropped. */
   export function parse(data: string | Buffer): SipMessage | undefined;
   export function stringify(message: SipMessage): string;

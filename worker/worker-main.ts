@@ -14,6 +14,7 @@ import { KEEP_INTERVAL_MS, type EdgeToWorker, type WorkerToEdge } from './edge/p
 import { NonceService } from './registrar/nonce';
 import { Registrar } from './registrar/registrar';
 import { FailureThrottle } from './registrar/throttle';
+import { Containment } from './sip/containment';
 import { createSipStack } from './sip/stack';
 
 /** What the SIP role hands each worker thread. */
@@ -88,6 +89,7 @@ async function main(data: SipWorkerData): Promise<void> {
     publicPort: data.publicPort,
     logger,
     onRequest: (request, remote) => handler?.handle(request, remote),
+    onDrop: (reason) => counters.drop(reason),
   });
   const registrar = new Registrar({
     port: stack,
@@ -117,10 +119,11 @@ async function main(data: SipWorkerData): Promise<void> {
   const live = handler;
 
   const postHealth = () => post({ type: 'health', liveCalls: live.liveCalls() });
+  const postCounters = () => post({ type: 'event', payload: { kind: 'counters', ...counters.snapshot(), recorder: recorder.stats() } });
   let healthTimer = setInterval(postHealth, HEALTH_INTERVAL_MS);
   const timers = [
     // The node logs these once a minute; a few samples in between are plenty.
-    setInterval(() => post({ type: 'event', payload: { kind: 'counters', ...counters.snapshot(), recorder: recorder.stats() } }), COUNTERS_INTERVAL_MS),
+    setInterval(postCounters, COUNTERS_INTERVAL_MS),
     setInterval(() => {
       if (released.length === 0) return;
       post({ type: 'release', callIds: released });
@@ -154,10 +157,21 @@ async function main(data: SipWorkerData): Promise<void> {
       case 'stop':
         void stop();
         return;
+      case 'control':
+        // `{ cmd: 'counters' }`: report now rather than at the next interval (tests, operators' tools).
+        if ((message.payload as { cmd?: unknown } | null)?.cmd === 'counters') postCounters();
+        return;
       default:
         return;
     }
   });
+  // Last resort, once the worker is up: a throw in a timer or event handler that nothing caught
+  // costs the work it was doing, not the thread and every call on it. Each call's state is its own,
+  // so the others are sound. Before `ready` a throw still ends the thread, and the supervisor
+  // restarts it: a worker that cannot start must not pretend to run.
+  const lastResort = new Containment(logger, (reason) => counters.drop(reason));
+  process.on('uncaughtException', (error) => lastResort.contain('uncaught-exception', error));
+  process.on('unhandledRejection', (reason) => lastResort.contain('unhandled-rejection', reason));
   post({ type: 'ready' });
   logger.info({ snapshot: listener.current().version }, 'worker ready');
 }

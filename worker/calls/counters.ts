@@ -8,9 +8,35 @@ export interface CountersReport {
   readonly calls: number;
 }
 
+/**
+ * Why a worker dropped a message, or gave up on part of its work. The first group are decisions
+ * of the call path; the second are faults, each contained so that it costs one message and never
+ * the worker (see worker/sip/containment.ts).
+ */
+export type DropReason =
+  | 'stray-ack'
+  | 'untrusted-source'
+  | 'overload'
+  | 'draining'
+  /** Not a SIP message at all. */
+  | 'unparsable'
+  /** A SIP message without Via, Call-ID, To, From or CSeq: nothing to answer to. */
+  | 'missing-headers'
+  /** The call path threw on a request; it was answered 400 where a response is possible. */
+  | 'request-exception'
+  /** The call path threw on a response. */
+  | 'response-exception'
+  /** A message could not be serialised or handed to the transport (not sent). */
+  | 'transport-exception'
+  /** The stack's transaction layer reported an error on a received message. */
+  | 'stack-error'
+  /** An exception or rejection nothing else caught (last resort in worker-main.ts). */
+  | 'uncaught-exception'
+  | 'unhandled-rejection';
+
 export class WorkerCounters {
   readonly requests: Record<string, number> = {};
-  readonly drops: Record<string, number> = {};
+  readonly drops: Partial<Record<DropReason, number>> = {};
   calls = 0;
 
   request(method: string): void {
@@ -18,7 +44,7 @@ export class WorkerCounters {
     this.requests[key] = (this.requests[key] ?? 0) + 1;
   }
 
-  drop(reason: string): void {
+  drop(reason: DropReason): void {
     this.drops[reason] = (this.drops[reason] ?? 0) + 1;
   }
 
@@ -27,6 +53,6 @@ export class WorkerCounters {
   }
 
   snapshot(): CountersReport {
-    return { requests: { ...this.requests }, drops: { ...this.drops }, calls: this.calls };
+    return { requests: { ...this.requests }, drops: { ...this.drops } as Record<string, number>, calls: this.calls };
   }
 }

@@ -6,10 +6,17 @@ import type { Logger } from 'pino';
 import { isWorkerToEdge, type EdgeToWorker, type WorkerToEdge } from './protocol';
 
 /**
- * Runs the SIP worker threads (DESIGN section 3): spawns them, restarts a dead one with exponential
- * backoff, messages one or all, resizes at runtime (scale down drains: no new calls, the live ones
- * end, then the thread stops) and reports per-worker health. Plain `node:worker_threads`: an
- * exception in a worker is logged and the worker restarted, never rethrown in the host.
+ * Runs the SIP worker threads (DESIGN section 3): spawns them, restarts a dead one (at once, with
+ * exponential backoff only in a crash loop), messages one or all, resizes at runtime (scale down
+ * drains: no new calls, the live ones end, then the thread stops) and reports per-worker health.
+ * Plain `node:worker_threads`: an exception in a worker is logged and the worker restarted, never
+ * rethrown in the host.
+ *
+ * Restart policy: a dead worker is restarted at once unless it is in a crash loop (it died again
+ * within `resetAfterMs` of its previous start); only then does backoff grow, from `initialMs` up
+ * to `maxMs`. Backoff never leaves the node without a worker: while no other worker is ready, the
+ * delay is at most `noneReadyMaxMs` (every pending restart is brought forward to it when the last
+ * ready worker dies), since a node without workers drops every call.
  */
 
 export type WorkerState = 'starting' | 'ready' | 'draining' | 'restarting' | 'stopped';
@@ -26,10 +33,13 @@ export interface WorkerHealth {
 }
 
 export interface RestartBackoff {
+  /** The delay after the second death in a row of a crash loop (the first restarts at once). */
   readonly initialMs: number;
   readonly maxMs: number;
-  /** A worker that stayed up this long restarts from `initialMs` again when it next dies. */
+  /** A worker that stayed up this long after `ready` is out of its crash loop: its next death restarts at once. */
   readonly resetAfterMs?: number;
+  /** The longest delay while no other worker is ready: the node is not left without workers for long. */
+  readonly noneReadyMaxMs?: number;
 }
 
 export interface SupervisorOptions {
@@ -63,7 +73,11 @@ export interface SupervisorEvents {
   stopped: [index: number];
 }
 
-const DEFAULT_BACKOFF: Required<RestartBackoff> = { initialMs: 100, maxMs: 30_000, resetAfterMs: 60_000 };
+/**
+ * One second while no worker runs: long enough that a worker which cannot start (database down)
+ * costs at most one thread start a second, short next to what a node without workers loses.
+ */
+const DEFAULT_BACKOFF: Required<RestartBackoff> = { initialMs: 100, maxMs: 30_000, resetAfterMs: 60_000, noneReadyMaxMs: 1_000 };
 /** Calls last minutes, sometimes hours; ten minutes lets almost all end before a scale-down forces it. */
 const DEFAULT_DRAIN_TIMEOUT_MS = 10 * 60_000;
 const DEFAULT_STOP_GRACE_MS = 5_000;
@@ -75,8 +89,10 @@ interface Slot {
   state: WorkerState;
   liveCalls: number;
   restarts: number;
-  /** Deaths since the worker last stayed up `resetAfterMs`: the backoff exponent. */
+  /** Deaths in a row, each within `resetAfterMs` of the thread's start: the crash loop's length. */
   crashes: number;
+  /** performance.now() when the pending restart is due. */
+  restartDueAt: number;
   /** performance.now() of the current thread's `ready`, 0 before it. */
   readyAt: number;
   elu: EventLoopUtilization | null;
@@ -216,7 +232,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     let markStopped = (): void => undefined;
     const stopped = new Promise<void>((resolve) => (markStopped = resolve));
     const slot: Slot = {
-      index, worker: null, state: 'starting', liveCalls: 0, restarts: 0, crashes: 0, readyAt: 0, elu: null, retiring: false,
+      index, worker: null, state: 'starting', liveCalls: 0, restarts: 0, crashes: 0, restartDueAt: 0, readyAt: 0, elu: null, retiring: false,
       readyWaiter: null, stopped, markStopped, restartTimer: null, readyTimer: null, drainTimer: null, stopGraceTimer: null,
     };
     this.slots[index] = slot;
@@ -297,12 +313,21 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     if (slot.readyAt > 0 && performance.now() - slot.readyAt >= this.backoff.resetAfterMs) slot.crashes = 0;
     this.scheduleRestart(slot);
+    if (!this.anyReady()) this.bringRestartsForward();
   }
 
   private scheduleRestart(slot: Slot): void {
-    const delayMs = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** slot.crashes);
     slot.crashes++;
-    this.logger.info({ worker: slot.index, delayMs }, 'restarting SIP worker');
+    // The first death restarts at once; backoff is for a crash loop: 0, initialMs, 2 * initialMs, ...
+    let delayMs = slot.crashes <= 1 ? 0 : Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** (slot.crashes - 2));
+    if (!this.anyReady()) delayMs = Math.min(delayMs, this.backoff.noneReadyMaxMs);
+    this.logger.info({ worker: slot.index, delayMs, crashes: slot.crashes }, 'restarting SIP worker');
+    this.armRestart(slot, delayMs);
+  }
+
+  private armRestart(slot: Slot, delayMs: number): void {
+    clearTimer(slot, 'restartTimer');
+    slot.restartDueAt = performance.now() + delayMs;
     slot.restartTimer = setTimeout(() => {
       slot.restartTimer = null;
       slot.restarts++;
@@ -315,6 +340,20 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       }
       this.safeEmit('restart', slot.index);
     }, delayMs);
+  }
+
+  private anyReady(): boolean {
+    return this.slots.some((slot) => slot.state === 'ready' && slot.worker !== null);
+  }
+
+  /** No worker is ready: restarts waiting longer than `noneReadyMaxMs` are brought forward to it. */
+  private bringRestartsForward(): void {
+    const latest = performance.now() + this.backoff.noneReadyMaxMs;
+    for (const slot of this.slots) {
+      if (slot.restartTimer === null || slot.restartDueAt <= latest) continue;
+      this.logger.warn({ worker: slot.index, delayMs: this.backoff.noneReadyMaxMs }, 'no SIP worker is ready: restart brought forward');
+      this.armRestart(slot, this.backoff.noneReadyMaxMs);
+    }
   }
 
   private drain(slot: Slot): void {

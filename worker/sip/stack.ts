@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import * as sip from 'sip';
 import type { Logger } from 'pino';
+import type { DropReason } from '../calls/counters';
+import { Containment } from './containment';
 import type { Endpoint, SipRequest, SipResponse } from './message';
 import type { ClientBranch, ResponseExtension, SipPort } from './port';
 import { TIMER_C_MS } from './timers';
@@ -25,6 +27,8 @@ export interface StackOptions {
   readonly logger: Logger;
   /** Called for every request that is not a retransmission; `remote` is where it came from. */
   readonly onRequest: (request: SipRequest, remote: Endpoint) => void;
+  /** Counts what the stack drops or contains, by reason (WorkerCounters.drop). */
+  readonly onDrop?: (reason: DropReason) => void;
 }
 
 /** The stack's own Timer C: a backstop behind the call layer's ring timer, which fires first. */
@@ -41,10 +45,35 @@ export function newTag(): string {
 
 export function createSipStack(options: StackOptions): SipStack {
   const { logger, publicAddress, publicPort } = options;
+  const containment = new Containment(logger, options.onDrop ?? (() => undefined));
+  const ownHost = publicAddress.replace(/^\[(.*)\]$/, '$1').toLowerCase();
   const sendErrorListeners = new Set<(destination: Endpoint, code: string) => void>();
   options.socket.on('send-error', (error) => {
-    for (const listener of sendErrorListeners) listener({ address: error.address, port: error.port }, error.code);
+    for (const listener of sendErrorListeners) {
+      try {
+        listener({ address: error.address, port: error.port }, error.code);
+      } catch (thrown) {
+        containment.contain('response-exception', thrown, { sendError: error.code });
+      }
+    }
   });
+
+  // One message, one fault: an exception in the call path while handling a request drops that
+  // request, answered 400 (the server transaction already exists; once a final answer went out
+  // the patched transaction refuses another, RFC 6026 section 8.5). ACK has no response.
+  const onRequest = (request: SipRequest, remote: Endpoint): void => {
+    try {
+      options.onRequest(request, remote);
+    } catch (error) {
+      containment.contain('request-exception', error, { method: request.method, callId: request.headers['call-id'] });
+      if (request.method === 'ACK') return;
+      try {
+        stack.send(sip.makeResponse(request as never, 400, 'Bad Request') as never);
+      } catch (again) {
+        containment.contain('request-exception', again, { method: request.method, callId: request.headers['call-id'] });
+      }
+    }
+  };
 
   const stack = sip.create(
     {
@@ -56,11 +85,14 @@ export function createSipStack(options: StackOptions): SipStack {
       port: publicPort,
       timerC: STACK_TIMER_C_MS,
       logger: {
-        error: (error: unknown) => logger.warn({ err: error }, 'SIP stack error'),
+        error: (error: unknown) => containment.contain('stack-error', error),
       },
-      onTransportError: (error: unknown) => logger.error({ err: error }, 'SIP transport error'),
+      // The injected socket reports no socket errors: this is an exception while parsing a
+      // datagram, or a message that could not be serialised (it was not sent).
+      onTransportError: (error: unknown) => containment.contain('transport-exception', error),
+      onMessageDropped: (reason, remote) => containment.dropped(reason, { source: `${remote.address}:${remote.port}` }),
     },
-    (request, remote) => options.onRequest(request as unknown as SipRequest, { address: remote.address, port: remote.port }),
+    (request, remote) => onRequest(request as unknown as SipRequest, { address: remote.address, port: remote.port }),
   );
 
   const udp = (destination: Endpoint | null) => (destination === null ? undefined : { protocol: 'UDP', address: destination.address, port: destination.port });
@@ -79,7 +111,16 @@ export function createSipStack(options: StackOptions): SipStack {
       stack.send(response as never);
     },
     send(request, destination, onResponse): ClientBranch {
-      const handle = stack.send(request as never, (response) => onResponse(response as unknown as SipResponse), udp(destination));
+      // Responses arrive from the stack's timers and process.nextTick too (a synthetic 408 or 503), where an
+      // exception would reach no try/catch: it ends here, costing that response.
+      const contained = (response: sip.SipResponse): void => {
+        try {
+          onResponse(response as unknown as SipResponse);
+        } catch (error) {
+          containment.contain('response-exception', error, { status: response.status, callId: request.headers['call-id'] });
+        }
+      };
+      const handle = stack.send(request as never, contained, udp(destination));
       return handle as ClientBranch;
     },
     sendAck(request, destination) {
@@ -94,7 +135,8 @@ export function createSipStack(options: StackOptions): SipStack {
       const parsed = sip.parseUri(uri);
       if (parsed === undefined) return false;
       const port = Number.isFinite(parsed.port) && parsed.port !== undefined ? parsed.port : 5060;
-      return parsed.host === publicAddress && port === publicPort;
+      // Hosts compare case-insensitively (RFC 3261 19.1.4); the parser gives an IPv6 host without brackets.
+      return parsed.host.toLowerCase() === ownHost && port === publicPort;
     },
     destroy() {
       stack.destroy();

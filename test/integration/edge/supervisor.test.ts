@@ -74,7 +74,7 @@ describe('Supervisor (real worker threads)', () => {
     expect(pool.send(5, { type: 'stop' })).to.equal(false);
   });
 
-  it('restarts a worker that throws, emitting exit before restart, with growing backoff', async () => {
+  it('restarts a worker that throws, emitting exit before restart: at once, then with growing backoff in a crash loop', async () => {
     const pool = create();
     await pool.start();
     const order: string[] = [];
@@ -94,17 +94,17 @@ describe('Supervisor (real worker threads)', () => {
       expect(await ready).to.deep.equal([1]);
     }
     expect(order).to.deep.equal(['exit 1 1', 'restart 1', 'exit 1 7', 'restart 1', 'exit 1 1', 'restart 1']);
-    // 20, 40, 80 ms: each at least its backoff, and the third clearly later than the first.
-    expect(delays[0]).to.be.at.least(18);
-    expect(delays[1]).to.be.at.least(38);
-    expect(delays[2]).to.be.at.least(78);
+    // At once, then 20 and 40 ms: the second and third deaths came quickly, a crash loop.
+    expect(delays[0]).to.be.below(15);
+    expect(delays[1]).to.be.at.least(18);
+    expect(delays[2]).to.be.at.least(38);
     const health = pool.health();
     expect(health[1]).to.include({ state: 'ready', restarts: 3 });
     expect(health[0]).to.include({ state: 'ready', restarts: 0 });
   });
 
   it('backoff is capped at maxMs', async () => {
-    const pool = create({ count: 1, restartBackoff: { initialMs: 10, maxMs: 30 } });
+    const pool = create({ count: 1, restartBackoff: { initialMs: 10, maxMs: 30, noneReadyMaxMs: 10_000 } });
     await pool.start();
     let exitedAt = 0;
     const delays: number[] = [];
@@ -117,6 +117,61 @@ describe('Supervisor (real worker threads)', () => {
     }
     expect(delays[3]).to.be.below(200);
     expect(delays[3]).to.be.at.least(28);
+  });
+
+  it('restarts at once a worker that had stayed up resetAfterMs, even after a crash loop', async () => {
+    const pool = create({ restartBackoff: { initialMs: 300, maxMs: 300, resetAfterMs: 150 } });
+    await pool.start();
+    let exitedAt = 0;
+    const delays: number[] = [];
+    pool.on('exit', () => (exitedAt = performance.now()));
+    pool.on('restart', () => delays.push(performance.now() - exitedAt));
+    for (const upMs of [0, 0, 250]) {
+      await new Promise((resolve) => setTimeout(resolve, upMs));
+      const ready = once(pool, 'ready');
+      control(pool, 1, { cmd: 'throw' });
+      await ready;
+    }
+    expect(delays[0]).to.be.below(100);
+    expect(delays[1]).to.be.at.least(290);
+    expect(delays[2]).to.be.below(100);
+  });
+
+  it('never leaves the node without a ready worker for longer than noneReadyMaxMs', async () => {
+    const pool = create({ count: 1, restartBackoff: { initialMs: 60_000, maxMs: 60_000, noneReadyMaxMs: 50 } });
+    await pool.start();
+    let exitedAt = 0;
+    const delays: number[] = [];
+    pool.on('exit', () => (exitedAt = performance.now()));
+    pool.on('restart', () => delays.push(performance.now() - exitedAt));
+    for (let crash = 0; crash < 3; crash++) {
+      const ready = once(pool, 'ready');
+      control(pool, 0, { cmd: 'exit', code: 1 });
+      await ready;
+    }
+    expect(delays[0]).to.be.below(40);
+    for (const delay of delays.slice(1)) expect(delay).to.be.within(45, 1_000);
+  });
+
+  it('brings a long pending restart forward when the last ready worker dies', async () => {
+    const pool = create({ restartBackoff: { initialMs: 60_000, maxMs: 60_000, noneReadyMaxMs: 100 } });
+    await pool.start();
+    // Worker 1 dies twice quickly: a crash loop, its restart a minute away while worker 0 is ready.
+    const ready1 = once(pool, 'ready');
+    control(pool, 1, { cmd: 'throw' });
+    await ready1;
+    const exit1 = once(pool, 'exit');
+    control(pool, 1, { cmd: 'throw' });
+    await exit1;
+    expect(pool.readyWorkers()).to.deep.equal([0]);
+
+    const began = performance.now();
+    const restarted1 = new Promise<void>((resolve) => pool.on('ready', (index) => index === 1 && resolve()));
+    control(pool, 0, { cmd: 'throw' });
+    await restarted1;
+    expect(performance.now() - began).to.be.below(5_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(pool.readyWorkers()).to.deep.equal([0, 1]);
   });
 
   it('start rejects when a worker dies before ready, and stops the others', async () => {
