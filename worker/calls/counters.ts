@@ -18,6 +18,10 @@ export type DropReason =
   | 'untrusted-source'
   | 'overload'
   | 'draining'
+  /** A CANCEL that names no INVITE transaction of ours from the same source (RFC 3261 section 9.2). */
+  | 'unmatched-cancel'
+  /** A request in a SIP version other than 2.0, answered 505. */
+  | 'version-not-supported'
   /** Not a SIP message at all. */
   | 'unparsable'
   /** A SIP message without Via, Call-ID, To, From or CSeq: nothing to answer to. */
