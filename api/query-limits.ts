@@ -37,7 +37,7 @@ export type QueryLimits = Readonly<Record<QueryMeasure, number>>;
 /**
  * What clients send stays well inside: every field of 100 trunks is 29 fields, depth 6 and a
  * cost of 2,801 (200 trunks: 5,601); the standard introspection query is depth 15 and 220
- * fields. Validating 500 repeated fields takes about 30 ms here, so `fields` keeps the quadratic
+ * fields. Validating 500 repeated fields takes 30-60 ms here, so `fields` keeps the quadratic
  * rule short.
  */
 export const QUERY_LIMITS: QueryLimits = Object.freeze({
@@ -244,9 +244,8 @@ function sentOperation(fields: { query?: unknown; variables?: unknown }): SentOp
 /**
  * The operations of an HTTP GraphQL request, read the way Apollo Server reads them: a GET's
  * `query` and `variables` parameters, a POST's JSON object, or each object of a batch (Apollo
- * refuses batches unless they are enabled, but they are checked all the same). A request naming
- * only a persisted query's hash carries no source: its source was checked when it was
- * registered, by a request that passed here, and a refused source is never stored.
+ * refuses batches unless they are enabled, but they are checked all the same). Persisted
+ * queries, whose requests carry only a hash, are off (api/server.ts).
  */
 export function operationsOf(method: string, search: string, body: unknown): SentOperation[] {
   if (method === 'GET') {

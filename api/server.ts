@@ -87,6 +87,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     includeStacktraceInErrorResponses: false,
     // The process stops its roles in order on SIGINT/SIGTERM (app/main.ts); Apollo must not re-raise the signal.
     stopOnTerminationSignals: false,
+    // A request naming only a stored query's hash carries new variables the query limits never
+    // saw (a page size of 200 instead of 1): automatic persisted queries are off.
+    persistedQueries: false,
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
   });
   await apollo.start();
