@@ -14,6 +14,7 @@ import type { ApiContext, Services } from './context';
 import { DialPlanService } from './dial-plan/dial-plan.service';
 import { ApiError, ErrorCode, serviceUnavailable } from './errors';
 import { createErrorFormatter } from './format-error';
+import { findRequestExcess, queryTooComplex } from './query-limits';
 import { TrunkService } from './trunk/trunk.service';
 
 /** Larger bodies are refused before parsing: no configuration document comes near this. */
@@ -87,9 +88,13 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     includeStacktraceInErrorResponses: false,
     // The process stops its roles in order on SIGINT/SIGTERM (app/main.ts); Apollo must not re-raise the signal.
     stopOnTerminationSignals: false,
+    // A request naming only a stored query's hash carries new variables the query limits never
+    // saw (a page size of 200 instead of 1): automatic persisted queries are off.
+    persistedQueries: false,
     plugins: [ApolloServerPluginDrainHttpServer({ httpServer })],
   });
   await apollo.start();
+  let refusedQueries = 0;
 
   const handleGraphql = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const headers = new HeaderMap();
@@ -107,6 +112,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       }
     }
     const url = new URL(request.url ?? '/', 'http://api');
+    // Before Apollo parses, validates or even authenticates: graphql-js validation is quadratic in
+    // repeated fields, and aliases through fragments multiply a small query's answer.
+    const excess = findRequestExcess(options.schema, request.method ?? 'GET', url.search, body);
+    if (excess !== null) {
+      refusedQueries++;
+      logger.warn({ ...excess, refusedTotal: refusedQueries }, 'GraphQL request refused as too complex');
+      response.writeHead(400, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ errors: [queryTooComplex(excess).toJSON()] }));
+      return;
+    }
     const result = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: request.method ?? 'GET', headers, search: url.search, body },
       context: async () => {
