@@ -9,7 +9,7 @@ import { scanCallId } from './call-id';
 import { EdgeLoad } from './edge-load';
 import type { EdgeToWorker, SendMessage, WorkerToEdge } from './protocol';
 import { REFUSAL_REASONS, Refusals, type RefusalReason } from './refusals';
-import { scanRequest, statelessResponse, StatelessTags, type ScannedRequest } from './stateless-response';
+import { scanRequest, scanToTag, statelessResponse, StatelessTags, type ScannedRequest } from './stateless-response';
 import type { Supervisor } from './supervisor';
 
 /**
@@ -251,34 +251,33 @@ class UdpEdge implements Edge {
    * takes calls, or this loop is saturated by real traffic, 503 with Retry-After. An ACK carrying
    * the To tag of one of our stateless answers ends here (RFC 3261 section 17.1.1.3: it only
    * confirms that answer). Nothing judged here binds a Call-ID or reaches a worker.
+   *
+   * Ordered by cost, since a flood comes through here: the source and the To line are read
+   * first, the whole request only when a response is to be built.
    */
   private judgeUnbound(msg: Buffer, callId: string, rinfo: dgram.RemoteInfo): 'pass' | 'refused' | 'answered' {
-    const isInvite = startsWith(msg, INVITE_LINE);
-    if (!isInvite && !startsWith(msg, ACK_LINE)) return 'pass';
-    const request = scanRequest(msg);
-    if (!isInvite) {
-      if (request === null || !this.tags.isStatelessTag(callId, request.toTag)) return 'pass';
+    if (startsWith(msg, ACK_LINE)) {
+      if (!this.tags.isStatelessTag(callId, scanToTag(msg) ?? null)) return 'pass';
       this.acksAbsorbed++;
       return 'refused';
     }
-    if (request !== null && request.toTag !== null) return 'pass';
+    if (!startsWith(msg, INVITE_LINE)) return 'pass';
     if (this.admission.judge(rinfo.address) === 'stranger') {
-      // Flooded: a drop costs a fraction of a send, and the loop is what the flood spends.
-      const response = this.load.pressure() === 'flooded' ? null : request;
-      this.refuse('untrusted-source', response, callId, 403, 'Forbidden', [], rinfo);
+      const toTag = scanToTag(msg);
+      if (typeof toTag === 'string') return 'pass';
+      // Flooded: a drop costs a fraction of a send, and this loop is what the flood spends.
+      const request = toTag === undefined || this.load.pressure() === 'flooded' ? null : scanRequest(msg);
+      this.refuse('untrusted-source', request, callId, 403, 'Forbidden', [], rinfo);
       return 'refused';
     }
+    const noWorker = !this.affinity.acceptsNew();
+    if (!noWorker && this.load.pressure() !== 'overloaded') return 'pass';
     // A carrier's INVITE this scan cannot read goes to a worker, whose parser decides (400 or drop).
-    if (request === null) return 'pass';
-    if (!this.affinity.acceptsNew()) {
-      this.refuse('no-worker', request, callId, 503, 'Service Unavailable', [['Retry-After', String(NO_WORKER_RETRY_AFTER_S)]], rinfo);
-      return 'answered';
-    }
-    if (this.load.pressure() === 'overloaded') {
-      this.refuse('edge-overload', request, callId, 503, 'Service Unavailable', [['Retry-After', String(EDGE_OVERLOAD_RETRY_AFTER_S)]], rinfo);
-      return 'answered';
-    }
-    return 'pass';
+    const request = scanRequest(msg);
+    if (request === null || request.toTag !== null) return 'pass';
+    if (noWorker) this.refuse('no-worker', request, callId, 503, 'Service Unavailable', [['Retry-After', String(NO_WORKER_RETRY_AFTER_S)]], rinfo);
+    else this.refuse('edge-overload', request, callId, 503, 'Service Unavailable', [['Retry-After', String(EDGE_OVERLOAD_RETRY_AFTER_S)]], rinfo);
+    return 'answered';
   }
 
   /** Counts the refusal and sends its one response, when there is a request to answer. */

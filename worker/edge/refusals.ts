@@ -16,7 +16,8 @@ export const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 interface Pending {
   count: number;
-  lastSource: string;
+  lastAddress: string;
+  lastPort: number;
   lastLoggedAt: number;
 }
 
@@ -49,11 +50,12 @@ export class Refusals {
     if (!answered) this.unanswered++;
     let pending = this.pending.get(reason);
     if (pending === undefined) {
-      pending = { count: 0, lastSource: '', lastLoggedAt: -Infinity };
+      pending = { count: 0, lastAddress: '', lastPort: 0, lastLoggedAt: -Infinity };
       this.pending.set(reason, pending);
     }
     pending.count++;
-    pending.lastSource = `${address}:${port}`;
+    pending.lastAddress = address;
+    pending.lastPort = port;
     // The first after a quiet interval is logged at once; the rest wait for the interval.
     if (this.clock() - pending.lastLoggedAt >= this.intervalMs) this.log(reason, pending);
   }
@@ -68,7 +70,7 @@ export class Refusals {
   private log(reason: RefusalReason, pending: Pending): void {
     const now = this.clock();
     const sinceMs = Number.isFinite(pending.lastLoggedAt) ? now - pending.lastLoggedAt : 0;
-    this.logger.warn({ reason, count: pending.count, sinceMs, lastSource: pending.lastSource, total: this.counts[reason] }, 'new INVITEs refused at the edge');
+    this.logger.warn({ reason, count: pending.count, sinceMs, lastSource: `${pending.lastAddress}:${pending.lastPort}`, total: this.counts[reason] }, 'new INVITEs refused at the edge');
     pending.count = 0;
     pending.lastLoggedAt = now;
   }

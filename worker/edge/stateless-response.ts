@@ -88,6 +88,48 @@ export function scanRequest(bytes: Uint8Array): ScannedRequest | null {
   return { method: start[0], vias, from, to, toTag, callId, cseq, size: buffer.length };
 }
 
+/**
+ * The To tag of a request read straight from its bytes, for the edge's cheap first look at an
+ * INVITE: a string, null when To has no tag, undefined when there is no readable To header (then
+ * `scanRequest` would refuse it too). Only the To line is turned into a string.
+ */
+export function scanToTag(bytes: Uint8Array): string | null | undefined {
+  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const end = buffer.length;
+  let line = buffer.indexOf(LF);
+  while (line >= 0 && line + 1 < end) {
+    const start = line + 1;
+    const first = buffer[start];
+    if (first === CR || first === LF) return undefined;
+    const lower = first | LOWER_CASE_BIT;
+    let nameEnd = -1;
+    if (lower === LOWER_T) nameEnd = start + 1 < end && (buffer[start + 1] | LOWER_CASE_BIT) === LOWER_O ? start + 2 : start + 1;
+    let next = buffer.indexOf(LF, start);
+    if (nameEnd > 0) {
+      let colon = nameEnd;
+      while (colon < end && (buffer[colon] === SP || buffer[colon] === HT)) colon++;
+      if (buffer[colon] === COLON) {
+        // Folded continuation lines belong to the value (RFC 3261 section 7.3.1).
+        while (next >= 0 && (buffer[next + 1] === SP || buffer[next + 1] === HT)) next = buffer.indexOf(LF, next + 1);
+        const value = buffer.toString('latin1', colon + 1, next < 0 ? end : next).replace(/\r?\n[ \t]+/g, ' ').trim();
+        if (value === '' || hasControlCharacter(value)) return undefined;
+        return tagOf(value);
+      }
+    }
+    line = next;
+  }
+  return undefined;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+const SP = 0x20;
+const HT = 0x09;
+const COLON = 0x3a;
+const LOWER_CASE_BIT = 0x20;
+const LOWER_T = 0x74;
+const LOWER_O = 0x6f;
+
 export interface StatelessAnswer {
   readonly status: number;
   readonly reason: string;
@@ -129,6 +171,8 @@ function unfold(head: string): string[] {
   const lines: string[] = [];
   for (const raw of head.split('\n')) {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    // An empty line ends the header section, however its line ends were written.
+    if (line === '' && lines.length > 0) break;
     if ((line.startsWith(' ') || line.startsWith('\t')) && lines.length > 1) lines[lines.length - 1] = `${lines[lines.length - 1].trimEnd()} ${line.trim()}`;
     else lines.push(line);
   }

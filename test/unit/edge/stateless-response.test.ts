@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { hasControlCharacter, MAX_RESPONSE_GROWTH_BYTES, scanRequest, statelessResponse, StatelessTags, type ScannedRequest } from '../../../worker/edge/stateless-response';
+import { hasControlCharacter, MAX_RESPONSE_GROWTH_BYTES, scanRequest, scanToTag, statelessResponse, StatelessTags, type ScannedRequest } from '../../../worker/edge/stateless-response';
 
 const SOURCE = { address: '192.0.2.7', port: 5062 };
 const TAG = 'sl0000abcd';
@@ -71,6 +71,24 @@ describe('stateless response: reading the request', () => {
       const scanned = scanRequest(row.datagram);
       if (row.expected === null) expect(scanned).to.equal(null);
       else expect(scanned).to.deep.include(row.expected);
+      // The edge's cheap look at the To line agrees with the full scan wherever that succeeds.
+      if (scanned !== null) expect(scanToTag(row.datagram)).to.equal(scanned.toTag);
+    });
+  }
+
+  const toRows: { name: string; to: string; expected: string | null | undefined }[] = [
+    { name: 'no tag', to: 'To: <sip:a@b>', expected: null },
+    { name: 'compact t, tag in any case', to: 't: <sip:a@b>;TAG=x1', expected: 'x1' },
+    { name: 'folded before the tag', to: 'To: <sip:a@b>\r\n ;tag=f2', expected: 'f2' },
+    { name: 'a tag only inside the URI', to: 'To: <sip:a@b;tag=inuri>', expected: null },
+    { name: 'Timestamp and Tox are not To', to: 'Timestamp: 54\r\nTox: x;tag=no\r\nTo: <sip:a@b>;tag=yes', expected: 'yes' },
+    { name: 'no To at all', to: 'Subject: hi', expected: undefined },
+    { name: 'a To only in the body', to: 'Subject: hi\r\n\r\nTo: <sip:a@b>;tag=body', expected: undefined },
+    { name: 'an unclosed angle bracket', to: 'To: <sip:a@b;tag=x', expected: undefined },
+  ];
+  for (const row of toRows) {
+    it(`scanToTag: ${row.name}`, () => {
+      expect(scanToTag(bytes(`${LINE}\r\n${VIA}\r\n${row.to}\r\n\r\n`))).to.equal(row.expected);
     });
   }
 });
@@ -214,6 +232,8 @@ describe('stateless response: seeded fuzz', () => {
       } catch (error) {
         throw new Error(`round ${round} threw on ${JSON.stringify(datagram.toString('latin1'))}: ${String(error)}`);
       }
+      const scanned = scanRequest(datagram);
+      if (scanned !== null) expect(scanToTag(datagram), `round ${round}: ${JSON.stringify(datagram.toString('latin1'))}`).to.equal(scanned.toTag);
       if (response === null) continue;
       answered++;
       const text = response.toString('latin1');
