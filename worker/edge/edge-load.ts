@@ -19,11 +19,18 @@ export type EdgePressure = 'normal' | 'overloaded' | 'flooded';
 
 /** At least this share of the datagrams read in a sample refused by the edge makes a saturated loop `flooded`. */
 export const FLOOD_SHARE = 0.5;
+/**
+ * A flood stays `flooded` this many samples (2 s) after its last saturated one. Answering
+ * strangers again the moment the loop has a little room would saturate it at once: the answers
+ * are what it could not afford.
+ */
+export const FLOOD_HOLD_SAMPLES = 8;
 
 export class EdgeLoad {
   private received = 0;
   private refused = 0;
   private current: EdgePressure = 'normal';
+  private floodHeld = 0;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(private readonly guard: LoadGuard = new LoadGuard()) {}
@@ -50,8 +57,14 @@ export class EdgeLoad {
     const share = this.received === 0 ? 0 : this.refused / this.received;
     this.received = 0;
     this.refused = 0;
-    if (!this.guard.isOverloaded()) this.current = 'normal';
-    else this.current = share >= FLOOD_SHARE ? 'flooded' : 'overloaded';
+    let next: EdgePressure = 'normal';
+    if (this.guard.isOverloaded()) next = share >= FLOOD_SHARE ? 'flooded' : 'overloaded';
+    if (next === 'flooded') this.floodHeld = FLOOD_HOLD_SAMPLES;
+    else if (next === 'normal' && this.current === 'flooded' && this.floodHeld > 0) {
+      this.floodHeld--;
+      next = 'flooded';
+    } else this.floodHeld = 0;
+    this.current = next;
   }
 
   pressure(): EdgePressure {

@@ -3,7 +3,7 @@ import type { EventLoopUtilization } from 'node:perf_hooks';
 import pino from 'pino';
 import { LoadGuard } from '../../../worker/calls/load-guard';
 import { EdgeAdmission } from '../../../worker/edge/admission';
-import { EdgeLoad, FLOOD_SHARE } from '../../../worker/edge/edge-load';
+import { EdgeLoad, FLOOD_HOLD_SAMPLES, FLOOD_SHARE } from '../../../worker/edge/edge-load';
 import { REFUSAL_LOG_INTERVAL_MS, Refusals } from '../../../worker/edge/refusals';
 
 describe('edge admission', () => {
@@ -87,6 +87,29 @@ describe('edge load', () => {
     read(load, 1000, 999);
     load.sample();
     expect(load.pressure()).to.equal('flooded');
+  });
+
+  it(`stays flooded ${FLOOD_HOLD_SAMPLES} samples after the last saturated one, then is normal; real overload ends it at once`, () => {
+    const load = loadOf([0.99, 0.99, ...Array<number>(FLOOD_HOLD_SAMPLES + 1).fill(0.5), 0.99, 0.99, 0.99]);
+    load.sample();
+    read(load, 1000, 1000);
+    load.sample();
+    read(load, 1000, 1000);
+    load.sample();
+    expect(load.pressure()).to.equal('flooded');
+    for (let k = 0; k < FLOOD_HOLD_SAMPLES; k++) {
+      load.sample();
+      expect(load.pressure(), `quiet sample ${k + 1}`).to.equal('flooded');
+    }
+    load.sample();
+    expect(load.pressure()).to.equal('normal');
+    load.sample();
+    read(load, 1000, 1000);
+    load.sample();
+    expect(load.pressure()).to.equal('flooded');
+    read(load, 1000, 0);
+    load.sample();
+    expect(load.pressure()).to.equal('overloaded');
   });
 
   it('is never under pressure while its loop has room, however much is refused', () => {
