@@ -9,6 +9,7 @@ import { LoadGuard } from './calls/load-guard';
 import { BatchRecorder } from './calls/recorder';
 import { RequestHandler } from './calls/request-handler';
 import { ConfigListener } from './config/listener';
+import type { Snapshot } from './config/snapshot';
 import { DatagramPort } from './edge/datagram-port';
 import { KEEP_INTERVAL_MS, type EdgeToWorker, type WorkerToEdge } from './edge/protocol';
 import { NonceService } from './registrar/nonce';
@@ -59,6 +60,16 @@ async function main(data: SipWorkerData): Promise<void> {
     logger,
   });
   await listener.start();
+  // The edge refuses INVITEs from other sources itself (edge/admission.ts): it gets the carriers'
+  // CIDRs at start and again whenever a swap changed the carrier list.
+  let carriersPosted: Snapshot['carriers'] | null = null;
+  const postCarriers = (snapshot: Snapshot): void => {
+    if (snapshot.carriers === carriersPosted) return;
+    carriersPosted = snapshot.carriers;
+    post({ type: 'carriers', version: snapshot.version, sourceCidrs: snapshot.carriers.flatMap((carrier) => carrier.sourceCidrs) });
+  };
+  postCarriers(listener.current());
+  listener.on('snapshot', postCarriers);
   // Tests (and operators reading debug logs) learn when a configuration change is in effect here.
   listener.on('snapshot', (snapshot, reason) =>
     post({

@@ -1,6 +1,9 @@
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 
 /**
+ * Runs in the worker threads and on the main thread: each worker checks its own loop, and the
+ * edge checks the main thread's (edge/edge-load.ts), through which every datagram of the node passes.
+ *
  * Overload protection for new calls. Past its capacity a SIP worker falls behind, carriers
  * retransmit their INVITEs, and the retransmissions take the capacity that was left: the rate
  * served collapses instead of levelling off (measured: bench/results/sip-load.md). So when the

@@ -1,3 +1,4 @@
+// Runs in the worker threads (the snapshot) and on the main thread (the edge's admission).
 import ipaddr from 'ipaddr.js';
 import type { CarrierConfig } from './snapshot';
 

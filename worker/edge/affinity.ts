@@ -141,6 +141,11 @@ export class Affinity {
     return removed;
   }
 
+  /** Whether a new Call-ID would find a worker: one is live and not draining. */
+  acceptsNew(): boolean {
+    return this.leastLoaded() !== null;
+  }
+
   workerOf(callId: string): number | undefined {
     return this.bindings.get(callId)?.worker;
   }

@@ -1,10 +1,15 @@
+import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import { isIP, isIPv6, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { EdgeAdmission } from './admission';
 import type { Affinity } from './affinity';
 import { scanCallId } from './call-id';
+import { EdgeLoad } from './edge-load';
 import type { EdgeToWorker, SendMessage, WorkerToEdge } from './protocol';
+import { REFUSAL_REASONS, Refusals, type RefusalReason } from './refusals';
+import { scanRequest, scanToTag, statelessResponse, StatelessTags, type ScannedRequest } from './stateless-response';
 import type { Supervisor } from './supervisor';
 
 /**
@@ -18,6 +23,14 @@ import type { Supervisor } from './supervisor';
 export const DEFAULT_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 /** Idle bindings expire in minutes; sweeping every minute keeps the table close to the truth. */
 const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
+/** A restarting worker is back within seconds unless it crash-loops; the carrier retries elsewhere meanwhile. */
+export const NO_WORKER_RETRY_AFTER_S = 5;
+/** As a saturated worker's 503 (load-guard.ts): a second is enough for the loop to catch up. */
+export const EDGE_OVERLOAD_RETRY_AFTER_S = 1;
+
+/** Request lines the edge looks at before handing a datagram on (methods are case-sensitive, RFC 3261 section 7.1). */
+const INVITE_LINE = Buffer.from('INVITE ', 'latin1');
+const ACK_LINE = Buffer.from('ACK ', 'latin1');
 
 export type DropReason = 'no-call-id' | 'no-worker' | 'worker-unavailable';
 const DROP_REASONS: readonly DropReason[] = ['no-call-id', 'no-worker', 'worker-unavailable'];
@@ -33,6 +46,8 @@ export interface EdgeOptions {
   /** Registers the edge's counters here (read from `stats()` at scrape time, nothing on the hot path). */
   readonly metrics?: Registry;
   readonly sweepIntervalMs?: number;
+  /** The edge's event-loop load; tests pass one with an injected sampler. */
+  readonly load?: EdgeLoad;
 }
 
 export interface EdgeStats {
@@ -43,6 +58,17 @@ export interface EdgeStats {
   readonly sendErrors: number;
   readonly socketErrors: number;
   readonly bindings: number;
+  /** New INVITEs the edge refused itself, by reason (refusals.ts). */
+  readonly refused: Readonly<Record<RefusalReason, number>>;
+  /** Of those, refused without a response (a flood, or a request no response can be built for). */
+  readonly refusedUnanswered: number;
+  /** Responses the edge built and sent itself (each once, no retransmission). */
+  readonly statelessSent: number;
+  /** ACKs for those responses, absorbed at the edge (RFC 3261 section 17.1.1.3). */
+  readonly acksAbsorbed: number;
+  /** Source CIDRs the edge admits new INVITEs from; null until a worker posted them. */
+  readonly carrierCidrs: number | null;
+  readonly pressure: string;
 }
 
 export interface Edge {
@@ -101,6 +127,12 @@ class UdpEdge implements Edge {
   private sent = 0;
   private sendErrors = 0;
   private socketErrors = 0;
+  private statelessSent = 0;
+  private acksAbsorbed = 0;
+  private readonly admission = new EdgeAdmission();
+  private readonly tags = new StatelessTags(randomInt(2 ** 32));
+  private readonly load: EdgeLoad;
+  private readonly refusals: Refusals;
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly metricNames: string[] = [];
   private registry: Registry | null = null;
@@ -121,13 +153,20 @@ class UdpEdge implements Edge {
   ) {
     this.supervisor = options.supervisor;
     this.affinity = options.affinity;
+    this.load = options.load ?? new EdgeLoad();
+    this.load.start();
+    this.refusals = new Refusals(logger);
+    this.refusals.start();
     for (const index of this.supervisor.readyWorkers()) this.affinity.addWorker(index);
     this.supervisor.on('ready', this.onReady);
     this.supervisor.on('draining', this.onDraining);
     this.supervisor.on('exit', this.onGone);
     this.supervisor.on('stopped', this.onGone);
     this.supervisor.on('message', this.onWorkerMessage);
-    socket.on('message', (msg, rinfo) => this.dispatch(msg, rinfo));
+    socket.on('message', (msg, rinfo) => {
+      this.received++;
+      this.load.count(this.dispatch(msg, rinfo));
+    });
     socket.on('error', (err) => {
       this.socketErrors++;
       this.logger.error({ err }, 'SIP UDP socket error');
@@ -152,12 +191,20 @@ class UdpEdge implements Edge {
       sendErrors: this.sendErrors,
       socketErrors: this.socketErrors,
       bindings: this.affinity.size(),
+      refused: { ...this.refusals.counts },
+      refusedUnanswered: this.refusals.unanswered,
+      statelessSent: this.statelessSent,
+      acksAbsorbed: this.acksAbsorbed,
+      carrierCidrs: this.admission.current()?.sourceCidrs.length ?? null,
+      pressure: this.load.pressure(),
     };
   }
 
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
       clearInterval(this.sweepTimer);
+      this.load.stop();
+      this.refusals.stop();
       this.supervisor.off('ready', this.onReady);
       this.supervisor.off('draining', this.onDraining);
       this.supervisor.off('exit', this.onGone);
@@ -169,18 +216,94 @@ class UdpEdge implements Edge {
     return this.closing;
   }
 
-  private dispatch(msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    this.received++;
+  /** Hands a datagram to its worker, or answers it here; true when the edge refused it itself. */
+  private dispatch(msg: Buffer, rinfo: dgram.RemoteInfo): boolean {
     const callId = scanCallId(msg);
-    if (callId === null) return this.drop('no-call-id', rinfo);
+    if (callId === null) {
+      this.drop('no-call-id', rinfo);
+      return false;
+    }
+    // A bound Call-ID belongs to a worker whatever it carries: retransmissions, in-dialog requests.
+    if (this.affinity.workerOf(callId) === undefined) {
+      const judged = this.judgeUnbound(msg, callId, rinfo);
+      if (judged !== 'pass') return judged === 'refused';
+    }
     const index = this.affinity.assign(callId);
-    if (index === null) return this.drop('no-worker', rinfo);
+    if (index === null) {
+      this.drop('no-worker', rinfo);
+      return false;
+    }
     // A copy of exactly these bytes: `msg` may view a larger pooled allocation, and transferring
     // that backing store would detach memory other Buffers still use.
     const data = new Uint8Array(msg).buffer;
     const message: EdgeToWorker = { type: 'datagram', data, address: rinfo.address, port: rinfo.port };
-    if (!this.supervisor.send(index, message, [data])) return this.drop('worker-unavailable', rinfo);
+    if (!this.supervisor.send(index, message, [data])) {
+      this.drop('worker-unavailable', rinfo);
+      return false;
+    }
     this.dispatched++;
+    return false;
+  }
+
+  /**
+   * An INVITE or ACK whose Call-ID no worker holds. Only an out-of-dialog INVITE (no To tag) is
+   * judged (DESIGN section 4 step 1): from a source that is no carrier it gets 403; when no worker
+   * takes calls, or this loop is saturated by real traffic, 503 with Retry-After. An ACK carrying
+   * the To tag of one of our stateless answers ends here (RFC 3261 section 17.1.1.3: it only
+   * confirms that answer). Nothing judged here binds a Call-ID or reaches a worker.
+   *
+   * Ordered by cost, since a flood comes through here: the source and the To line are read
+   * first, the whole request only when a response is to be built.
+   */
+  private judgeUnbound(msg: Buffer, callId: string, rinfo: dgram.RemoteInfo): 'pass' | 'refused' | 'answered' {
+    if (startsWith(msg, ACK_LINE)) {
+      if (!this.tags.isStatelessTag(callId, scanToTag(msg) ?? null)) return 'pass';
+      this.acksAbsorbed++;
+      return 'refused';
+    }
+    if (!startsWith(msg, INVITE_LINE)) return 'pass';
+    if (this.admission.judge(rinfo.address) === 'stranger') {
+      const toTag = scanToTag(msg);
+      if (typeof toTag === 'string') return 'pass';
+      // Flooded: a drop costs a fraction of a send, and this loop is what the flood spends.
+      const request = toTag === undefined || this.load.pressure() === 'flooded' ? null : scanRequest(msg);
+      this.refuse('untrusted-source', request, callId, 403, 'Forbidden', [], rinfo);
+      return 'refused';
+    }
+    const noWorker = !this.affinity.acceptsNew();
+    if (!noWorker && this.load.pressure() !== 'overloaded') return 'pass';
+    // A carrier's INVITE this scan cannot read goes to a worker, whose parser decides (400 or drop).
+    const request = scanRequest(msg);
+    if (request === null || request.toTag !== null) return 'pass';
+    if (noWorker) this.refuse('no-worker', request, callId, 503, 'Service Unavailable', [['Retry-After', String(NO_WORKER_RETRY_AFTER_S)]], rinfo);
+    else this.refuse('edge-overload', request, callId, 503, 'Service Unavailable', [['Retry-After', String(EDGE_OVERLOAD_RETRY_AFTER_S)]], rinfo);
+    return 'answered';
+  }
+
+  /** Counts the refusal and sends its one response, when there is a request to answer. */
+  private refuse(
+    reason: RefusalReason,
+    request: ScannedRequest | null,
+    callId: string,
+    status: number,
+    statusText: string,
+    headers: readonly (readonly [string, string])[],
+    rinfo: dgram.RemoteInfo,
+  ): void {
+    const response =
+      request === null ? null : statelessResponse(request, { status, reason: statusText, toTag: this.tags.tagFor(callId), source: rinfo, headers });
+    this.refusals.note(reason, rinfo.address, rinfo.port, response !== null);
+    if (response === null) return;
+    // Back to where the datagram came from, never to a Via host: a stateless answer cannot be aimed
+    // at a third party (RFC 3581 section 4, symmetric response).
+    try {
+      this.socket.send(response, rinfo.port, rinfo.address, (err) => {
+        if (err) this.sendErrors++;
+        else this.statelessSent++;
+      });
+    } catch {
+      this.sendErrors++;
+    }
   }
 
   private drop(reason: DropReason, rinfo: dgram.RemoteInfo): void {
@@ -200,6 +323,10 @@ class UdpEdge implements Edge {
         return;
       case 'health':
         this.affinity.reportLoad(index, message.liveCalls);
+        return;
+      case 'carriers':
+        this.admission.update(message);
+        this.logger.debug({ worker: index, version: message.version, sourceCidrs: message.sourceCidrs.length }, 'carrier sources updated');
         return;
       case 'ready':
       case 'event':
@@ -255,7 +382,18 @@ class UdpEdge implements Edge {
     counter('sip_edge_datagrams_sent_total', 'Datagrams sent for SIP workers', (s) => s.sent);
     counter('sip_edge_send_errors_total', 'Sends that failed (reported back to the worker)', (s) => s.sendErrors);
     counter('sip_edge_socket_errors_total', 'Errors on the SIP UDP socket', (s) => s.socketErrors);
-    this.metricNames.push('sip_edge_datagrams_dropped_total', 'sip_edge_call_id_bindings');
+    counter('sip_edge_stateless_responses_sent_total', 'Responses the edge sent itself, each once', (s) => s.statelessSent);
+    counter('sip_edge_acks_absorbed_total', 'ACKs for the edge\'s own responses, absorbed there', (s) => s.acksAbsorbed);
+    counter('sip_edge_invites_refused_unanswered_total', 'New INVITEs refused at the edge without a response', (s) => s.refusedUnanswered);
+    this.metricNames.push('sip_edge_datagrams_dropped_total', 'sip_edge_call_id_bindings', 'sip_edge_invites_refused_total');
+    new Counter({
+      name: 'sip_edge_invites_refused_total', help: 'New INVITEs refused by the SIP edge itself, by reason', labelNames: ['reason'], registers: [registry],
+      collect(this: Counter<'reason'>) {
+        this.reset();
+        const { refused } = stats();
+        for (const reason of REFUSAL_REASONS) this.inc({ reason }, refused[reason]);
+      },
+    });
     new Counter({
       name: 'sip_edge_datagrams_dropped_total', help: 'Datagrams dropped by the SIP edge, by reason', labelNames: ['reason'], registers: [registry],
       collect(this: Counter<'reason'>) {
@@ -271,6 +409,10 @@ class UdpEdge implements Edge {
       },
     });
   }
+}
+
+function startsWith(bytes: Buffer, prefix: Buffer): boolean {
+  return bytes.length > prefix.length && bytes.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
 }
 
 function errorCode(err: unknown): string {

@@ -86,7 +86,18 @@ export interface EventMessage {
   readonly payload: unknown;
 }
 
-export type WorkerToEdge = ReadyMessage | SendMessage | ReleaseMessage | KeepMessage | HealthMessage | EventMessage;
+/**
+ * The carriers' source CIDRs of the worker's snapshot, posted at start and whenever the carrier
+ * list changes: the edge refuses new INVITEs from other sources itself (admission.ts).
+ */
+export interface CarriersMessage {
+  readonly type: 'carriers';
+  /** The worker's snapshot version (counted per worker). */
+  readonly version: number;
+  readonly sourceCidrs: readonly string[];
+}
+
+export type WorkerToEdge = ReadyMessage | SendMessage | ReleaseMessage | KeepMessage | HealthMessage | CarriersMessage | EventMessage;
 
 /**
  * How often a worker posts `keep` for its live dialogs. The edge forgets a Call-ID idle for
@@ -94,7 +105,7 @@ export type WorkerToEdge = ReadyMessage | SendMessage | ReleaseMessage | KeepMes
  */
 export const KEEP_INTERVAL_MS = 60_000;
 
-const WORKER_TO_EDGE_TYPES: ReadonlySet<string> = new Set<WorkerToEdge['type']>(['ready', 'send', 'release', 'keep', 'health', 'event']);
+const WORKER_TO_EDGE_TYPES: ReadonlySet<string> = new Set<WorkerToEdge['type']>(['ready', 'send', 'release', 'keep', 'health', 'carriers', 'event']);
 
 /**
  * Whether a value posted by a worker has a known `type`. Only the discriminant is checked: the

@@ -1,0 +1,77 @@
+import type { Logger } from 'pino';
+
+/**
+ * New INVITEs the edge refuses itself, counted by reason, with at most one log line per reason
+ * per `REFUSAL_LOG_INTERVAL_MS`: a flood of a hundred thousand datagrams a second must cost a
+ * counter increment each, not a log line each.
+ *
+ * - `untrusted-source`: the source is in no carrier's CIDRs (403 Forbidden).
+ * - `no-worker`: no worker takes new calls, all dead, restarting or draining (503, Retry-After).
+ * - `edge-overload`: the edge's own event loop is saturated by real traffic (503, Retry-After).
+ */
+export type RefusalReason = 'untrusted-source' | 'no-worker' | 'edge-overload';
+export const REFUSAL_REASONS: readonly RefusalReason[] = ['untrusted-source', 'no-worker', 'edge-overload'];
+
+export const REFUSAL_LOG_INTERVAL_MS = 10_000;
+
+interface Pending {
+  count: number;
+  lastAddress: string;
+  lastPort: number;
+  lastLoggedAt: number;
+}
+
+export class Refusals {
+  readonly counts: Record<RefusalReason, number> = { 'untrusted-source': 0, 'no-worker': 0, 'edge-overload': 0 };
+  /** Refusals that got no response: under a flood, or no response could be built from the request. */
+  unanswered = 0;
+  private readonly pending = new Map<RefusalReason, Pending>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly clock: () => number = Date.now,
+    private readonly intervalMs = REFUSAL_LOG_INTERVAL_MS,
+  ) {}
+
+  /** Flushes counts that are waiting for their interval even when no further refusal comes. */
+  start(): void {
+    this.timer = setInterval(() => this.flush(), this.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.flush();
+  }
+
+  note(reason: RefusalReason, address: string, port: number, answered: boolean): void {
+    this.counts[reason]++;
+    if (!answered) this.unanswered++;
+    let pending = this.pending.get(reason);
+    if (pending === undefined) {
+      pending = { count: 0, lastAddress: '', lastPort: 0, lastLoggedAt: -Infinity };
+      this.pending.set(reason, pending);
+    }
+    pending.count++;
+    pending.lastAddress = address;
+    pending.lastPort = port;
+    // The first after a quiet interval is logged at once; the rest wait for the interval.
+    if (this.clock() - pending.lastLoggedAt >= this.intervalMs) this.log(reason, pending);
+  }
+
+  /** Logs every reason with refusals not yet logged. */
+  flush(): void {
+    for (const [reason, pending] of this.pending) {
+      if (pending.count > 0) this.log(reason, pending);
+    }
+  }
+
+  private log(reason: RefusalReason, pending: Pending): void {
+    const now = this.clock();
+    const sinceMs = Number.isFinite(pending.lastLoggedAt) ? now - pending.lastLoggedAt : 0;
+    this.logger.warn({ reason, count: pending.count, sinceMs, lastSource: `${pending.lastAddress}:${pending.lastPort}`, total: this.counts[reason] }, 'new INVITEs refused at the edge');
+    pending.count = 0;
+    pending.lastLoggedAt = now;
+  }
+}
