@@ -36,6 +36,7 @@ export class Affinity {
   private readonly idleExpiryMs: number;
   private readonly bindings = new Map<string, Binding>();
   private readonly workers = new Map<number, WorkerLoad>();
+  private accepting: number[] | null = null;
 
   constructor(options: AffinityOptions = {}) {
     this.clock = options.clock ?? Date.now;
@@ -44,6 +45,7 @@ export class Affinity {
 
   /** A worker is ready for new Call-IDs (started, or restarted). */
   addWorker(index: number): void {
+    this.accepting = null;
     const existing = this.workers.get(index);
     if (existing) existing.accepting = true;
     else this.workers.set(index, { accepting: true, reported: 0, bindings: 0 });
@@ -51,12 +53,14 @@ export class Affinity {
 
   /** A draining worker keeps its bindings but gets no new Call-IDs. */
   drainWorker(index: number): void {
+    this.accepting = null;
     const load = this.workers.get(index);
     if (load) load.accepting = false;
   }
 
   /** A worker died or was stopped: its bindings go, and it gets nothing until `addWorker` again. */
   dropWorker(index: number): number {
+    this.accepting = null;
     let dropped = 0;
     for (const [callId, binding] of this.bindings) {
       if (binding.worker === index) {
@@ -88,6 +92,32 @@ export class Affinity {
     if (index === null) return null;
     this.bind(callId, index, now);
     return index;
+  }
+
+  /**
+   * The worker for a datagram that opens no call (anything but an INVITE): its Call-ID's worker if
+   * bound, else an accepting worker chosen by a hash of the Call-ID, so retransmissions meet the
+   * transaction they belong to. Nothing is bound: a stranger's OPTIONS, stray BYEs and responses
+   * with made-up Call-IDs cost the edge no memory. Null when no worker can take it.
+   */
+  route(callId: string): number | null {
+    const known = this.bindings.get(callId);
+    if (known) {
+      known.lastSeen = this.clock();
+      return known.worker;
+    }
+    const accepting = this.acceptingWorkers();
+    if (accepting.length === 0) return null;
+    return accepting[fnv1a(callId) % accepting.length];
+  }
+
+  /**
+   * A worker answered with a Call-ID: refreshes its binding if the Call-ID is bound to that worker.
+   * An answer binds nothing: only the requests a worker sends open something the peer answers.
+   */
+  touch(callId: string, index: number): void {
+    const known = this.bindings.get(callId);
+    if (known && known.worker === index) known.lastSeen = this.clock();
   }
 
   /**
@@ -180,6 +210,14 @@ export class Affinity {
     return best;
   }
 
+  /** Accepting workers in index order, rebuilt only when the set changes. */
+  private acceptingWorkers(): readonly number[] {
+    if (this.accepting === null) {
+      this.accepting = [...this.workers].filter(([, load]) => load.accepting).map(([index]) => index).sort((a, b) => a - b);
+    }
+    return this.accepting;
+  }
+
   private bind(callId: string, index: number, now: number): void {
     this.bindings.set(callId, { worker: index, lastSeen: now });
     const load = this.workers.get(index);
@@ -191,4 +229,14 @@ export class Affinity {
     const load = this.workers.get(binding.worker);
     if (load) load.bindings--;
   }
+}
+
+/** 32-bit FNV-1a over the UTF-16 code units: cheap, and spreads Call-IDs evenly. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
 }

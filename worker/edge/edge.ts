@@ -31,6 +31,7 @@ export const EDGE_OVERLOAD_RETRY_AFTER_S = 1;
 /** Request lines the edge looks at before handing a datagram on (methods are case-sensitive, RFC 3261 section 7.1). */
 const INVITE_LINE = Buffer.from('INVITE ', 'latin1');
 const ACK_LINE = Buffer.from('ACK ', 'latin1');
+const RESPONSE_LINE = Buffer.from('SIP/2.0 ', 'latin1');
 
 export type DropReason = 'no-call-id' | 'no-worker' | 'worker-unavailable';
 const DROP_REASONS: readonly DropReason[] = ['no-call-id', 'no-worker', 'worker-unavailable'];
@@ -228,7 +229,8 @@ class UdpEdge implements Edge {
       const judged = this.judgeUnbound(msg, callId, rinfo);
       if (judged !== 'pass') return judged === 'refused';
     }
-    const index = this.affinity.assign(callId);
+    // Only a new call binds its Call-ID here; anything else is routed by its binding or a hash.
+    const index = startsWith(msg, INVITE_LINE) ? this.affinity.assign(callId) : this.affinity.route(callId);
     if (index === null) {
       this.drop('no-worker', rinfo);
       return false;
@@ -345,7 +347,10 @@ class UdpEdge implements Edge {
     if (isIP(address) === 0) return this.sendFailed(index, address, port, 'EINVAL');
     const bytes = Buffer.from(data);
     const callId = scanCallId(bytes);
-    if (callId !== null) this.affinity.bindOutgoing(callId, index);
+    if (callId !== null) {
+      if (startsWith(bytes, RESPONSE_LINE)) this.affinity.touch(callId, index);
+      else this.affinity.bindOutgoing(callId, index);
+    }
     try {
       this.socket.send(bytes, port, address, (err) => {
         if (err) this.sendFailed(index, address, port, errorCode(err));

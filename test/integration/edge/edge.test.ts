@@ -145,6 +145,20 @@ describe('SIP edge (real socket, real worker threads)', () => {
     expect(await peer.ask(edge, 'INVITE', 'inbound-2')).to.equal(other);
   });
 
+  it('binds nothing for what opens no call: requests other than INVITE, answers, strays with made-up Call-IDs', async () => {
+    const before = edge.stats().bindings;
+    const owners = new Set<number>();
+    for (let k = 0; k < 40; k++) owners.add(await peer.ask(edge, k % 2 === 0 ? 'OPTIONS' : 'BYE', `stray-${k}@attacker`));
+    // Spread by the Call-ID's hash, and a retransmission meets the same worker.
+    expect(owners.size).to.equal(2);
+    const first = await peer.ask(edge, 'OPTIONS', 'stray-0@attacker');
+    expect(await peer.ask(edge, 'OPTIONS', 'stray-0@attacker')).to.equal(first);
+    const outgoing = peer.next();
+    control(supervisor, 0, { cmd: 'send', text: 'SIP/2.0 481 Call/Transaction Does Not Exist\r\nCall-ID: stray-1@attacker\r\n\r\n', address: '127.0.0.1', port: peer.port });
+    await outgoing;
+    expect(edge.stats().bindings).to.equal(before);
+  });
+
   it('reports a failed send back to the worker that asked for it', async () => {
     const event = nextEchoEvent(supervisor, (payload) => payload.kind === 'send-error');
     // A broadcast address without SO_BROADCAST: the kernel refuses with EACCES.

@@ -50,6 +50,38 @@ describe('Affinity', () => {
     expect(setup([]).affinity.assign('x')).to.equal(null);
   });
 
+  it('route: a bound Call-ID goes to its worker; an unbound one to a worker fixed by its hash, binding nothing', () => {
+    const { affinity } = setup([0, 1, 2]);
+    expect(affinity.assign('call')).to.equal(0);
+    expect(affinity.route('call')).to.equal(0);
+    const strays = Array.from({ length: 3000 }, (_, k) => `stray-${k}@example.net`);
+    const first = strays.map((callId) => affinity.route(callId));
+    // Retransmissions of one transaction meet the same worker.
+    expect(strays.map((callId) => affinity.route(callId))).to.deep.equal(first);
+    expect(affinity.size()).to.equal(1);
+    // Spread over every accepting worker, roughly evenly.
+    for (const index of [0, 1, 2]) expect(first.filter((worker) => worker === index).length).to.be.within(800, 1200);
+    affinity.drainWorker(2);
+    expect(strays.map((callId) => affinity.route(callId))).to.not.include(2);
+    affinity.dropWorker(0);
+    affinity.drainWorker(1);
+    expect(affinity.route('stray-0@example.net')).to.equal(null);
+  });
+
+  it('touch refreshes a binding of the worker that answers, and binds nothing new', () => {
+    const { affinity, clock } = setup([0, 1], 1000);
+    affinity.assign('call');
+    clock.now += 900;
+    affinity.touch('call', 1);
+    affinity.touch('unbound', 0);
+    expect(affinity.sweep(clock.now + 200)).to.equal(1);
+    affinity.assign('call');
+    clock.now += 900;
+    affinity.touch('call', 0);
+    expect(affinity.sweep(clock.now + 200)).to.equal(0);
+    expect(affinity.size()).to.equal(1);
+  });
+
   it('bindOutgoing binds a Call-ID a worker creates; the first owner wins', () => {
     const { affinity } = setup();
     expect(affinity.bindOutgoing('leg-b', 1)).to.equal(true);
