@@ -5,10 +5,12 @@ import { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { ChannelCounter } from '../worker/calls/channel-counter';
 import type { CountersReport } from '../worker/calls/counters';
+import type { RecorderStats } from '../worker/calls/recorder';
 import { Affinity } from '../worker/edge/affinity';
 import { createEdge, type Edge } from '../worker/edge/edge';
 import { LoadReporter } from '../worker/edge/load-reporter';
 import { Supervisor } from '../worker/edge/supervisor';
+import { SharedFailureThrottle } from '../worker/registrar/throttle';
 import type { SipWorkerData } from '../worker/worker-main';
 import { TIMER_C_MS } from '../worker/sip/timers';
 import type { Config } from './config';
@@ -49,6 +51,8 @@ export async function startSipRole(config: Config, databaseUrl: string, logger: 
   const log = logger.child({ role: 'sip' });
   const counterBuffers = ChannelCounter.create();
   const counter = ChannelCounter.attach(counterBuffers);
+  const throttleBuffers = SharedFailureThrottle.create();
+  const throttle = SharedFailureThrottle.attach(throttleBuffers);
   const nonceSecret = randomBytes(32);
   // Workers advertise the bound port, which is only known once the edge has bound (SIP_PORT=0).
   let publicPort = config.sipPort;
@@ -65,17 +69,20 @@ export async function startSipRole(config: Config, databaseUrl: string, logger: 
       publicPort,
       logLevel: config.logLevel,
       counter: counterBuffers,
+      registerThrottle: throttleBuffers,
       nonceSecret,
       timerCMs: options.timerCMs ?? TIMER_C_MS,
     }),
   });
   supervisor.on('exit', (index, code) => {
     const returned = counter.returnWorker(index);
+    throttle.releaseWorker(index);
     log.error({ worker: index, code, callsReturned: returned }, 'SIP worker died; its channels were given back');
   });
   // A drained worker stopped at the drain timeout may still have held channels.
   supervisor.on('stopped', (index) => {
     const returned = counter.returnWorker(index);
+    throttle.releaseWorker(index);
     if (returned > 0) log.warn({ worker: index, callsReturned: returned }, 'stopped SIP worker still held channels; given back');
   });
   const edge = await createEdge({ host: config.sipHost, port: config.sipPort, supervisor, affinity: new Affinity(), logger: log });
@@ -102,20 +109,26 @@ export async function startSipRole(config: Config, databaseUrl: string, logger: 
 
   // Each worker reports its counters every second; the node sums the latest of each.
   const workerCounters = new Map<number, CountersReport>();
+  const workerRecords = new Map<number, Record<string, number>>();
   supervisor.on('message', (index, message) => {
-    const payload = message.type === 'event' ? (message.payload as { kind?: string } & Partial<CountersReport>) : null;
-    if (payload?.kind === 'counters') workerCounters.set(index, { requests: payload.requests ?? {}, drops: payload.drops ?? {}, calls: payload.calls ?? 0 });
+    const payload = message.type === 'event' ? (message.payload as { kind?: string; recorder?: RecorderStats } & Partial<CountersReport>) : null;
+    if (payload?.kind !== 'counters') return;
+    workerCounters.set(index, { requests: payload.requests ?? {}, drops: payload.drops ?? {}, calls: payload.calls ?? 0 });
+    if (payload.recorder !== undefined) workerRecords.set(index, { ...payload.recorder });
   });
   const statsTimer = setInterval(() => {
     const requests: Record<string, number> = {};
     const drops: Record<string, number> = {};
     let calls = 0;
+    // Call records queued, dropped at the queue limit, refused by the database, escaped: since each worker started.
+    const records: Record<string, number> = {};
+    for (const report of workerRecords.values()) sum(records, report);
     for (const report of workerCounters.values()) {
       sum(requests, report.requests);
       sum(drops, report.drops);
       calls += report.calls;
     }
-    log.info({ edge: edge.stats(), requests, drops, calls, workers: supervisor.health() }, 'SIP node counters');
+    log.info({ edge: edge.stats(), requests, drops, calls, records, registerThrottle: throttle.stats(Date.now()), workers: supervisor.health() }, 'SIP node counters');
   }, STATS_LOG_MS);
   statsTimer.unref();
 

@@ -14,7 +14,7 @@ import { DatagramPort } from './edge/datagram-port';
 import { KEEP_INTERVAL_MS, type EdgeToWorker, type WorkerToEdge } from './edge/protocol';
 import { NonceService } from './registrar/nonce';
 import { Registrar } from './registrar/registrar';
-import { FailureThrottle } from './registrar/throttle';
+import { SharedFailureThrottle, type ThrottleBuffers } from './registrar/throttle';
 import { Containment } from './sip/containment';
 import { createSipStack } from './sip/stack';
 
@@ -28,6 +28,8 @@ export interface SipWorkerData {
   readonly publicPort: number;
   readonly logLevel: LogLevel;
   readonly counter: ChannelCounterBuffers;
+  /** The REGISTER failure throttle, one per node (it outlives a worker restart). */
+  readonly registerThrottle: ThrottleBuffers;
   /** Shared by all workers so any of them can check a nonce another issued. */
   readonly nonceSecret: Uint8Array;
   /** Timer C of the PBX branch. */
@@ -109,7 +111,7 @@ async function main(data: SipWorkerData): Promise<void> {
     logger,
     realm: data.realm,
     nonces: new NonceService(Buffer.from(data.nonceSecret), systemClock),
-    throttle: new FailureThrottle(),
+    throttle: SharedFailureThrottle.attach(data.registerThrottle, data.index),
     snapshot: () => listener.current(),
   });
   handler = new RequestHandler({

@@ -1,5 +1,6 @@
 import { In, type DataSource, type EntityManager } from 'typeorm';
 import { DialPlan } from '../../schema/entities/dial-plan.entity';
+import { currentBindingOrder } from '../../domain/registration';
 import { Registration } from '../../schema/entities/registration.entity';
 import { Trunk } from '../../schema/entities/trunk.entity';
 import { computeHa1, DigestAlgorithm } from '../../domain/digest';
@@ -212,18 +213,18 @@ export class TrunkService {
     );
   }
 
-  /** The newest unexpired binding of each trunk. */
+  /** The current binding of each trunk: the unexpired one refreshed last, as routing picks it (domain/registration.ts). */
   private async currentRegistrations(manager: EntityManager, ids: readonly string[]): Promise<Map<string, RegistrationType>> {
     if (ids.length === 0) return new Map();
-    const rows = await manager
+    const query = manager
       .getRepository(Registration)
       .createQueryBuilder('registration')
       .distinctOn(['registration.trunkId'])
       .where({ trunkId: In([...ids]) })
       .andWhere('registration.expiresAt > now()')
-      .orderBy('registration.trunkId')
-      .addOrderBy('registration.expiresAt', 'DESC')
-      .getMany();
+      .orderBy('registration.trunkId');
+    for (const [expression, direction] of currentBindingOrder('registration')) query.addOrderBy(expression, direction);
+    const rows = await query.getMany();
     return new Map(
       rows.map((row) => [
         row.trunkId,

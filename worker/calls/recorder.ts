@@ -1,6 +1,8 @@
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import type { CallAttempt, CallOutcome, FailoverReason } from '../../domain/call';
+import { systemClock, type Clock, type Timer } from '../clock';
+import { optionalRecordText, recordAttempt, recordText } from './record-text';
 
 /** A call record as the call path hands it over; written later, in batches. */
 export interface CallRecordDraft {
@@ -35,6 +37,44 @@ export interface BatchRecorderOptions {
   readonly batchSize?: number;
   /** Queued items beyond this are dropped (and counted): a database outage must not eat the worker's memory. */
   readonly maxQueued?: number;
+  /** Wait before retrying after the database was unavailable: doubles per failure up to the maximum. */
+  readonly backoff?: RecorderBackoff;
+  readonly clock?: Clock;
+  /** Uniform in [0, 1): the jitter source. */
+  readonly random?: () => number;
+}
+
+export interface RecorderBackoff {
+  readonly initialMs: number;
+  readonly maxMs: number;
+}
+
+export const DEFAULT_RECORDER_BACKOFF: RecorderBackoff = { initialMs: 250, maxMs: 30_000 };
+
+/** What the recorder reports with the worker's counters. */
+export interface RecorderStats {
+  /** Records and end times waiting to be written. */
+  readonly queued: number;
+  /** Thrown away because the queue was full (a long database outage). */
+  readonly dropped: number;
+  /** Refused by the database for their content, isolated and thrown away. */
+  readonly refused: number;
+  /** Records with a value escaped or cut before it was queued. */
+  readonly sanitised: number;
+  /** Writes that failed because the database was unavailable. */
+  readonly failedWrites: number;
+}
+
+/**
+ * Refusals that concern the rows, not the database: SQLSTATE class 22 (data exception: a NUL,
+ * invalid UTF-8 22021, a value out of range) and class 23 (integrity constraint), plus 54000
+ * (a value too large). Any other error (a lost connection, a shutdown, a deadlock) says nothing
+ * about the rows: they are kept and written once the database is back.
+ */
+export function isContentError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || code.length !== 5) return false;
+  return code.startsWith('22') || code.startsWith('23') || code === '54000';
 }
 
 const INSERT = `
@@ -55,10 +95,17 @@ const END = `
   FROM unnest($1::uuid[], $2::timestamptz[]) AS e(id, ended_at)
   WHERE call_record.id = e.id`;
 
+/** What a write of part of the queue came to. */
+type WriteResult = 'written' | 'unavailable';
+
 /**
  * Call records go to PostgreSQL off the call path: queued, then written in one statement per
- * batch (a company or trunk deleted meanwhile becomes null rather than failing the batch).
- * A failed write is retried with the next flush; ends are written after the inserts they update.
+ * batch (a company or trunk deleted meanwhile becomes null rather than failing the batch); ends
+ * are written after the inserts they update. Every text value is escaped and cut on the way in
+ * (`record-text.ts`). A batch the database refuses for its content is split in halves until the
+ * refused rows are alone; each is logged, counted and dropped, the rest is written. When the
+ * database is unavailable the queue waits a jittered, doubling back-off (250 ms to 30 s by
+ * default) before the next attempt, and new records only queue meanwhile.
  */
 export class BatchRecorder implements CallRecorder {
   private records: CallRecordDraft[] = [];
@@ -66,68 +113,198 @@ export class BatchRecorder implements CallRecorder {
   private readonly timer: NodeJS.Timeout;
   private flushing: Promise<void> | null = null;
   private dropped = 0;
+  private refused = 0;
+  private sanitised = 0;
+  private failedWrites = 0;
+  /** Consecutive failed writes: the back-off's exponent. */
+  private failuresInRow = 0;
+  /** No write starts before this time (clock ms); 0 when not backing off. */
+  private retryAt = 0;
+  private retryTimer: Timer | null = null;
+  private closed = false;
   private readonly flushIntervalMs: number;
   private readonly batchSize: number;
   private readonly maxQueued: number;
+  private readonly backoff: RecorderBackoff;
+  private readonly clock: Clock;
+  private readonly random: () => number;
 
   constructor(private readonly options: BatchRecorderOptions) {
     this.flushIntervalMs = options.flushIntervalMs ?? 250;
     this.batchSize = options.batchSize ?? 500;
     this.maxQueued = options.maxQueued ?? 100_000;
+    this.backoff = options.backoff ?? DEFAULT_RECORDER_BACKOFF;
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
     this.timer = setInterval(() => void this.flush(), this.flushIntervalMs);
     this.timer.unref();
   }
 
   record(draft: CallRecordDraft): void {
     if (this.records.length >= this.maxQueued) {
-      this.dropped++;
+      this.drop('record');
       return;
     }
-    this.records.push(draft);
-    if (this.records.length >= this.batchSize) void this.flush();
+    this.records.push(this.sanitise(draft));
+    if (this.records.length >= this.batchSize && !this.backingOff()) void this.flush();
   }
 
   ended(id: string, endedAt: Date): void {
     if (this.ends.length >= this.maxQueued) {
-      this.dropped++;
+      this.drop('end');
       return;
     }
-    this.ends.push({ id, endedAt });
+    this.ends.push({ id: recordText(id), endedAt });
   }
 
-  stats(): { queued: number; dropped: number } {
-    return { queued: this.records.length + this.ends.length, dropped: this.dropped };
+  stats(): RecorderStats {
+    return {
+      queued: this.records.length + this.ends.length,
+      dropped: this.dropped,
+      refused: this.refused,
+      sanitised: this.sanitised,
+      failedWrites: this.failedWrites,
+    };
   }
 
-  /** Writes everything queued so far. Concurrent calls share one write. */
+  /** Writes everything queued so far, unless the database is being waited for. Concurrent calls share one write. */
   flush(): Promise<void> {
+    if (this.backingOff()) return Promise.resolve();
     this.flushing ??= this.write().finally(() => {
       this.flushing = null;
     });
     return this.flushing;
   }
 
+  /** Final flush (at once, even while backing off) and stop. */
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    this.retryTimer?.cancel();
+    this.retryTimer = null;
+    this.retryAt = 0;
+    await this.flush();
+    const { queued } = this.stats();
+    if (queued > 0) this.options.logger.error({ queued }, 'call records not written before stop; lost');
+  }
+
+  private backingOff(): boolean {
+    return this.retryAt > this.clock.now();
+  }
+
   private async write(): Promise<void> {
     while (this.records.length > 0 || this.ends.length > 0) {
       const records = this.records.splice(0, this.batchSize);
-      const ends = this.records.length === 0 ? this.ends.splice(0, this.batchSize) : [];
-      try {
-        if (records.length > 0) await this.options.pool.query(INSERT, columns(records));
-        if (ends.length > 0) await this.options.pool.query(END, [ends.map((end) => end.id), ends.map((end) => end.endedAt)]);
-      } catch (error) {
-        this.records.unshift(...records);
-        this.ends.unshift(...ends);
-        this.options.logger.error({ err: error, queued: this.records.length + this.ends.length }, 'call records not written; retrying');
-        return;
+      if (records.length > 0) {
+        if ((await this.writeIsolating(records, INSERT, columns, (rest) => this.records.unshift(...rest), refusedRecord)) === 'unavailable') return;
+        continue;
       }
+      const ends = this.ends.splice(0, this.batchSize);
+      const written = await this.writeIsolating(
+        ends,
+        END,
+        (part) => [part.map((end) => end.id), part.map((end) => end.endedAt)],
+        (rest) => this.ends.unshift(...rest),
+        (end) => ({ id: end.id, endedAt: String(end.endedAt) }),
+      );
+      if (written === 'unavailable') return;
+    }
+    if (this.failuresInRow > 0) {
+      this.options.logger.info({ failuresInRow: this.failuresInRow }, 'call records written again');
+      this.failuresInRow = 0;
     }
   }
 
-  /** Final flush and stop. */
-  async close(): Promise<void> {
-    clearInterval(this.timer);
-    await this.flush();
+  /**
+   * Writes `items`; when the database refuses them for their content, writes each half on its
+   * own, down to single rows, which are dropped: one bad row costs about 2·log2(batch) statements,
+   * and every good row around it is written. Unwritten items go back to the queue's front when
+   * the database is unavailable.
+   */
+  private async writeIsolating<T>(
+    items: T[],
+    text: string,
+    values: (part: readonly T[]) => unknown[],
+    requeue: (rest: T[]) => void,
+    describe: (item: T) => Record<string, unknown>,
+  ): Promise<WriteResult> {
+    // A stack of parts still to write; the first half is on top so rows keep their order.
+    const parts: T[][] = [items];
+    for (let part = parts.pop(); part !== undefined; part = parts.pop()) {
+      try {
+        await this.options.pool.query(text, values(part));
+      } catch (error) {
+        if (!isContentError(error)) {
+          requeue([...part, ...parts.reverse().flat()]);
+          this.unavailable(error);
+          return 'unavailable';
+        }
+        if (part.length === 1) {
+          this.refused++;
+          const { code, message } = error as { code: string; message: string };
+          this.options.logger.error({ code, reason: message, row: describe(part[0]), refused: this.refused }, 'call record refused by the database; dropped');
+          continue;
+        }
+        const middle = part.length >> 1;
+        parts.push(part.slice(middle), part.slice(0, middle));
+      }
+    }
+    return 'written';
   }
+
+  /** The database did not answer or is shutting down: wait a jittered, doubling delay. */
+  private unavailable(error: unknown): void {
+    this.failedWrites++;
+    const ceiling = Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** this.failuresInRow);
+    // Equal jitter: at least half the ceiling, so the attempts per worker stay bounded while workers spread out.
+    const delayMs = Math.round(ceiling / 2 + (this.random() * ceiling) / 2);
+    this.failuresInRow++;
+    const { code } = (error ?? {}) as { code?: unknown };
+    this.options.logger.error(
+      { err: error, code, queued: this.records.length + this.ends.length, retryInMs: delayMs, failuresInRow: this.failuresInRow },
+      'call records not written: database unavailable; retrying after a back-off',
+    );
+    if (this.closed) return;
+    this.retryAt = this.clock.now() + delayMs;
+    this.retryTimer?.cancel();
+    this.retryTimer = this.clock.after(delayMs, () => {
+      this.retryTimer = null;
+      void this.flush();
+    });
+  }
+
+  private drop(kind: 'record' | 'end'): void {
+    this.dropped++;
+    // The first drop of an outage, then every 1,000th: a full queue must not flood the log.
+    if (this.dropped % 1000 === 1) {
+      this.options.logger.error({ kind, dropped: this.dropped, maxQueued: this.maxQueued }, 'call record queue full; records dropped');
+    }
+  }
+
+  private sanitise(draft: CallRecordDraft): CallRecordDraft {
+    const clean: CallRecordDraft = {
+      ...draft,
+      callId: recordText(draft.callId),
+      did: recordText(draft.did),
+      caller: optionalRecordText(draft.caller),
+      worker: recordText(draft.worker),
+      attempts: draft.attempts.map(recordAttempt),
+    };
+    const changed =
+      clean.callId !== draft.callId ||
+      clean.did !== draft.did ||
+      clean.caller !== draft.caller ||
+      clean.worker !== draft.worker ||
+      clean.attempts.some((attempt, index) => attempt !== draft.attempts[index]);
+    if (!changed) return draft;
+    this.sanitised++;
+    return clean;
+  }
+}
+
+/** What identifies a refused record in its log line: its ids, not the values that may be hostile or huge. */
+function refusedRecord(record: CallRecordDraft): Record<string, unknown> {
+  return { id: record.id, callId: recordText(record.callId, 64), trunkId: record.trunkId, outcome: record.outcome };
 }
 
 function columns(records: readonly CallRecordDraft[]): unknown[] {

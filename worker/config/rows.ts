@@ -3,6 +3,7 @@ import { DigestAlgorithm } from '../../domain/digest';
 import type { Flow } from '../../domain/flow';
 import type { ConfigTable } from '../../schema/config-change';
 import type { CarrierConfig, CompanyConfig, DialPlanConfig, DidTarget, RegistrationBinding, TrunkConfig } from './snapshot';
+import { epochMsSql } from '../../domain/registration';
 import { isUuid } from '../../domain/uuid';
 
 /*
@@ -44,7 +45,7 @@ export interface RegistrationRow {
 }
 
 /** Epoch milliseconds as float8: a number for `pg`, no Date parsing per row. */
-const epochMs = (column: string): string => `floor(extract(epoch FROM ${column}) * 1000)::float8 AS ${column}`;
+const epochMs = (column: string): string => `${epochMsSql(column)} AS ${column}`;
 
 export const SELECT = {
   company: `SELECT id, time_zone FROM company`,
@@ -82,10 +83,8 @@ export async function keyedRows<R>(client: ClientBase, table: KeyedTable, keys: 
   return values.length === 0 ? [] : rows<R>(client, KEYED[table], [values]);
 }
 
-/** Newest refresh first; ties by id, so a full load and an incremental one order alike. */
-export function newestFirst(a: RegistrationBinding, b: RegistrationBinding): number {
-  return b.updatedAt - a.updatedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-}
+/** Newest refresh first, ties by id (the current-binding rule of `domain/registration.ts`), so a full load and an incremental one order alike. */
+export { newestFirst } from '../../domain/registration';
 
 export function toCompany(row: CompanyRow): CompanyConfig {
   return Object.freeze({ id: row.id, timeZone: row.time_zone });

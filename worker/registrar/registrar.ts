@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
 import { DigestAlgorithm } from '../../domain/digest';
 import type { Clock } from '../clock';
@@ -9,6 +9,8 @@ import type { SipPort } from '../sip/port';
 import { requestUser } from '../calls/proxy';
 import { challengeHeader, parseCredentials, verifyResponse, type DigestCredentials } from './digest-auth';
 import type { NonceService } from './nonce';
+import { isContentError } from '../calls/recorder';
+import { recordText } from '../calls/record-text';
 import type { FailureThrottle } from './throttle';
 
 /** Expiry limits (RFC 3261 section 10.3 step 7): shorter asks get 423 with Min-Expires. */
@@ -17,6 +19,8 @@ export const MAX_EXPIRES_S = 3600;
 export const DEFAULT_EXPIRES_S = 3600;
 /** Bindings kept per trunk; a PBX that changes its Contact on every refresh must not pile them up. */
 export const MAX_BINDINGS_PER_TRUNK = 10;
+/** What a PBX is told to wait when its registration could not be stored (RFC 3261 section 21.5.4). */
+export const RETRY_AFTER_S = 5;
 
 export interface RegistrarDeps {
   readonly port: SipPort;
@@ -120,8 +124,10 @@ export class Registrar {
   }
 
   private fail(request: SipRequest, remote: Endpoint, why: string, now: number, forbidden = false): void {
-    const blocked = this.deps.throttle.fail(remote.address, now);
-    this.deps.logger.warn({ source: `${remote.address}:${remote.port}`, toUser: requestUser(request.headers.to.uri), why, blocked }, 'REGISTER refused');
+    const verdict = this.deps.throttle.fail(remote.address, now);
+    // `untracked`: the throttle had no room for this source; refusing is the safe answer.
+    const blocked = verdict !== 'counted';
+    this.deps.logger.warn({ source: `${remote.address}:${remote.port}`, toUser: requestUser(request.headers.to.uri), why, blocked, throttle: verdict }, 'REGISTER refused');
     if (forbidden || blocked) {
       this.deps.port.reply(request, 403, 'Forbidden');
       return;
@@ -142,10 +148,13 @@ export class Registrar {
       port.reply(request, 423, 'Interval Too Brief', { headers: { 'min-expires': String(MIN_EXPIRES_S) } });
       return;
     }
-    const userAgent = headerText(request.headers, 'user-agent') ?? null;
-    const client = await this.deps.pool.connect();
+    const agent = headerText(request.headers, 'user-agent');
+    const userAgent = agent === undefined ? null : recordText(agent);
     let bindings: { contact: string; expires_in: number }[];
+    let client: PoolClient | null = null;
+    let broken = false;
     try {
+      client = await this.deps.pool.connect();
       await client.query('BEGIN');
       if (parsed.kind === 'remove-all') {
         await client.query('DELETE FROM registration WHERE trunk_id = $1', [trunk.id]);
@@ -176,12 +185,20 @@ export class Registrar {
       ));
       await client.query('COMMIT');
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      this.deps.logger.error({ err: error, trunkId: trunk.id }, 'registration not stored');
-      port.reply(request, 500, 'Server Internal Error', { headers: { 'retry-after': '5' } });
+      await client?.query('ROLLBACK').catch(() => undefined);
+      if (isContentError(error)) {
+        this.deps.logger.error({ err: error, trunkId: trunk.id }, 'registration refused by the database');
+        port.reply(request, 500, 'Server Internal Error');
+        return;
+      }
+      // The database is unreachable or shutting down: the PBX keeps its old binding and retries soon.
+      broken = true;
+      this.deps.logger.error({ err: error, trunkId: trunk.id, retryAfterS: RETRY_AFTER_S }, 'registration not stored: database unavailable');
+      port.reply(request, 503, 'Service Unavailable', { headers: { 'retry-after': String(RETRY_AFTER_S) } });
       return;
     } finally {
-      client.release();
+      // A connection that failed is closed, not handed to the next REGISTER.
+      client?.release(broken);
     }
     const contacts: NameAddr[] = bindings.map((binding) => ({ uri: binding.contact, params: { expires: String(binding.expires_in) } }));
     port.reply(request, 200, 'OK', { headers: { contact: contacts.length > 0 ? contacts : undefined, date: new Date(this.deps.clock.now()).toUTCString() } });
@@ -207,7 +224,8 @@ export class Registrar {
       const asked = entry.params.expires != null ? Number(entry.params.expires) : (headerExpires ?? DEFAULT_EXPIRES_S);
       if (!Number.isInteger(asked) || asked < 0) return { kind: 'bad', reason: 'Bad Contact expires' };
       if (asked > 0 && asked < MIN_EXPIRES_S) return { kind: 'too-brief' };
-      if (!/^sips?:/i.test(entry.uri) || entry.uri.length > 512) return { kind: 'bad', reason: 'Bad Contact' };
+      // eslint-disable-next-line no-control-regex
+      if (!/^sips?:/i.test(entry.uri) || entry.uri.length > 512 || /[\u0000-\u001f\u007f]/.test(entry.uri)) return { kind: 'bad', reason: 'Bad Contact' };
       changes.push({ contact: entry.uri, expiresS: Math.min(asked, MAX_EXPIRES_S) });
     }
     return { kind: 'changes', changes };

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { Pool } from 'pg';
 import pino from 'pino';
 import { CallOutcome, FailoverReason } from '../../../domain/call';
-import { BatchRecorder, type CallRecordDraft } from '../../../worker/calls/recorder';
+import { BatchRecorder, isContentError, type CallRecordDraft } from '../../../worker/calls/recorder';
 import { LoadReporter } from '../../../worker/edge/load-reporter';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 
@@ -77,7 +77,7 @@ describe('SIP role writers: call records and trunk load (real PostgreSQL)', () =
     const entry = draft();
     recorder.record(entry);
     await recorder.flush();
-    expect(recorder.stats()).to.deep.equal({ queued: 1, dropped: 0 });
+    expect(recorder.stats()).to.deep.include({ queued: 1, dropped: 0, failedWrites: 1 });
     fail = false;
     await recorder.close();
     expect((await pool.query('SELECT 1 FROM call_record WHERE id = $1', [entry.id])).rowCount).to.equal(1);
@@ -87,8 +87,101 @@ describe('SIP role writers: call records and trunk load (real PostgreSQL)', () =
     const never = { query: () => Promise.reject(new Error('down')) } as unknown as Pool;
     const recorder = new BatchRecorder({ pool: never, logger: silent, flushIntervalMs: 60_000, maxQueued: 2, batchSize: 100 });
     for (let i = 0; i < 5; i++) recorder.record(draft());
-    expect(recorder.stats()).to.deep.equal({ queued: 2, dropped: 3 });
-    await recorder.flush();
+    recorder.ended(randomUUID(), new Date());
+    recorder.ended(randomUUID(), new Date());
+    recorder.ended(randomUUID(), new Date());
+    expect(recorder.stats()).to.deep.include({ queued: 4, dropped: 4 });
+    await recorder.close();
+  });
+
+  it('escapes control characters and cuts over-long values before they are queued (RFC 4475 escnull)', async () => {
+    const recorder = new BatchRecorder({ pool, logger: silent, flushIntervalMs: 60_000 });
+    const good = [draft(), draft()];
+    const hostile = draft({
+      callId: `nul\u0000in-call-id-\u0001\u007f\u0085${'x'.repeat(1000)}`,
+      did: 'null-\u0000-null',
+      caller: 'sip:null-\u0000-null@example.com',
+      attempts: [{ target: `sip:pbx\u0000@10.0.0.5;${'p'.repeat(2000)}`, status: null, startedAt: '2026-11-26T10:00:00.123Z', firstResponseAt: null, endedAt: null }],
+    });
+    recorder.record(good[0]);
+    recorder.record(hostile);
+    recorder.record(good[1]);
+    await recorder.close();
+    expect(recorder.stats()).to.deep.include({ queued: 0, refused: 0, sanitised: 1 });
+    const { rows } = await pool.query('SELECT id, call_id, did, caller, attempts FROM call_record WHERE id = ANY($1)', [[...good, hostile].map((entry) => entry.id)]);
+    expect(rows).to.have.length(3, 'the good rows and the escaped one are all written');
+    const written = rows.find((row) => row.id === hostile.id);
+    expect(written.did).to.equal('null-%00-null');
+    expect(written.caller).to.equal('sip:null-%00-null@example.com');
+    expect(written.call_id).to.match(/^nul%00in-call-id-%01%7F%C2%85x+…$/);
+    expect(written.call_id).to.have.length(256);
+    expect(written.attempts[0].target).to.have.length(512);
+    expect(written.attempts[0].target.startsWith('sip:pbx%00@10.0.0.5;ppp')).to.equal(true);
+  });
+
+  it('isolates the rows the database refuses for their content, writes every other one, and counts the refused', async () => {
+    const recorder = new BatchRecorder({ pool, logger: silent, flushIntervalMs: 60_000, batchSize: 100 });
+    const good = Array.from({ length: 20 }, () => draft());
+    // Past what the schema takes, whatever the sanitiser does: int out of range (22003), not a uuid (22P02).
+    const outOfRange = draft({ finalStatus: 2 ** 40 });
+    const notUuid = draft({ id: 'not-a-uuid' });
+    const batch = [...good.slice(0, 7), outOfRange, ...good.slice(7, 15), notUuid, ...good.slice(15)];
+    for (const entry of batch) recorder.record(entry);
+    recorder.ended(good[3].id, new Date('2026-11-26T10:05:00Z'));
+    await recorder.close();
+    expect(recorder.stats()).to.deep.include({ queued: 0, refused: 2, failedWrites: 0 });
+    const { rows } = await pool.query('SELECT id, ended_at FROM call_record WHERE id = ANY($1)', [good.map((entry) => entry.id)]);
+    expect(rows).to.have.length(20);
+    expect(rows.find((row) => row.id === good[3].id).ended_at.toISOString()).to.equal('2026-11-26T10:05:00.000Z');
+    // And what comes after is not blocked.
+    const later = new BatchRecorder({ pool, logger: silent, flushIntervalMs: 60_000 });
+    const next = draft();
+    later.record(next);
+    await later.close();
+    expect((await pool.query('SELECT 1 FROM call_record WHERE id = $1', [next.id])).rowCount).to.equal(1);
+  });
+
+  it('tells content errors (SQLSTATE classes 22, 23, 54000) from an unavailable database', () => {
+    const rows: [unknown, boolean][] = [
+      [{ code: '22021' }, true],
+      [{ code: '22P05' }, true],
+      [{ code: '22003' }, true],
+      [{ code: '23505' }, true],
+      [{ code: '54000' }, true],
+      [{ code: '57P01' }, false],
+      [{ code: '08006' }, false],
+      [{ code: '40P01' }, false],
+      [{ code: 'ECONNREFUSED' }, false],
+      [new Error('Connection terminated unexpectedly'), false],
+      [null, false],
+    ];
+    for (const [error, expected] of rows) expect(isContentError(error), JSON.stringify(error)).to.equal(expected);
+  });
+
+  it('with the database down, retries on a back-off timer, not once per new record', async () => {
+    let attempts = 0;
+    let down = true;
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const outage = {
+      query: (text: string, values: unknown[]) => {
+        attempts++;
+        return down ? Promise.reject(refused) : pool.query(text, values);
+      },
+    } as unknown as Pool;
+    // A batch of one: before the fix every record started a write of its own.
+    const recorder = new BatchRecorder({ pool: outage, logger: silent, flushIntervalMs: 50, batchSize: 1 });
+    const drafts = Array.from({ length: 50 }, () => draft());
+    for (const entry of drafts) {
+      recorder.record(entry);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    // 250 ms doubling with jitter (half to all of the delay): at most 5 attempts in about a second.
+    expect(attempts).to.be.within(2, 5);
+    expect(recorder.stats()).to.deep.include({ queued: 50, dropped: 0, failedWrites: attempts });
+    down = false;
+    await recorder.close();
+    expect(recorder.stats().queued).to.equal(0);
+    expect((await pool.query('SELECT 1 FROM call_record WHERE id = ANY($1)', [drafts.map((entry) => entry.id)])).rowCount).to.equal(50);
   });
 
   it('reports live calls per trunk, removes idle trunks, and clears its rows on stop', async () => {

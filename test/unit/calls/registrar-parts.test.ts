@@ -4,7 +4,7 @@ import { DigestAlgorithm } from '../../../domain/digest';
 import type { Clock } from '../../../worker/clock';
 import { challengeHeader, expectedResponse, parseCredentials, verifyResponse } from '../../../worker/registrar/digest-auth';
 import { NONCE_LIFETIME_MS, NonceService } from '../../../worker/registrar/nonce';
-import { FailureThrottle } from '../../../worker/registrar/throttle';
+import { SharedFailureThrottle } from '../../../worker/registrar/throttle';
 
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -118,34 +118,65 @@ describe('nonces', () => {
   });
 });
 
-describe('REGISTER failure throttle', () => {
-  const options = { maxFailures: 3, windowMs: 1000, blockMs: 5000, maxSources: 4 };
+describe('REGISTER failure throttle (shared by the workers of a node)', () => {
+  const options = { maxFailures: 3, windowMs: 1000, blockMs: 5000 };
+  const table = (capacity = 64) => SharedFailureThrottle.create(options, capacity);
 
-  it('blocks a source after maxFailures within the window, for blockMs', () => {
-    const throttle = new FailureThrottle(options);
-    expect([throttle.fail('a', 0), throttle.fail('a', 10), throttle.fail('a', 20)]).to.deep.equal([false, false, true]);
-    expect(throttle.isBlocked('a', 5019)).to.equal(true);
-    expect(throttle.isBlocked('a', 5020)).to.equal(false);
-    expect(throttle.isBlocked('b', 30)).to.equal(false, 'other sources are not affected');
+  it('blocks a source at maxFailures within the window (not before), for blockMs', () => {
+    const throttle = SharedFailureThrottle.attach(table(), 0);
+    expect([throttle.fail('192.0.2.1', 0), throttle.fail('192.0.2.1', 10)]).to.deep.equal(['counted', 'counted']);
+    expect(throttle.isBlocked('192.0.2.1', 11)).to.equal(false, 'one below the limit');
+    expect(throttle.fail('192.0.2.1', 20)).to.equal('blocked', 'at the limit');
+    expect(throttle.isBlocked('192.0.2.1', 5019)).to.equal(true);
+    expect(throttle.isBlocked('192.0.2.1', 5020)).to.equal(false);
+    expect(throttle.isBlocked('192.0.2.2', 30)).to.equal(false, 'other sources are not affected');
+    expect(throttle.isBlocked('::ffff:192.0.2.1', 30)).to.equal(true, 'an IPv4-mapped IPv6 source is the same address');
   });
 
   it('forgets failures older than the window, and resets on success', () => {
-    const throttle = new FailureThrottle(options);
-    throttle.fail('a', 0);
-    throttle.fail('a', 0);
-    expect(throttle.fail('a', 1001)).to.equal(false, 'a new window');
-    throttle.fail('a', 1002);
-    throttle.succeed('a');
-    expect(throttle.fail('a', 1003)).to.equal(false);
+    const throttle = SharedFailureThrottle.attach(table(), 0);
+    throttle.fail('2001:db8::1', 0);
+    throttle.fail('2001:db8::1', 0);
+    expect(throttle.fail('2001:db8::1', 1001)).to.equal('counted', 'a new window');
+    throttle.fail('2001:db8::1', 1002);
+    throttle.succeed('2001:db8::1');
+    expect(throttle.fail('2001:db8::1', 1003)).to.equal('counted');
+    expect(throttle.fail('2001:db8::1', 1004)).to.equal('counted');
   });
 
-  it('tracks at most maxSources and sweeps expired entries', () => {
-    const throttle = new FailureThrottle(options);
-    for (const source of ['a', 'b', 'c', 'd', 'e']) throttle.fail(source, 0);
-    throttle.fail('e', 1);
-    throttle.fail('e', 2);
-    expect(throttle.isBlocked('e', 3)).to.equal(true);
-    throttle.sweep(10_000);
-    expect(throttle.isBlocked('e', 3)).to.equal(false, 'swept once window and block are over');
+  it('counts one source across every worker view, and a worker restarted on the same table remembers', () => {
+    const buffers = table();
+    const main = SharedFailureThrottle.attach(buffers);
+    SharedFailureThrottle.attach(buffers, 0).fail('198.51.100.7', 0);
+    SharedFailureThrottle.attach(buffers, 1).fail('198.51.100.7', 1);
+    // Worker 0 again, as a restarted thread would attach it.
+    expect(SharedFailureThrottle.attach(buffers, 0).fail('198.51.100.7', 2)).to.equal('blocked');
+    expect(SharedFailureThrottle.attach(buffers, 1).isBlocked('198.51.100.7', 3)).to.equal(true);
+    expect(main.stats(3)).to.deep.equal({ tracked: 1, blocked: 1 });
+  });
+
+  it('fails safe when full: a failure it cannot count is answered as blocked; sources without failures pass', () => {
+    // One bucket of 8 entries.
+    const throttle = SharedFailureThrottle.attach(table(8), 0);
+    for (let i = 1; i <= 8; i++) expect(throttle.fail(`203.0.113.${i}`, 0)).to.equal('counted');
+    expect(throttle.fail('203.0.113.9', 0)).to.equal('untracked', 'one past capacity');
+    expect(throttle.isBlocked('203.0.113.9', 0)).to.equal(false);
+    expect(throttle.fail('203.0.113.9', 1001)).to.equal('counted', 'entries whose window and block are over are reused');
+  });
+
+  it('refuses (as blocked) while a dead worker holds a lock, until the main thread frees it', () => {
+    const buffers = table(8);
+    // Worker 3 died holding the only bucket's lock (index + 1 in the lock word after the entries).
+    new Int32Array(buffers.buffer, 8 * 40, 1)[0] = 4;
+    const throttle = SharedFailureThrottle.attach(buffers, 0);
+    expect(throttle.isBlocked('203.0.113.1', 0)).to.equal(true);
+    expect(throttle.fail('203.0.113.1', 0)).to.equal('untracked');
+    expect(SharedFailureThrottle.attach(buffers).releaseWorker(3)).to.equal(1);
+    expect(throttle.isBlocked('203.0.113.1', 0)).to.equal(false);
+  });
+
+  it('takes the memory its layout says: 2.5 MiB for the default 65,536 entries', () => {
+    expect(SharedFailureThrottle.byteLength(65_536)).to.equal(2_654_208);
+    expect(() => SharedFailureThrottle.byteLength(100)).to.throw(RangeError);
   });
 });
