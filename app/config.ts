@@ -102,7 +102,8 @@ export function parseConfig(env: Env, argv: readonly string[], cwd: string): Con
   if (!/^[A-Za-z0-9.-]{1,253}$/.test(realm)) {
     throw new ConfigError(`SIP_REALM must be a host name, got "${realm}"`);
   }
-  const sipPublicAddress = nonEmpty(env, 'SIP_PUBLIC_ADDRESS') ?? sipHost;
+  // Kept without brackets, as the SIP parser keeps IPv6 hosts (RFC 5118); they are added where a URI is written.
+  const sipPublicAddress = (nonEmpty(env, 'SIP_PUBLIC_ADDRESS') ?? sipHost).replace(/^\[(.*)\]$/, '$1');
   if (sipPublicAddress === '0.0.0.0' || sipPublicAddress === '::') {
     throw new ConfigError('SIP_PUBLIC_ADDRESS must be set when SIP_HOST is a wildcard address: Via and Record-Route must name a reachable address');
   }

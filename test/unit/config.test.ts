@@ -53,6 +53,12 @@ describe('parseConfig: each setting', () => {
       env: { SIP_HOST: '10.0.0.5', SIP_PUBLIC_ADDRESS: '198.51.100.7' },
       expected: { sipHost: '10.0.0.5', sipPublicAddress: '198.51.100.7' },
     },
+    {
+      name: 'SIP_PUBLIC_ADDRESS as IPv6, with or without brackets',
+      env: { SIP_HOST: '::1', SIP_PUBLIC_ADDRESS: '[2001:db8::7]' },
+      expected: { sipHost: '::1', sipPublicAddress: '2001:db8::7' },
+    },
+    { name: 'SIP_HOST as IPv6, also the public address', env: { SIP_HOST: '::1' }, expected: { sipHost: '::1', sipPublicAddress: '::1' } },
     { name: 'SIP_REALM', env: { SIP_REALM: 'sip.example-carrier.net' }, expected: { sipRealm: 'sip.example-carrier.net' } },
     { name: 'SIP_WORKERS 1', env: { SIP_WORKERS: '1' }, expected: { sipWorkers: 1 } },
     { name: 'SIP_WORKERS 64', env: { SIP_WORKERS: '64' }, expected: { sipWorkers: 64 } },

@@ -9,7 +9,7 @@ import { DIALOG_LINGER_MS } from '../sip/timers';
 import type { Registrar } from '../registrar/registrar';
 import { DialogTable } from './dialogs';
 import { InboundCall, type ChannelGate } from './inbound-call';
-import { maxForwards, requestUser } from './proxy';
+import { maxForwards, ownRecordRoute, requestUser } from './proxy';
 import type { CallRecorder } from './recorder';
 import type { WorkerCounters } from './counters';
 
@@ -51,7 +51,7 @@ export class RequestHandler {
   private readonly recordRoute: NameAddr;
 
   constructor(private readonly deps: RequestHandlerDeps) {
-    this.recordRoute = { uri: `sip:${deps.port.publicAddress}:${deps.port.publicPort};lr`, params: {} };
+    this.recordRoute = ownRecordRoute(deps.port.publicAddress, deps.port.publicPort);
     this.dialogs = new DialogTable({
       port: deps.port,
       clock: deps.clock,

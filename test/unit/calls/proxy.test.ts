@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { didFromRequestUser } from '../../../worker/calls/did';
-import { cancelMatches, copyRequest, forwardedRequest, maxForwards, requestUser, responseForCaller, upstreamResponse } from '../../../worker/calls/proxy';
+import { cancelMatches, copyRequest, forwardedRequest, maxForwards, ownRecordRoute, requestUser, responseForCaller, upstreamResponse } from '../../../worker/calls/proxy';
 import type { SipRequest, SipResponse } from '../../../worker/sip/message';
 
 const invite = (): SipRequest => ({
@@ -136,4 +136,12 @@ describe('the dialled number (DID) from the Request-URI user', () => {
   for (const row of rows) {
     it(`${JSON.stringify(row.user)} -> ${String(row.expected)}`, () => expect(didFromRequestUser(row.user)).to.equal(row.expected));
   }
+});
+
+describe('our Record-Route entry', () => {
+  it('a host or IPv4 address as it is, an IPv6 address in brackets', () => {
+    expect(ownRecordRoute('192.0.2.1', 5060).uri).to.equal('sip:192.0.2.1:5060;lr');
+    expect(ownRecordRoute('sip.example.net', 5080).uri).to.equal('sip:sip.example.net:5080;lr');
+    expect(ownRecordRoute('2001:db8::1', 5060).uri).to.equal('sip:[2001:db8::1]:5060;lr');
+  });
 });
