@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
+import { DATABASE_CONNECT_TIMEOUT_MS } from './app/connect-timeout';
 import { InitialSchema1764150000000 } from './migrations/1764150000000-InitialSchema';
 import { ENTITIES } from './schema/entities';
 
@@ -10,12 +11,6 @@ export interface DataSourceOptions {
   readonly poolSize?: number;
   readonly applicationName?: string;
 }
-
-/**
- * A database host that drops packets would otherwise hold an API request until the kernel's TCP
- * timeout (minutes); failing after 5 s lets the request be answered SERVICE_UNAVAILABLE.
- */
-const CONNECT_TIMEOUT_MS = 5_000;
 
 /** The one DataSource factory both roles use. Schema changes go through migrations only. */
 export function createDataSource(options: DataSourceOptions): DataSource {
@@ -28,7 +23,7 @@ export function createDataSource(options: DataSourceOptions): DataSource {
     synchronize: false,
     uuidExtension: 'pgcrypto',
     logging: false,
-    connectTimeoutMS: CONNECT_TIMEOUT_MS,
+    connectTimeoutMS: DATABASE_CONNECT_TIMEOUT_MS,
     applicationName: options.applicationName ?? 'trunk-failover',
     extra: { max: options.poolSize ?? 10 },
   });

@@ -14,6 +14,7 @@ import { SharedFailureThrottle } from '../worker/registrar/throttle';
 import type { SipWorkerData } from '../worker/worker-main';
 import { TIMER_C_MS } from '../worker/sip/timers';
 import type { Config } from './config';
+import { DATABASE_CONNECT_TIMEOUT_MS } from './connect-timeout';
 
 /** Expired bindings are deleted this often (any node may do it; doing it twice is harmless). */
 const REGISTRATION_SWEEP_MS = 60_000;
@@ -96,7 +97,7 @@ export async function startSipRole(config: Config, databaseUrl: string, logger: 
     throw error;
   }
 
-  const pool = new Pool({ connectionString: databaseUrl, max: 2, application_name: 'trunk-failover-sip-edge' });
+  const pool = new Pool({ connectionString: databaseUrl, max: 2, application_name: 'trunk-failover-sip-edge', connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS });
   pool.on('error', (error) => log.warn({ err: error }, 'database pool error'));
   const reporter = new LoadReporter({ pool, nodeId, entries: () => counter.entries(), logger: log });
   await reporter.start();

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Client, Pool } from 'pg';
+import { DATABASE_CONNECT_TIMEOUT_MS } from '../app/connect-timeout';
 import { createLogger } from '../app/logger';
 import type { LogLevel } from '../app/config';
 import { systemClock } from './clock';
@@ -55,7 +56,7 @@ async function main(data: SipWorkerData): Promise<void> {
 
   const listener = new ConfigListener({
     connect: async () => {
-      const client = new Client({ connectionString: data.databaseUrl, application_name: `trunk-failover-sip-listen-${data.index}`, keepAlive: true });
+      const client = new Client({ connectionString: data.databaseUrl, application_name: `trunk-failover-sip-listen-${data.index}`, keepAlive: true, connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS });
       await client.connect();
       return client;
     },
@@ -84,7 +85,7 @@ async function main(data: SipWorkerData): Promise<void> {
       },
     }),
   );
-  const pool = new Pool({ connectionString: data.databaseUrl, max: 3, application_name: `trunk-failover-sip-${data.index}` });
+  const pool = new Pool({ connectionString: data.databaseUrl, max: 3, application_name: `trunk-failover-sip-${data.index}`, connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS });
   pool.on('error', (error) => logger.warn({ err: error }, 'database pool error'));
   const recorder = new BatchRecorder({ pool, logger });
   const channels = ChannelCounter.attach(data.counter, data.index);

@@ -7,6 +7,7 @@ import type { GraphQLField, GraphQLSchema } from 'graphql';
 import { createDataSource } from '../../../ormconfig';
 import { buildApiSchema } from '../../../api/schema';
 import { startApiServer, type ApiServer } from '../../../api/server';
+import { DATABASE_CONNECT_TIMEOUT_MS } from '../../../app/connect-timeout';
 import { createLogger } from '../../../app/logger';
 import { forwardFlow, OPERATOR_KEY, TestApi } from '../../support/api';
 import type { TestDatabase } from '../../support/database';
@@ -147,10 +148,20 @@ describe('a database outage answers SERVICE_UNAVAILABLE for every key', function
     let companyKey: string;
     const log: string[] = [];
 
+    /** Set: new connections are accepted and never answered, as by a host that drops packets. */
+    let silent = false;
+
     /** A TCP relay in front of PostgreSQL: closing it cuts open connections and refuses new ones. */
     async function openProxy(port: number, target: URL): Promise<void> {
       sockets = new Set();
       proxy = createServer((client) => {
+        if (silent) {
+          sockets.add(client);
+          client.on('close', () => sockets.delete(client));
+          client.on('error', () => client.destroy());
+          client.resume();
+          return;
+        }
         const upstream = connect(Number(target.port || 5432), target.hostname);
         for (const socket of [client, upstream]) {
           sockets.add(socket);
@@ -205,6 +216,18 @@ describe('a database outage answers SERVICE_UNAVAILABLE for every key', function
         const answer = await send(server.url, key, COMPANIES);
         expect([answer.status, answer.errors]).to.deep.equal([200, undefined]);
       }
+    });
+
+    it('a host that stops answering: SERVICE_UNAVAILABLE once the connect timeout ends, not after the TCP timeout', async () => {
+      const port = (proxy.address() as AddressInfo).port;
+      await closeProxy();
+      silent = true;
+      await openProxy(port, new URL(database.url));
+      const began = Date.now();
+      const answers = await Promise.all([OPERATOR_KEY, companyKey].map((key) => send(server.url, key, COMPANIES)));
+      const waitedMs = Date.now() - began;
+      for (const answer of answers) expect(answer.errors?.[0]?.extensions?.code).to.equal('SERVICE_UNAVAILABLE');
+      expect(waitedMs).to.be.within(DATABASE_CONNECT_TIMEOUT_MS - 500, 30_000);
     });
   });
 });
