@@ -5,13 +5,13 @@ import type { Endpoint, NameAddr, ParsedUri, RouteEntry, SipRequest, SipResponse
  */
 export const DEFAULT_MAX_FORWARDS = 70;
 
-/** Max-Forwards of a received request (section 16.3 step 3); absent means the default. */
 /** Our Record-Route entry (RFC 3261 section 16.6 step 4); an IPv6 address goes in brackets (RFC 5118 section 4.1). */
 export function ownRecordRoute(address: string, port: number): NameAddr {
   const host = address.includes(':') ? `[${address}]` : address;
   return { uri: `sip:${host}:${port};lr`, params: {} };
 }
 
+/** Max-Forwards of a received request (section 16.3 step 3); absent means the default. */
 export function maxForwards(request: SipRequest): number {
   const value = Number(request.headers['max-forwards'] ?? DEFAULT_MAX_FORWARDS);
   return Number.isInteger(value) && value >= 0 ? value : DEFAULT_MAX_FORWARDS;
