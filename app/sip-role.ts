@@ -114,13 +114,14 @@ export async function startSipRole(config: Config, databaseUrl: string, logger: 
   supervisor.on('message', (index, message) => {
     const payload = message.type === 'event' ? (message.payload as { kind?: string; recorder?: RecorderStats } & Partial<CountersReport>) : null;
     if (payload?.kind !== 'counters') return;
-    workerCounters.set(index, { requests: payload.requests ?? {}, drops: payload.drops ?? {}, calls: payload.calls ?? 0 });
+    workerCounters.set(index, { requests: payload.requests ?? {}, drops: payload.drops ?? {}, calls: payload.calls ?? 0, foreignNonces: payload.foreignNonces ?? 0 });
     if (payload.recorder !== undefined) workerRecords.set(index, { ...payload.recorder });
   });
   const statsTimer = setInterval(() => {
     const requests: Record<string, number> = {};
     const drops: Record<string, number> = {};
     let calls = 0;
+    let foreignNonces = 0;
     // Call records queued, dropped at the queue limit, refused by the database, escaped: since each worker started.
     const records: Record<string, number> = {};
     for (const report of workerRecords.values()) sum(records, report);
@@ -128,8 +129,9 @@ export async function startSipRole(config: Config, databaseUrl: string, logger: 
       sum(requests, report.requests);
       sum(drops, report.drops);
       calls += report.calls;
+      foreignNonces += report.foreignNonces;
     }
-    log.info({ edge: edge.stats(), requests, drops, calls, records, registerThrottle: throttle.stats(Date.now()), workers: supervisor.health() }, 'SIP node counters');
+    log.info({ edge: edge.stats(), requests, drops, calls, records, registerThrottle: throttle.stats(Date.now()), foreignNonces, workers: supervisor.health() }, 'SIP node counters');
   }, STATS_LOG_MS);
   statsTimer.unref();
 

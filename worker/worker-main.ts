@@ -113,6 +113,7 @@ async function main(data: SipWorkerData): Promise<void> {
     realm: data.realm,
     nonces: new NonceService(Buffer.from(data.nonceSecret), systemClock),
     throttle: SharedFailureThrottle.attach(data.registerThrottle, data.index),
+    counters,
     snapshot: () => listener.current(),
   });
   handler = new RequestHandler({

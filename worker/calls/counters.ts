@@ -1,11 +1,17 @@
 /**
  * What one worker counts, reported to the edge with its health: requests by method, dropped
- * messages by reason, calls set up. The edge sums them over workers.
+ * messages by reason, calls set up, REGISTERs with a foreign nonce. The edge sums them over workers.
  */
 export interface CountersReport {
   readonly requests: Record<string, number>;
   readonly drops: Record<string, number>;
   readonly calls: number;
+  /**
+   * REGISTERs whose credentials carried no nonce we issued to their source address (none, forged,
+   * or issued to another address): challenged again, never counted against the address. Many of
+   * them are a spoofing attempt, or a PBX whose address changes between challenge and answer.
+   */
+  readonly foreignNonces: number;
 }
 
 /**
@@ -42,6 +48,7 @@ export class WorkerCounters {
   readonly requests: Record<string, number> = {};
   readonly drops: Partial<Record<DropReason, number>> = {};
   calls = 0;
+  foreignNonces = 0;
 
   request(method: string): void {
     const key = /^[A-Z]{2,16}$/.test(method) ? method : 'OTHER';
@@ -56,7 +63,11 @@ export class WorkerCounters {
     this.calls++;
   }
 
+  foreignNonce(): void {
+    this.foreignNonces++;
+  }
+
   snapshot(): CountersReport {
-    return { requests: { ...this.requests }, drops: { ...this.drops } as Record<string, number>, calls: this.calls };
+    return { requests: { ...this.requests }, drops: { ...this.drops } as Record<string, number>, calls: this.calls, foreignNonces: this.foreignNonces };
   }
 }

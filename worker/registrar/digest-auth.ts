@@ -30,6 +30,16 @@ function algorithmOf(token: string | undefined): DigestAlgorithm | null {
 }
 
 /**
+ * The nonce of a Digest `Authorization` header, unquoted, or null when there is none. Read before
+ * anything else in the header, so that the registrar can check it first (cheap) and trust nothing
+ * else a sender that never saw our challenge wrote.
+ */
+export function nonceOf(header: Record<string, unknown>): string | null {
+  if (typeof header.scheme !== 'string' || header.scheme.toLowerCase() !== 'digest') return null;
+  return unquote(header.nonce) ?? null;
+}
+
+/**
  * Reads the Digest credentials out of a parsed `Authorization` header (an object of raw
  * parameter values, as the SIP parser gives it), or null when they are incomplete or use an
  * algorithm we do not offer (the `-sess` variants included).

@@ -7,8 +7,9 @@ import type { Endpoint, NameAddr, SipRequest } from '../sip/message';
 import { headerText } from '../sip/message';
 import type { SipPort } from '../sip/port';
 import { requestUser } from '../calls/proxy';
-import { challengeHeader, parseCredentials, verifyResponse, type DigestCredentials } from './digest-auth';
+import { challengeHeader, nonceOf, parseCredentials, verifyResponse, type DigestCredentials } from './digest-auth';
 import type { NonceService } from './nonce';
+import type { WorkerCounters } from '../calls/counters';
 import { isContentError } from '../calls/recorder';
 import { recordText } from '../calls/record-text';
 import type { FailureThrottle } from './throttle';
@@ -30,11 +31,14 @@ export interface RegistrarDeps {
   readonly realm: string;
   readonly nonces: NonceService;
   readonly throttle: FailureThrottle;
+  readonly counters: Pick<WorkerCounters, 'foreignNonce'>;
   readonly snapshot: () => Snapshot;
 }
 
 type Verdict =
   | { readonly kind: 'challenge'; readonly trunk: TrunkConfig | null; readonly stale: boolean; readonly failure: string | null }
+  /** Credentials whose nonce we did not issue to this source address: nothing in them can be blamed on it. */
+  | { readonly kind: 'foreign-nonce'; readonly trunk: TrunkConfig | null; readonly nonce: 'missing' | 'not ours' }
   | { readonly kind: 'forbidden'; readonly why: string }
   | { readonly kind: 'authenticated'; readonly trunk: TrunkConfig };
 
@@ -60,11 +64,18 @@ export class Registrar {
       port.reply(request, 403, 'Forbidden');
       return;
     }
-    const verdict = this.authenticate(request);
+    const verdict = this.authenticate(request, remote.address);
     switch (verdict.kind) {
       case 'challenge':
         if (verdict.failure !== null) this.fail(request, remote, verdict.failure, now);
-        else this.challenge(request, verdict.trunk, verdict.stale);
+        else this.challenge(request, remote, verdict.trunk, verdict.stale);
+        return;
+      case 'foreign-nonce':
+        // Answered like a REGISTER without credentials (RFC 3261 section 22.4: a fresh 401). Anyone can
+        // send these "from" any address: a counter and debug, never a line per datagram at warn.
+        this.deps.counters.foreignNonce();
+        this.deps.logger.debug({ source: `${remote.address}:${remote.port}`, toUser: requestUser(request.headers.to.uri), nonce: verdict.nonce }, 'REGISTER challenged again: nonce not issued to its source');
+        this.challenge(request, remote, verdict.trunk, false);
         return;
       case 'forbidden':
         this.fail(request, remote, verdict.why, now, true);
@@ -80,14 +91,23 @@ export class Registrar {
     }
   }
 
-  private authenticate(request: SipRequest): Verdict {
+  /**
+   * Checks the nonce first: one HMAC, and no digest hash is computed, nor anything the sender wrote
+   * trusted, until the nonce is known to be one we issued to this source address (valid or stale).
+   * Only then does the source's throttle count a failure: the sender has shown it receives our
+   * responses at that address, so it cannot be an attacker spoofing someone else's address blind.
+   */
+  private authenticate(request: SipRequest, source: string): Verdict {
     const snapshot = this.deps.snapshot();
     const toUser = requestUser(request.headers.to.uri);
+    const toTrunk = toUser === null ? null : (snapshot.trunksByUsername.get(toUser.toLowerCase()) ?? null);
     const headers = request.headers.authorization;
     const header = Array.isArray(headers) ? (headers.find((entry: Record<string, unknown>) => typeof entry.realm === 'string' && entry.realm.includes(this.deps.realm)) ?? headers[0]) : undefined;
-    if (header === undefined) {
-      return { kind: 'challenge', trunk: toUser === null ? null : (snapshot.trunksByUsername.get(toUser.toLowerCase()) ?? null), stale: false, failure: null };
-    }
+    if (header === undefined) return { kind: 'challenge', trunk: toTrunk, stale: false, failure: null };
+    const text = nonceOf(header as Record<string, unknown>);
+    if (text === null) return { kind: 'foreign-nonce', trunk: toTrunk, nonce: 'missing' };
+    const nonce = this.deps.nonces.check(text, source);
+    if (nonce === 'invalid') return { kind: 'foreign-nonce', trunk: toTrunk, nonce: 'not ours' };
     const credentials = parseCredentials(header as Record<string, unknown>);
     if (credentials === null) return { kind: 'challenge', trunk: null, stale: false, failure: 'malformed or unsupported credentials' };
     const trunk = snapshot.trunksByUsername.get(credentials.username.toLowerCase()) ?? null;
@@ -95,18 +115,17 @@ export class Registrar {
     if (toUser === null || toUser.toLowerCase() !== trunk.sipUsername.toLowerCase()) {
       return { kind: 'forbidden', why: 'To user is not the authenticated username' };
     }
-    return this.check(request, trunk, credentials);
+    return this.check(request, trunk, credentials, nonce);
   }
 
-  private check(request: SipRequest, trunk: TrunkConfig, credentials: DigestCredentials): Verdict {
+  /** The rest of the checks, for credentials carrying a nonce we issued to their source. */
+  private check(request: SipRequest, trunk: TrunkConfig, credentials: DigestCredentials, nonce: 'valid' | 'stale'): Verdict {
     if (credentials.realm !== this.deps.realm) return { kind: 'challenge', trunk, stale: false, failure: 'wrong realm' };
     if (trunk.digestRealm !== this.deps.realm) {
       this.deps.logger.error({ trunkId: trunk.id, hashRealm: trunk.digestRealm, realm: this.deps.realm }, 'trunk password hashes are for another realm: set the password again');
       return { kind: 'challenge', trunk, stale: false, failure: 'hashes for another realm' };
     }
     if (!trunk.digestAlgorithms.includes(credentials.algorithm)) return { kind: 'challenge', trunk, stale: false, failure: 'algorithm not offered' };
-    const nonce = this.deps.nonces.check(credentials.nonce);
-    if (nonce === 'invalid') return { kind: 'challenge', trunk, stale: false, failure: 'forged nonce' };
     if (!verifyResponse(trunk.ha1[credentials.algorithm], request.method, credentials)) {
       return { kind: 'challenge', trunk, stale: false, failure: 'wrong password' };
     }
@@ -115,8 +134,8 @@ export class Registrar {
     return { kind: 'authenticated', trunk };
   }
 
-  private challenge(request: SipRequest, trunk: TrunkConfig | null, stale: boolean): void {
-    const nonce = this.deps.nonces.issue();
+  private challenge(request: SipRequest, remote: Endpoint, trunk: TrunkConfig | null, stale: boolean): void {
+    const nonce = this.deps.nonces.issue(remote.address);
     const algorithms = trunk?.digestAlgorithms ?? [DigestAlgorithm.MD5, DigestAlgorithm.SHA256];
     this.deps.port.reply(request, 401, 'Unauthorized', {
       headers: { 'www-authenticate': algorithms.map((algorithm) => challengeHeader(this.deps.realm, nonce, algorithm, stale)) },
@@ -133,7 +152,7 @@ export class Registrar {
       return;
     }
     const trunk = this.deps.snapshot().trunksByUsername.get((requestUser(request.headers.to.uri) ?? '').toLowerCase()) ?? null;
-    this.challenge(request, trunk, false);
+    this.challenge(request, remote, trunk, false);
   }
 
   /** Applies the Contact changes in one transaction and answers with the bindings now in force. */

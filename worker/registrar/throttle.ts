@@ -6,7 +6,9 @@ import ipaddr from 'ipaddr.js';
  * the process shares one table, so an address gets `maxFailures` guesses per window whatever
  * worker its datagrams reach, and a restarted worker finds the counts its predecessor left.
  * After `maxFailures` within `windowMs` the address is refused outright (403, no digest work)
- * for `blockMs`. Runs on both threads: the main thread creates the table (app/sip-role.ts) and
+ * for `blockMs`. The registrar counts a failure only when the REGISTER answered a nonce issued to
+ * that very address (worker/registrar/nonce.ts): a spoofed source cannot run up another's count.
+ * Runs on both threads: the main thread creates the table (app/sip-role.ts) and
  * frees the locks of a dead worker; each worker counts.
  *
  * Layout, one SharedArrayBuffer created once per process and passed to each worker:

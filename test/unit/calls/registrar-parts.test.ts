@@ -90,31 +90,47 @@ describe('digest credentials (RFC 7616, RFC 8760)', () => {
 
 describe('nonces', () => {
   const secret = Buffer.alloc(32, 7);
+  const pbx = '192.0.2.10';
 
   it('accepts its own fresh nonce, calls an old one stale, and a forged one invalid', () => {
     const clock = fixedClock(1_000_000);
     const nonces = new NonceService(secret, clock);
-    const nonce = nonces.issue();
-    expect(nonces.check(nonce)).to.equal('valid');
+    const nonce = nonces.issue(pbx);
+    expect(nonces.check(nonce, pbx)).to.equal('valid');
     clock.set(1_000_000 + NONCE_LIFETIME_MS);
-    expect(nonces.check(nonce)).to.equal('valid');
+    expect(nonces.check(nonce, pbx)).to.equal('valid');
     clock.set(1_000_000 + NONCE_LIFETIME_MS + 1);
-    expect(nonces.check(nonce)).to.equal('stale');
+    expect(nonces.check(nonce, pbx)).to.equal('stale');
     const raw = Buffer.from(nonce, 'base64url');
     raw[3] ^= 1;
-    expect(nonces.check(raw.toString('base64url'))).to.equal('invalid', 'a changed timestamp breaks the MAC');
-    expect(new NonceService(Buffer.alloc(32, 8), clock).check(nonce)).to.equal('invalid', 'another secret');
-    for (const garbage of ['', 'abc', 'x'.repeat(43), `${nonce}x`]) expect(nonces.check(garbage)).to.equal('invalid');
+    expect(nonces.check(raw.toString('base64url'), pbx)).to.equal('invalid', 'a changed timestamp breaks the MAC');
+    expect(new NonceService(Buffer.alloc(32, 8), clock).check(nonce, pbx)).to.equal('invalid', 'another secret');
+    for (const garbage of ['', 'abc', 'x'.repeat(43), `${nonce}x`]) expect(nonces.check(garbage, pbx)).to.equal('invalid');
+  });
+
+  it('is valid only for the address it was issued to, whatever the port, in either IPv4 notation', () => {
+    const clock = fixedClock(1_000_000);
+    const nonces = new NonceService(secret, clock);
+    const nonce = nonces.issue(pbx);
+    expect(nonce).to.have.length(43, 'the address is in the MAC, not carried in the nonce');
+    expect(nonces.check(nonce, '192.0.2.11')).to.equal('invalid', 'another address');
+    expect(nonces.check(nonce, '2001:db8::10')).to.equal('invalid', 'an IPv6 address');
+    expect(nonces.check(nonce, `::ffff:${pbx}`)).to.equal('valid', 'the IPv4-mapped form is the same source, as in the throttle');
+    expect(nonces.check(nonces.issue('2001:db8::1'), '2001:0db8:0:0::1')).to.equal('valid', 'IPv6 text forms are one address');
+    expect(nonces.check(nonces.issue('fe80::1%eth0'), 'fe80::1%eth1')).to.equal('valid', 'a zone is not part of the address');
+    clock.set(1_000_000 + NONCE_LIFETIME_MS + 1);
+    expect(nonces.check(nonce, pbx)).to.equal('stale');
+    expect(nonces.check(nonce, '192.0.2.11')).to.equal('invalid', 'an expired nonce of another address is not ours either');
   });
 
   it('is checkable by another worker holding the same secret', () => {
     const clock = fixedClock(5_000);
-    expect(new NonceService(secret, clock).check(new NonceService(secret, clock).issue())).to.equal('valid');
+    expect(new NonceService(secret, clock).check(new NonceService(secret, clock).issue(pbx), pbx)).to.equal('valid');
   });
 
   it('issues a different nonce every time', () => {
     const nonces = new NonceService(secret, fixedClock(1));
-    expect(new Set(Array.from({ length: 1000 }, () => nonces.issue())).size).to.equal(1000);
+    expect(new Set(Array.from({ length: 1000 }, () => nonces.issue(pbx))).size).to.equal(1000);
   });
 });
 
