@@ -299,17 +299,15 @@ function digest(algorithm: string, text: string): string {
   return createHash(algorithm === 'SHA-256' ? 'sha256' : 'md5').update(text).digest('hex');
 }
 
-/** REGISTERs a peer, answering the challenge; resolves with the final response. */
-export async function register(
-  peer: SipPeer,
-  options: RegisterOptions,
-): Promise<{ challenge: SipResponse | null; response: SipResponse; authorization?: Record<string, string> }> {
-  const callId = `${randomBytes(8).toString('hex')}@pbx.test`;
-  const fromTag = tag();
-  const uri = `sip:${options.proxy.address}:${options.proxy.port}`;
-  const base = (seq: number, authorization?: Record<string, string>): SipRequest => ({
+/** The Request-URI our REGISTERs carry: the registrar itself. */
+export function registrarUri(options: RegisterOptions): string {
+  return `sip:${options.proxy.address}:${options.proxy.port}`;
+}
+
+function registerRequest(options: RegisterOptions, callId: string, fromTag: string, seq: number, authorization?: Record<string, string>): SipRequest {
+  return {
     method: 'REGISTER',
-    uri,
+    uri: registrarUri(options),
     headers: {
       to: { uri: `sip:${options.aorUser ?? options.username}@${options.realm}`, params: {} },
       from: { uri: `sip:${options.aorUser ?? options.username}@${options.realm}`, params: { tag: fromTag } },
@@ -321,38 +319,63 @@ export async function register(
       'user-agent': 'TestPBX/1.0',
       ...(authorization === undefined ? {} : { authorization: [authorization] }),
     },
-  });
-  const send = (request: SipRequest) =>
-    new Promise<SipResponse>((resolve) => {
-      peer.send(request, (response) => {
-        if (response.status >= 200) resolve(response);
-      });
+  };
+}
+
+function sendRequest(peer: SipPeer, request: SipRequest): Promise<SipResponse> {
+  return new Promise<SipResponse>((resolve) => {
+    peer.send(request, (response) => {
+      if (response.status >= 200) resolve(response);
     });
-  const first = await send(base(1));
+  });
+}
+
+/**
+ * A Digest `Authorization` for `options` answering `nonce` (quoted or not) with qop=auth, computed
+ * here with node:crypto. Any nonce will do: tests use it to answer with nonces the registrar did not
+ * issue to the sender.
+ */
+export function digestAuthorization(options: RegisterOptions, nonce: string, algorithm: string = options.algorithm ?? 'MD5', realm = `"${options.realm}"`): Record<string, string> {
+  const unquote = (value: string) => value.replace(/^"|"$/g, '');
+  const uri = registrarUri(options);
+  const cnonce = randomBytes(8).toString('hex');
+  const ha1 = digest(algorithm, `${options.username}:${unquote(realm)}:${options.password}`);
+  const ha2 = digest(algorithm, `REGISTER:${uri}`);
+  const response = digest(algorithm, `${ha1}:${unquote(nonce)}:00000001:${cnonce}:auth:${ha2}`);
+  return {
+    scheme: 'Digest',
+    username: `"${options.username}"`,
+    realm,
+    nonce: `"${unquote(nonce)}"`,
+    uri: `"${uri}"`,
+    response: `"${response}"`,
+    algorithm,
+    qop: 'auth',
+    nc: '00000001',
+    cnonce: `"${cnonce}"`,
+  };
+}
+
+/** One REGISTER on a Call-ID of its own, with `authorization` (or none), answering no challenge: the final response. */
+export function sendRegister(peer: SipPeer, options: RegisterOptions, authorization?: Record<string, string>): Promise<SipResponse> {
+  return sendRequest(peer, registerRequest(options, `${randomBytes(8).toString('hex')}@pbx.test`, tag(), 1, authorization));
+}
+
+/** REGISTERs a peer, answering the challenge; resolves with the final response. */
+export async function register(
+  peer: SipPeer,
+  options: RegisterOptions,
+): Promise<{ challenge: SipResponse | null; response: SipResponse; authorization?: Record<string, string> }> {
+  const callId = `${randomBytes(8).toString('hex')}@pbx.test`;
+  const fromTag = tag();
+  const first = await sendRequest(peer, registerRequest(options, callId, fromTag, 1));
   if (first.status !== 401) return { challenge: null, response: first };
   const challenges = (first.headers['www-authenticate'] as Record<string, string>[]) ?? [];
-  const unquote = (value: string | undefined) => (value ?? '').replace(/^"|"$/g, '');
   const wanted = challenges.find((challenge) => (options.algorithm === undefined ? true : (challenge.algorithm ?? 'MD5').toUpperCase() === options.algorithm)) ?? challenges[0];
   // An algorithm that was not offered is still used when asked for: the registrar must refuse it.
   const algorithm = options.algorithm ?? (wanted.algorithm ?? 'MD5').toUpperCase();
-  const nonce = unquote(wanted.nonce);
-  const cnonce = randomBytes(8).toString('hex');
-  const ha1 = digest(algorithm, `${options.username}:${unquote(wanted.realm)}:${options.password}`);
-  const ha2 = digest(algorithm, `REGISTER:${uri}`);
-  const response = digest(algorithm, `${ha1}:${nonce}:00000001:${cnonce}:auth:${ha2}`);
-  const authorization: Record<string, string> = {
-  scheme: 'Digest',
-  username: `"${options.username}"`,
-  realm: wanted.realm,
-  nonce: wanted.nonce,
-  uri: `"${uri}"`,
-  response: `"${response}"`,
-  algorithm,
-  qop: 'auth',
-  nc: '00000001',
-  cnonce: `"${cnonce}"`,
-  };
-  const second = await send(base(2, authorization));
+  const authorization = digestAuthorization(options, wanted.nonce, algorithm, wanted.realm);
+  const second = await sendRequest(peer, registerRequest(options, callId, fromTag, 2, authorization));
   return { challenge: first, response: second, authorization };
 }
 

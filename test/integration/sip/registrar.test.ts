@@ -1,6 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { SipHarness, TRUNK_PASSWORD } from '../../support/sip-harness';
-import { register, SipPeer, type RegisterOptions } from '../../support/sip-peer';
+import { digestAuthorization, register, sendRegister, SipPeer, type RegisterOptions } from '../../support/sip-peer';
 import { TEST_REALM } from '../../support/api';
 
 describe('registrar (REGISTER with digest, real SIP on loopback)', function () {
@@ -108,6 +109,41 @@ describe('registrar (REGISTER with digest, real SIP on loopback)', function () {
       expect(right.challenge === null ? right.response.status : right.challenge.status).to.equal(403, 'blocked even with the right password');
     } finally {
       attacker.stop();
+    }
+  });
+
+  it('never blocks a PBX address for spoofed REGISTERs without a nonce issued to it; the PBX then registers', async () => {
+    // UDP sources are spoofed at no cost. On loopback the spoofer binds the PBX's address with a port of
+    // its own, which is what a spoofed datagram looks like to us; like a blind attacker, it never reads
+    // the 401s sent there.
+    const spoofer = await SipPeer.start('spoofer', '127.0.0.8');
+    const elsewhere = await SipPeer.start('elsewhere', '127.0.0.9');
+    const real = await SipPeer.start('reg-pbx', '127.0.0.8');
+    try {
+      const wrong = options({ password: 'guess', contact: spoofer.uri });
+      const challenge = await sendRegister(elsewhere, options({ contact: elsewhere.uri }));
+      const othersNonce = (challenge.headers['www-authenticate'] as Record<string, string>[])[0].nonce;
+      const forged = randomBytes(32).toString('base64url');
+      const { nonce: _nonce, ...withoutNonce } = digestAuthorization(wrong, forged);
+      const { response: _response, ...withoutResponse } = digestAuthorization(wrong, othersNonce);
+      const spoofed: Record<string, string>[] = [
+        digestAuthorization(wrong, forged),
+        digestAuthorization(wrong, othersNonce),
+        withoutNonce,
+        withoutResponse,
+        digestAuthorization({ ...wrong, username: 'nobody' }, othersNonce),
+        digestAuthorization(wrong, forged, 'MD5', '"elsewhere"'),
+        digestAuthorization(options({ contact: spoofer.uri }), othersNonce, 'SHA-256'),
+      ];
+      const statuses: number[] = [];
+      for (let attempt = 0; attempt < 20; attempt++) statuses.push((await sendRegister(spoofer, wrong, spoofed[attempt % spoofed.length])).status);
+      expect(statuses).to.deep.equal(Array(20).fill(401), 'each is challenged again, none counted');
+      const { response } = await register(real, options({ contact: real.uri }));
+      expect(response.status).to.equal(200, 'the PBX at that address registers');
+    } finally {
+      spoofer.stop();
+      elsewhere.stop();
+      real.stop();
     }
   });
 
