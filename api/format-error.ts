@@ -4,7 +4,7 @@ import { ArgumentValidationError } from 'type-graphql';
 import type { ValidationError } from 'class-validator';
 import type { Logger } from 'pino';
 import { MAX_QUOTED_CHARS } from '../domain/quote-input';
-import { isDatabaseUnreachable } from './availability';
+import { isDatabaseUnreachable } from '../app/database-errors';
 import { ApiError, ErrorCode, RETRY_AFTER_SECONDS } from './errors';
 
 /** Codes Apollo itself produces for malformed requests; they carry no internals. */

@@ -6,7 +6,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import { ApiKeyService } from './auth/api-key.service';
-import { isDatabaseUnreachable } from './availability';
+import { isDatabaseUnreachable } from '../app/database-errors';
 import { CallService } from './call/call.service';
 import { CarrierService } from './carrier/carrier.service';
 import { CompanyService } from './company/company.service';

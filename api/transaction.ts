@@ -1,12 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { QueryFailedError, type DataSource, type EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
+import { isTransactionCollision } from '../app/database-errors';
 import { conflict } from './errors';
-
-/** SQLSTATEs after which PostgreSQL expects the whole transaction to be run again (PostgreSQL 13.4). */
-const RETRYABLE_SQLSTATES = new Set([
-  '40P01', // deadlock_detected: two writers locked each other's rows (two trunks swapping numbers)
-  '40001', // serialization_failure
-]);
 
 /** Attempts of one transaction, the first included, before the collision is given to the client. */
 export const TRANSACTION_ATTEMPTS = 4;
@@ -22,13 +17,6 @@ export interface TransactionRetry {
 }
 
 const DEFAULT_RETRY: TransactionRetry = { attempts: TRANSACTION_ATTEMPTS, random: Math.random, sleep };
-
-/** True when PostgreSQL aborted the transaction only because of a concurrent one: running it again is safe. */
-export function isTransactionCollision(error: unknown): boolean {
-  if (!(error instanceof QueryFailedError)) return false;
-  const code = (error.driverError as { code?: unknown }).code;
-  return typeof code === 'string' && RETRYABLE_SQLSTATES.has(code);
-}
 
 /**
  * Runs `work` in one transaction, and runs the whole transaction again (never a part of it) when

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
+import { errorCode, isContentError, isDatabaseStrained, isDatabaseUnreachable, isTransactionCollision } from '../../app/database-errors';
 import type { CallAttempt, CallOutcome, FailoverReason } from '../../domain/call';
 import { systemClock, type Clock, type Timer } from '../clock';
 import { optionalRecordText, recordAttempt, recordText } from './record-text';
@@ -57,24 +58,12 @@ export interface RecorderStats {
   readonly queued: number;
   /** Thrown away because the queue was full (a long database outage). */
   readonly dropped: number;
-  /** Refused by the database for their content, isolated and thrown away. */
+  /** Refused by the database for their content (or any fault of their own), isolated and thrown away. */
   readonly refused: number;
   /** Records with a value escaped or cut before it was queued. */
   readonly sanitised: number;
   /** Writes that failed because the database was unavailable. */
   readonly failedWrites: number;
-}
-
-/**
- * Refusals that concern the rows, not the database: SQLSTATE class 22 (data exception: a NUL,
- * invalid UTF-8 22021, a value out of range) and class 23 (integrity constraint), plus 54000
- * (a value too large). Any other error (a lost connection, a shutdown, a deadlock) says nothing
- * about the rows: they are kept and written once the database is back.
- */
-export function isContentError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string' || code.length !== 5) return false;
-  return code.startsWith('22') || code.startsWith('23') || code === '54000';
 }
 
 const INSERT = `
@@ -234,15 +223,19 @@ export class BatchRecorder implements CallRecorder {
       try {
         await this.options.pool.query(text, values(part));
       } catch (error) {
-        if (!isContentError(error)) {
+        // An outage, a server short of resources or a collision ends this write for now; anything
+        // else is this part's own fault (a refused value, or a bug), so it is split until the
+        // culprit is alone. Deciding "unavailable" positively keeps one bad row from holding up
+        // every record behind it.
+        if (isDatabaseUnreachable(error) || isDatabaseStrained(error) || isTransactionCollision(error)) {
           requeue([...part, ...parts.reverse().flat()]);
           this.unavailable(error);
           return 'unavailable';
         }
         if (part.length === 1) {
           this.refused++;
-          const { code, message } = error as { code: string; message: string };
-          this.options.logger.error({ code, reason: message, row: describe(part[0]), refused: this.refused }, 'call record refused by the database; dropped');
+          const reason = error instanceof Error ? error.message : String(error);
+          this.options.logger.error({ code: errorCode(error), content: isContentError(error), reason, row: describe(part[0]), refused: this.refused }, 'call record refused by the database; dropped');
           continue;
         }
         const middle = part.length >> 1;

@@ -10,7 +10,7 @@ import { requestUser } from '../calls/proxy';
 import { challengeHeader, nonceOf, parseCredentials, verifyResponse, type DigestCredentials } from './digest-auth';
 import type { NonceService } from './nonce';
 import type { WorkerCounters } from '../calls/counters';
-import { isContentError } from '../calls/recorder';
+import { isDatabaseStrained, isDatabaseUnreachable, isTransactionCollision } from '../../app/database-errors';
 import { recordText } from '../calls/record-text';
 import type { FailureThrottle } from './throttle';
 
@@ -205,15 +205,17 @@ export class Registrar {
       await client.query('COMMIT');
     } catch (error) {
       await client?.query('ROLLBACK').catch(() => undefined);
-      if (isContentError(error)) {
-        this.deps.logger.error({ err: error, trunkId: trunk.id }, 'registration refused by the database');
-        port.reply(request, 500, 'Server Internal Error');
+      // Unreachable, short of resources, or a collision with another transaction: the PBX keeps its
+      // old binding and retries soon. Only a lost connection is closed rather than reused.
+      broken = isDatabaseUnreachable(error);
+      if (broken || isDatabaseStrained(error) || isTransactionCollision(error)) {
+        this.deps.logger.error({ err: error, trunkId: trunk.id, retryAfterS: RETRY_AFTER_S }, 'registration not stored: database unavailable');
+        port.reply(request, 503, 'Service Unavailable', { headers: { 'retry-after': String(RETRY_AFTER_S) } });
         return;
       }
-      // The database is unreachable or shutting down: the PBX keeps its old binding and retries soon.
-      broken = true;
-      this.deps.logger.error({ err: error, trunkId: trunk.id, retryAfterS: RETRY_AFTER_S }, 'registration not stored: database unavailable');
-      port.reply(request, 503, 'Service Unavailable', { headers: { 'retry-after': String(RETRY_AFTER_S) } });
+      // A refused row or a fault of ours: retrying after a pause would not help.
+      this.deps.logger.error({ err: error, trunkId: trunk.id }, 'registration refused by the database');
+      port.reply(request, 500, 'Server Internal Error');
       return;
     } finally {
       // A connection that failed is closed, not handed to the next REGISTER.

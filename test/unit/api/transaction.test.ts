@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { QueryFailedError, type DataSource, type EntityManager } from 'typeorm';
 import { ApiError, ErrorCode } from '../../../api/errors';
-import { inTransaction, isTransactionCollision, TRANSACTION_ATTEMPTS, TRANSACTION_BACKOFF, type TransactionRetry } from '../../../api/transaction';
+import { isTransactionCollision } from '../../../app/database-errors';
+import { inTransaction, TRANSACTION_ATTEMPTS, TRANSACTION_BACKOFF, type TransactionRetry } from '../../../api/transaction';
 
 function pgFailure(code: string): QueryFailedError {
   return new QueryFailedError('UPDATE trunk SET name = $1', ['x'], Object.assign(new Error(`sqlstate ${code}`), { code }));
@@ -35,7 +36,7 @@ describe('inTransaction: retry on deadlock and serialization failure only', () =
     { name: '57P01 admin_shutdown', error: pgFailure('57P01'), retried: false },
     { name: 'a plain Error', error: new Error('boom'), retried: false },
     { name: 'an ApiError', error: new ApiError(ErrorCode.NOT_FOUND, 'x'), retried: false },
-    { name: 'a driver error with code 40P01 that is not a failed query', error: Object.assign(new Error('x'), { code: '40P01' }), retried: false },
+    { name: 'a pg error with code 40P01 that TypeORM did not wrap', error: Object.assign(new Error('x'), { code: '40P01' }), retried: true },
   ];
   for (const { name, error, retried } of cases) {
     it(`${name}: ${retried ? 'the whole transaction runs again' : 'thrown at once'}`, async () => {

@@ -44,7 +44,8 @@ class Fixture {
   readonly registrar: Registrar;
   private seq = 0;
 
-  constructor() {
+  /** `pool`: where bindings are stored; by default one that stores nothing and never fails. */
+  constructor(pool?: Pool) {
     const ha1 = { md5: hash('MD5', `pbx1:${REALM}:${PASSWORD}`), sha: hash('SHA-256', `pbx1:${REALM}:${PASSWORD}`) };
     const reads = this.reads;
     const trunk = trunkConfig({
@@ -70,11 +71,10 @@ class Fixture {
         done();
       },
     });
-    // Stores nothing: the binding's SQL is tested against PostgreSQL in the integration tests.
-    const pool = { connect: async () => ({ query: async () => ({ rows: [] }), release: () => undefined }) } as unknown as Pool;
     this.registrar = new Registrar({
       port: this.port,
-      pool,
+      // Stores nothing: the binding's SQL is tested against PostgreSQL in the integration tests.
+      pool: pool ?? ({ connect: async () => ({ query: async () => ({ rows: [] }), release: () => undefined }) } as unknown as Pool),
       clock: this.clock,
       logger: pino({ level: 'debug' }, sink),
       realm: REALM,
@@ -246,4 +246,36 @@ describe('registrar: only a source that received our challenge can be blamed (is
     const wrong = await f.send(PBX, { nonce: own, password: 'guess' });
     expect(wrong).to.include({ status: 401, stale: false }, 'a wrong password on an expired nonce of ours is a failure');
   });
+});
+
+describe('a REGISTER the database cannot store', () => {
+  /** A pool whose INSERT fails with `error`; records whether the connection was given back as broken. */
+  function failingPool(error: Error): { pool: Pool; released: boolean[] } {
+    const released: boolean[] = [];
+    const client = {
+      query: async (text: string) => {
+        if (text.startsWith('INSERT')) throw error;
+        return { rows: [] };
+      },
+      release: (broken?: boolean) => void released.push(broken === true),
+    };
+    return { pool: { connect: async () => client } as unknown as Pool, released };
+  }
+  const cases: { name: string; error: Error; status: number; retryAfter: string | undefined; broken: boolean }[] = [
+    { name: 'a lost connection', error: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), status: 503, retryAfter: '5', broken: true },
+    { name: 'a deadlock', error: Object.assign(new Error('deadlock detected'), { code: '40P01' }), status: 503, retryAfter: '5', broken: false },
+    { name: 'a full disk', error: Object.assign(new Error('could not extend file'), { code: '53100' }), status: 503, retryAfter: '5', broken: false },
+    { name: 'a refused row', error: Object.assign(new Error('value too long'), { code: '22001' }), status: 500, retryAfter: undefined, broken: false },
+    { name: 'a fault of ours (no such table)', error: Object.assign(new Error('relation does not exist'), { code: '42P01' }), status: 500, retryAfter: undefined, broken: false },
+  ];
+  for (const { name, error, status, retryAfter, broken } of cases) {
+    it(`${name}: ${status}${retryAfter === undefined ? '' : ` with Retry-After ${retryAfter}`}, the connection ${broken ? 'closed' : 'kept'}`, async () => {
+      const { pool, released } = failingPool(error);
+      const f = new Fixture(pool);
+      await f.register(PBX, {});
+      const reply = f.port.replies.at(-1)!;
+      expect([reply.status, reply.extension?.headers?.['retry-after']]).to.deep.equal([status, retryAfter]);
+      expect(released).to.deep.equal([broken]);
+    });
+  }
 });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { QueryFailedError } from 'typeorm';
-import { isDatabaseUnreachable } from '../../../api/availability';
+import { isContentError, isDatabaseStrained, isDatabaseUnreachable, isTransactionCollision } from '../../app/database-errors';
 
 const pg = (fields: Record<string, unknown>, message = 'server said no'): Error => Object.assign(new Error(message), fields);
 const failedQuery = (driverError: Error): QueryFailedError => new QueryFailedError('SELECT 1', [], driverError);
@@ -42,5 +42,36 @@ describe('isDatabaseUnreachable: an outage, not a refused statement', () => {
     const error = new Error('a');
     (error as { cause?: unknown }).cause = error;
     expect(isDatabaseUnreachable(error)).to.equal(false);
+  });
+});
+
+describe('what else a database error means', () => {
+  it('isContentError: SQLSTATE classes 22, 23 and 54000, and nothing that is an outage or a collision', () => {
+    const rows: [unknown, boolean][] = [
+      [{ code: '22021' }, true],
+      [{ code: '22P05' }, true],
+      [{ code: '22003' }, true],
+      [{ code: '23505' }, true],
+      [{ code: '54000' }, true],
+      [{ code: '57P01' }, false],
+      [{ code: '08006' }, false],
+      [{ code: '40P01' }, false],
+      [{ code: 'ECONNREFUSED' }, false],
+      [new Error('Connection terminated unexpectedly'), false],
+      [null, false],
+    ];
+    for (const [error, expected] of rows) expect(isContentError(error), JSON.stringify(error)).to.equal(expected);
+  });
+
+  it('isTransactionCollision: deadlock and serialization failure, from pg or wrapped by TypeORM', () => {
+    expect(isTransactionCollision({ code: '40P01' })).to.equal(true);
+    expect(isTransactionCollision(Object.assign(new Error('wrapped'), { driverError: { code: '40001' } }))).to.equal(true);
+    expect(isTransactionCollision({ code: '40002' })).to.equal(false);
+    expect(isTransactionCollision(new Error('no code'))).to.equal(false);
+  });
+
+  it('isDatabaseStrained: class 53 and a cancelled statement, not a refused row or an outage', () => {
+    for (const code of ['53100', '53200', '57014']) expect(isDatabaseStrained({ code }), code).to.equal(true);
+    for (const code of ['22021', '08006', '57P01', '42P01']) expect(isDatabaseStrained({ code }), code).to.equal(false);
   });
 });
