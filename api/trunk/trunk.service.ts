@@ -3,6 +3,7 @@ import { DialPlan } from '../../schema/entities/dial-plan.entity';
 import { currentBindingOrder } from '../../domain/registration';
 import { Registration } from '../../schema/entities/registration.entity';
 import { Trunk } from '../../schema/entities/trunk.entity';
+import { hasControlCharacter } from '../../domain/control-characters';
 import { computeHa1, DigestAlgorithm } from '../../domain/digest';
 import { quoteInput } from '../../domain/quote-input';
 import type { Actor } from '../auth/actor';
@@ -40,7 +41,7 @@ function checkSipUsername(username: string): string {
 
 function checkPassword(password: string): void {
   // Control characters cannot be typed into a PBX's settings and break digest computations.
-  if ([...password].some((char) => char.charCodeAt(0) < 0x20 || char.charCodeAt(0) === 0x7f)) throw badInput(['sipPassword must not contain control characters']);
+  if (hasControlCharacter(password)) throw badInput(['sipPassword must not contain control characters']);
 }
 
 function checkAlgorithms(algorithms: readonly DigestAlgorithm[]): DigestAlgorithm[] {

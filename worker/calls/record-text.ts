@@ -1,4 +1,5 @@
 import type { CallAttempt } from '../../domain/call';
+import { CONTROL_CHARACTER } from '../../domain/control-characters';
 
 /**
  * What a call record may hold as text. Its values come from the wire (Call-ID, the dialled and
@@ -14,9 +15,7 @@ export const MAX_TARGET_TEXT = 512;
 /** Marks a value that was cut, so a reader does not take it for the whole value. */
 const CUT_MARK = '…';
 
-/** C0 controls, DEL and C1 controls: never meaningful in a record, and NUL is refused by the database. */
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+const CONTROL = new RegExp(CONTROL_CHARACTER.source, 'g');
 
 /** Percent-encodes the control characters (the way they came in a SIP URI) and cuts at `max` characters. */
 export function recordText(value: string, max = MAX_RECORD_TEXT): string {

@@ -11,6 +11,7 @@ import { challengeHeader, nonceOf, parseCredentials, verifyResponse, type Digest
 import type { NonceService } from './nonce';
 import type { WorkerCounters } from '../calls/counters';
 import { isDatabaseStrained, isDatabaseUnreachable, isTransactionCollision } from '../../app/database-errors';
+import { hasControlCharacter } from '../../domain/control-characters';
 import { recordText } from '../calls/record-text';
 import type { FailureThrottle } from './throttle';
 
@@ -245,8 +246,7 @@ export class Registrar {
       const asked = entry.params.expires != null ? Number(entry.params.expires) : (headerExpires ?? DEFAULT_EXPIRES_S);
       if (!Number.isInteger(asked) || asked < 0) return { kind: 'bad', reason: 'Bad Contact expires' };
       if (asked > 0 && asked < MIN_EXPIRES_S) return { kind: 'too-brief' };
-      // eslint-disable-next-line no-control-regex
-      if (!/^sips?:/i.test(entry.uri) || entry.uri.length > 512 || /[\u0000-\u001f\u007f]/.test(entry.uri)) return { kind: 'bad', reason: 'Bad Contact' };
+      if (!/^sips?:/i.test(entry.uri) || entry.uri.length > 512 || hasControlCharacter(entry.uri)) return { kind: 'bad', reason: 'Bad Contact' };
       changes.push({ contact: entry.uri, expiresS: Math.min(asked, MAX_EXPIRES_S) });
     }
     return { kind: 'changes', changes };

@@ -176,6 +176,7 @@ describe('trunks', () => {
     { name: 'a username with @', input: { sipUsername: 'pbx@acme' } },
     { name: 'a password too short', input: { sipPassword: 'short' } },
     { name: 'a password with a control character', input: { sipPassword: 'long enough\u0007pass' } },
+    { name: 'a password with a C1 control character', input: { sipPassword: 'long enough\u0085pass' } },
     { name: 'a password over 128 characters', input: { sipPassword: 'p'.repeat(129) } },
     { name: 'a national number', input: { inboundNumbers: ['02079460000'] } },
     { name: 'an impossible number', input: { inboundNumbers: ['+1234'] } },
