@@ -1,3 +1,4 @@
+import { hashWords } from '../word-hash';
 import { isUuid } from '../../domain/uuid';
 
 /**
@@ -210,7 +211,7 @@ export class ChannelCounter {
     const key = this.key;
     parseUuid(trunkId, key);
     const words = this.words;
-    let slot = hash(key) & this.mask;
+    let slot = hashWords(key) & this.mask;
     for (let probe = 0; probe < this.capacity; probe++, slot = (slot + 1) & this.mask) {
       const base = slot * SLOT_WORDS;
       let state = Atomics.load(words, base + STATE);
@@ -299,15 +300,4 @@ function hexValue(c: number): number {
 function formatUuid(words: Int32Array, at: number): string {
   const hex = [0, 1, 2, 3].map((k) => (words[at + k] >>> 0).toString(16).padStart(8, '0')).join('');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-/** Murmur3's 32-bit finaliser over the four words: uuids v7 or from sequences are not random. */
-function hash(key: Int32Array): number {
-  let h = key[0] ^ Math.imul(key[1], 0x9e3779b1) ^ Math.imul(key[2], 0x85ebca6b) ^ Math.imul(key[3], 0xc2b2ae35);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }

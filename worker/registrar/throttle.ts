@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
+import { hashWords } from '../word-hash';
 
 /**
  * Failed REGISTER attempts per source address, counted once per SIP node: every worker thread of
@@ -188,7 +189,7 @@ export class SharedFailureThrottle implements FailureThrottle {
   /** Runs `work` on the source's bucket under its lock; `unavailable` when the lock or the address is not to be had. */
   private inBucket<T>(source: string, unavailable: T, work: (first: number) => T): T {
     if (!parseAddress(source, this.key)) return unavailable;
-    const bucket = this.hash() & this.bucketMask;
+    const bucket = hashWords(this.key, this.seed) & this.bucketMask;
     return this.locked(bucket, unavailable, () => work(bucket * WAYS));
   }
 
@@ -241,18 +242,6 @@ export class SharedFailureThrottle implements FailureThrottle {
 
   private free(entry: number): void {
     this.words.fill(0, entry * ENTRY_WORDS, (entry + 1) * ENTRY_WORDS);
-  }
-
-  /** Murmur3's 32-bit finaliser over the seeded key words. */
-  private hash(): number {
-    const key = this.key;
-    let h = this.seed ^ key[0] ^ Math.imul(key[1], 0x9e3779b1) ^ Math.imul(key[2], 0x85ebca6b) ^ Math.imul(key[3], 0xc2b2ae35);
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    return h >>> 0;
   }
 }
 
