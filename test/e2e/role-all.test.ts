@@ -95,7 +95,6 @@ describe('--role all: the API and the SIP edge on event loops of their own', fun
     expect(answer.status).to.equal('SIP/2.0 200 OK');
     // The answer came while the API was still held, not after: ordering, not a tight timing.
     expect(apiAnswered).to.equal(false);
-    expect(answer.ms).to.be.below(BLOCK_MS / 2);
     expect(output).to.include('event loop blocked on a worker thread');
     await blocked;
   });
