@@ -53,12 +53,17 @@ export class FakePort implements SipPort {
   readonly acks: { request: SipRequest; destination: Endpoint | null }[] = [];
   readonly sendErrorListeners = new Set<(destination: Endpoint, code: string) => void>();
   throwOnSend: Error | null = null;
+  /** Thrown (once) by the next `respond`: a fault while relaying a response. */
+  throwOnRespond: Error | null = null;
 
   reply(request: SipRequest, status: number, _reason?: string, extension?: ResponseExtension): void {
     this.replies.push({ request, status, extension });
   }
 
   respond(response: SipResponse): void {
+    const fault = this.throwOnRespond;
+    this.throwOnRespond = null;
+    if (fault !== null) throw fault;
     this.responded.push(response);
   }
 

@@ -208,9 +208,25 @@ export class Branch {
     this.port.send({ method: 'BYE', uri, headers: { ...dialogHeaders, cseq: { seq: base.headers.cseq.seq + 1, method: 'BYE' } } }, destination, () => undefined);
   }
 
-  /** Ends the branch once: timers stop, send errors no longer matter (a late 2xx still comes via onResponse). */
+  /**
+   * The call was ended by a fault: give the branch up without an outcome. The stack stops
+   * retransmitting and CANCELs a branch that had a 1xx; a 2xx that still comes is ACKed and BYEd
+   * (lateResponse: no dialog won). False when the branch had already ended.
+   */
+  abort(): boolean {
+    if (!this.end()) return false;
+    this.handle?.abandon();
+    return true;
+  }
+
+  /** Ends the branch once and reports its outcome. */
   private finish(outcome: AttemptOutcome, response: SipResponse | null): void {
-    if (this.state === 'done') return;
+    if (this.end()) this.options.onOutcome(outcome, response);
+  }
+
+  /** Timers stop, send errors no longer matter (a late 2xx still comes via onResponse). False if already done. */
+  private end(): boolean {
+    if (this.state === 'done') return false;
     this.state = 'done';
     this.endedAt = this.clock.now();
     this.timers.noProvisional?.cancel();
@@ -218,7 +234,7 @@ export class Branch {
     this.timers.cancelGrace?.cancel();
     this.stopListening?.();
     this.stopListening = null;
-    this.options.onOutcome(outcome, response);
+    return true;
   }
 }
 

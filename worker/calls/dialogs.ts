@@ -90,14 +90,15 @@ export class DialogTable {
     dialog.ended = true;
     dialog.timer.cancel();
     const { call } = dialog;
-    if (call.channelTrunkId !== null) this.deps.channels.release(call.channelTrunkId);
-    this.deps.recorder.ended(call.recordId, new Date(this.deps.clock.now()));
-    if (why !== 'bye') this.deps.logger.warn({ callId: call.callId, why }, 'call ended without a BYE');
-    // Kept a while so retransmitted BYEs and their responses still find their way.
+    // Kept a while so retransmitted BYEs and their responses still find their way. Armed first:
+    // a fault in what follows must not keep the dialog (and its Call-ID) for ever.
     dialog.timer = this.deps.clock.after(DIALOG_LINGER_MS, () => {
       this.dialogs.delete(call.callId);
       this.deps.onGone(call.callId);
     });
+    if (call.channelTrunkId !== null) this.deps.channels.release(call.channelTrunkId);
+    this.deps.recorder.ended(call.recordId, new Date(this.deps.clock.now()));
+    if (why !== 'bye') this.deps.logger.warn({ callId: call.callId, why }, 'call ended without a BYE');
   }
 
   private expire(callId: string): void {

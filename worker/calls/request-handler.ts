@@ -173,12 +173,33 @@ export class RequestHandler {
     call.start();
   }
 
+  /**
+   * A fault was contained while handling a message with this Call-ID (worker/sip/stack.ts): its
+   * call in setup, if any, is ended cleanly (InboundCall.abort: 500, channel back, one record) and
+   * leaves the table, so its Call-ID is released and a drain is not held up. An answered call's
+   * dialog is left up: its state (tags and addresses) is set once and no in-dialog request changes
+   * it, so a fault while forwarding one request costs that request; a dialog whose own end failed
+   * still goes after its linger (dialogs.ts). Never throws.
+   */
+  abort(callId: string): void {
+    try {
+      const call = this.calls.get(callId);
+      if (call === undefined) return;
+      call.abort();
+      // abort() settles the call, unless settling is what threw.
+      this.settled(call);
+    } catch (error) {
+      this.deps.logger.error({ err: error, callId }, 'ending a call after a fault failed');
+    }
+  }
+
   private settled(call: InboundCall): void {
-    this.deps.counters.call();
     // Setup is over: the call's state goes now (a CANCEL from here on finds nothing and gets 481).
     // The Call-ID stays routed here a while longer: the INVITE server transaction still absorbs
     // retransmissions and the ACK of a non-2xx, and an answered call is a dialog of this worker.
-    if (this.calls.get(call.callId) === call) this.calls.delete(call.callId);
+    if (this.calls.get(call.callId) !== call) return;
+    this.calls.delete(call.callId);
+    this.deps.counters.call();
     const callId = call.callId;
     this.deps.clock.after(DIALOG_LINGER_MS, () => {
       if (!this.dialogs.has(callId) && !this.calls.has(callId)) this.deps.release(callId);

@@ -29,6 +29,11 @@ export interface StackOptions {
   readonly onRequest: (request: SipRequest, remote: Endpoint) => void;
   /** Counts what the stack drops or contains, by reason (WorkerCounters.drop). */
   readonly onDrop?: (reason: DropReason) => void;
+  /**
+   * A fault was contained while handling a message with this Call-ID (a request, or a response
+   * to a request we sent): the call layer ends what that Call-ID had in setup (RequestHandler.abort).
+   */
+  readonly onFault?: (callId: string) => void;
 }
 
 /** The stack's own Timer C: a backstop behind the call layer's ring timer, which fires first. */
@@ -61,11 +66,21 @@ export function createSipStack(options: StackOptions): SipStack {
   // One message, one fault: an exception in the call path while handling a request drops that
   // request, answered 400 (the server transaction already exists; once a final answer went out
   // the patched transaction refuses another, RFC 6026 section 8.5). ACK has no response.
+  // The call whose message it was is ended first: its own 500 then answers an INVITE that threw,
+  // and the 400 below is refused by the transaction that already has a final answer.
+  const onFault = (callId: string): void => {
+    try {
+      options.onFault?.(callId);
+    } catch (error) {
+      containment.contain('fault-handler-exception', error, { callId });
+    }
+  };
   const onRequest = (request: SipRequest, remote: Endpoint): void => {
     try {
       options.onRequest(request, remote);
     } catch (error) {
       containment.contain('request-exception', error, { method: request.method, callId: request.headers['call-id'] });
+      onFault(request.headers['call-id']);
       if (request.method === 'ACK') return;
       try {
         stack.send(sip.makeResponse(request as never, 400, 'Bad Request') as never);
@@ -118,6 +133,7 @@ export function createSipStack(options: StackOptions): SipStack {
           onResponse(response as unknown as SipResponse);
         } catch (error) {
           containment.contain('response-exception', error, { status: response.status, callId: request.headers['call-id'] });
+          onFault(request.headers['call-id']);
         }
       };
       const handle = stack.send(request as never, contained, udp(destination));
