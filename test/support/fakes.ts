@@ -1,6 +1,6 @@
 import type { Clock, Timer } from '../../worker/clock';
 import type { Endpoint, SipRequest, SipResponse } from '../../worker/sip/message';
-import type { ClientBranch, ResponseExtension, SipPort } from '../../worker/sip/port';
+import type { ClientBranch, ResponseExtension, ResponseOrigin, SipPort } from '../../worker/sip/port';
 
 /** A clock whose time moves only when the test says so. */
 export class FakeClock implements Clock {
@@ -38,7 +38,8 @@ export class FakeClock implements Clock {
 export interface SentRequest {
   request: SipRequest;
   destination: Endpoint | null;
-  respond: (response: SipResponse) => void;
+  /** Answers the request as the target would (`wire`), or as our own stack would (`local`: a timeout, a failed send). */
+  respond: (response: SipResponse, origin?: ResponseOrigin) => void;
   cancelled: number;
   abandoned: number;
 }
@@ -67,9 +68,9 @@ export class FakePort implements SipPort {
     this.responded.push(response);
   }
 
-  send(request: SipRequest, destination: Endpoint | null, onResponse: (response: SipResponse) => void): ClientBranch {
+  send(request: SipRequest, destination: Endpoint | null, onResponse: (response: SipResponse, origin: ResponseOrigin) => void): ClientBranch {
     if (this.throwOnSend !== null) throw this.throwOnSend;
-    const entry: SentRequest = { request, destination, respond: onResponse, cancelled: 0, abandoned: 0 };
+    const entry: SentRequest = { request, destination, respond: (response, origin = 'wire') => onResponse(response, origin), cancelled: 0, abandoned: 0 };
     this.sent.push(entry);
     return { cancel: () => void entry.cancelled++, abandon: () => void entry.abandoned++ };
   }

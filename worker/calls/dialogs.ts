@@ -5,7 +5,8 @@ import type { SipPort } from '../sip/port';
 import { DIALOG_LINGER_MS, MAX_CALL_DURATION_MS } from '../sip/timers';
 import type { AnsweredCall, ChannelGate } from './inbound-call';
 import type { CallRecorder } from './recorder';
-import { forwardedRequest, upstreamResponse } from './proxy';
+import { forwardedRequest } from './proxy';
+import { passUpstream } from './upstream';
 
 interface Dialog {
   readonly call: AnsweredCall;
@@ -75,7 +76,7 @@ export class DialogTable {
       this.deps.port.sendAck(forwarded, destination);
       return true;
     }
-    this.deps.port.send(forwarded, destination, (response) => this.deps.port.respond(upstreamResponse(response)));
+    this.deps.port.send(forwarded, destination, passUpstream(this.deps.port, request));
     if (request.method === 'BYE') this.end(dialog, 'bye');
     return true;
   }

@@ -14,7 +14,8 @@ import type { Endpoint, NameAddr, SipRequest, SipResponse } from '../sip/message
 import type { SipPort } from '../sip/port';
 import { Branch } from './branch';
 import type { CallRecorder } from './recorder';
-import { cancelMatches, forwardedRequest, requestUser, responseForCaller, upstreamResponse } from './proxy';
+import { cancelMatches, forwardedRequest, requestUser, responseForCaller } from './proxy';
+import { passUpstream } from './upstream';
 import { didFromRequestUser } from './did';
 
 /** Per-trunk channels across workers: read for `decide()`, taken and given back here. */
@@ -110,7 +111,7 @@ export class InboundCall {
     const { branch } = this.phase;
     const fromCaller = request.headers.from.params.tag === this.invite.headers.from.params.tag;
     const forwarded = forwardedRequest(request, { uri: request.uri, isOwnRoute: this.isOwnRoute });
-    this.deps.port.send(forwarded, fromCaller ? branch.destination : this.caller, (response) => this.deps.port.respond(upstreamResponse(response)));
+    this.deps.port.send(forwarded, fromCaller ? branch.destination : this.caller, passUpstream(this.deps.port, request));
     return true;
   }
 

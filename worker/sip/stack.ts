@@ -130,7 +130,8 @@ export function createSipStack(options: StackOptions): SipStack {
       // exception would reach no try/catch: it ends here, costing that response.
       const contained = (response: sip.SipResponse): void => {
         try {
-          onResponse(response as unknown as SipResponse);
+          // The patched stack marks what it received with `remote`; what it made itself has none.
+          onResponse(response as unknown as SipResponse, response.remote === undefined ? 'local' : 'wire');
         } catch (error) {
           containment.contain('response-exception', error, { status: response.status, callId: request.headers['call-id'] });
           onFault(request.headers['call-id']);

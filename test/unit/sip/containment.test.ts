@@ -138,10 +138,12 @@ describe('SIP stack fault containment', () => {
 
   it('contains an exception in a response callback, from the network or from a timer', async () => {
     const seen: number[] = [];
+    const origins: string[] = [];
     const request = sip.parse(invite('out-1', 'OPTIONS')) as unknown as SipRequest;
     request.headers.via = [];
-    stack.send(request, { address: '192.0.2.20', port: 5060 }, (response) => {
+    stack.send(request, { address: '192.0.2.20', port: 5060 }, (response, origin) => {
       seen.push(response.status);
+      origins.push(origin);
       throw new Error('response handler bug');
     });
     await tick();
@@ -163,14 +165,16 @@ describe('SIP stack fault containment', () => {
         throw new Error('cannot print this header');
       },
     };
-    stack.send(unprintable, { address: '192.0.2.20', port: 5060 }, (response) => {
+    stack.send(unprintable, { address: '192.0.2.20', port: 5060 }, (response, origin) => {
       seen.push(response.status);
+      origins.push(origin);
       throw new Error('response handler bug');
     });
     await tick();
     await tick();
 
     expect(seen).to.deep.equal([200, 503]);
+    expect(origins).to.deep.equal(['wire', 'local'], 'the 503 is our own stack\'s');
     expect(counters.snapshot().drops).to.deep.equal({ 'response-exception': 2, 'transport-exception': 1 });
   });
 
