@@ -46,7 +46,7 @@ export interface SentRequest {
 
 /** A SipPort that records what the call layer does and lets the test answer. */
 export class FakePort implements SipPort {
-  readonly publicAddress = '192.0.2.1';
+  readonly publicAddress: string = '192.0.2.1';
   readonly publicPort = 5060;
   readonly replies: { request: SipRequest; status: number; extension?: ResponseExtension }[] = [];
   readonly responded: SipResponse[] = [];

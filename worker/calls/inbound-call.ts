@@ -122,9 +122,9 @@ export class InboundCall {
     this.execute(decide({ did }, this.snapshot, this.deps.clock.now(), this.deps.channels));
   }
 
-  /** True when `request` is a CANCEL of this call's INVITE from its caller (RFC 3261 section 9.2). */
+  /** True when `request` is a CANCEL of this call's INVITE from its caller's carrier (RFC 3261 section 9.2). */
   isCancelledBy(request: SipRequest, source: Endpoint): boolean {
-    return cancelMatches(this.invite, this.caller, request, source);
+    return cancelMatches(this.invite, this.caller, request, source, this.snapshot.carrierOf);
   }
 
   /** The caller sent CANCEL for this INVITE (RFC 3261 section 16.10). */

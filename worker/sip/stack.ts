@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { DropReason } from '../calls/counters';
 import { Containment } from './containment';
 import type { Endpoint, SipRequest, SipResponse } from './message';
+import { isOwnAddress } from './own-address';
 import type { ClientBranch, ResponseExtension, SipPort } from './port';
 import { TIMER_C_MS } from './timers';
 
@@ -51,7 +52,7 @@ export function newTag(): string {
 export function createSipStack(options: StackOptions): SipStack {
   const { logger, publicAddress, publicPort } = options;
   const containment = new Containment(logger, options.onDrop ?? (() => undefined));
-  const ownHost = publicAddress.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  const own = { address: publicAddress, port: publicPort };
   const sendErrorListeners = new Set<(destination: Endpoint, code: string) => void>();
   options.socket.on('send-error', (error) => {
     for (const listener of sendErrorListeners) {
@@ -150,10 +151,7 @@ export function createSipStack(options: StackOptions): SipStack {
     },
     isOwnUri(uri) {
       const parsed = sip.parseUri(uri);
-      if (parsed === undefined) return false;
-      const port = Number.isFinite(parsed.port) && parsed.port !== undefined ? parsed.port : 5060;
-      // Hosts compare case-insensitively (RFC 3261 19.1.4); the parser gives an IPv6 host without brackets.
-      return parsed.host.toLowerCase() === ownHost && port === publicPort;
+      return parsed !== undefined && isOwnAddress(own, parsed.host, parsed.port);
     },
     destroy() {
       stack.destroy();
