@@ -83,6 +83,8 @@ declare module 'sip' {
     version?: string;
     headers: SipHeaders;
     content?: string;
+    /** Where a received request came from (patched; not enumerable), as the request callback's `remote`. */
+    readonly remote?: Remote;
   }
 
   export interface SipResponse {
@@ -91,6 +93,11 @@ declare module 'sip' {
     version?: string;
     headers: SipHeaders;
     content?: string;
+    /**
+     * Where a received response came from (patched; not enumerable, so never serialised or copied). A response
+     * the stack made itself (408 of Timer B, F or C; 503 for a send that failed; 404 for no address) has none.
+     */
+    readonly remote?: Remote;
   }
 
   export type SipMessage = SipRequest | SipResponse;

@@ -104,6 +104,7 @@ async function main(data: SipWorkerData): Promise<void> {
     logger,
     onRequest: (request, remote) => handler?.handle(request, remote),
     onDrop: (reason) => counters.drop(reason),
+    onFault: (callId) => handler?.abort(callId),
   });
   const registrar = new Registrar({
     port: stack,

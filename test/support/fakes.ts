@@ -1,6 +1,6 @@
 import type { Clock, Timer } from '../../worker/clock';
 import type { Endpoint, SipRequest, SipResponse } from '../../worker/sip/message';
-import type { ClientBranch, ResponseExtension, SipPort } from '../../worker/sip/port';
+import type { ClientBranch, ResponseExtension, ResponseOrigin, SipPort } from '../../worker/sip/port';
 
 /** A clock whose time moves only when the test says so. */
 export class FakeClock implements Clock {
@@ -38,14 +38,15 @@ export class FakeClock implements Clock {
 export interface SentRequest {
   request: SipRequest;
   destination: Endpoint | null;
-  respond: (response: SipResponse) => void;
+  /** Answers the request as the target would (`wire`), or as our own stack would (`local`: a timeout, a failed send). */
+  respond: (response: SipResponse, origin?: ResponseOrigin) => void;
   cancelled: number;
   abandoned: number;
 }
 
 /** A SipPort that records what the call layer does and lets the test answer. */
 export class FakePort implements SipPort {
-  readonly publicAddress = '192.0.2.1';
+  readonly publicAddress: string = '192.0.2.1';
   readonly publicPort = 5060;
   readonly replies: { request: SipRequest; status: number; extension?: ResponseExtension }[] = [];
   readonly responded: SipResponse[] = [];
@@ -53,18 +54,23 @@ export class FakePort implements SipPort {
   readonly acks: { request: SipRequest; destination: Endpoint | null }[] = [];
   readonly sendErrorListeners = new Set<(destination: Endpoint, code: string) => void>();
   throwOnSend: Error | null = null;
+  /** Thrown (once) by the next `respond`: a fault while relaying a response. */
+  throwOnRespond: Error | null = null;
 
   reply(request: SipRequest, status: number, _reason?: string, extension?: ResponseExtension): void {
     this.replies.push({ request, status, extension });
   }
 
   respond(response: SipResponse): void {
+    const fault = this.throwOnRespond;
+    this.throwOnRespond = null;
+    if (fault !== null) throw fault;
     this.responded.push(response);
   }
 
-  send(request: SipRequest, destination: Endpoint | null, onResponse: (response: SipResponse) => void): ClientBranch {
+  send(request: SipRequest, destination: Endpoint | null, onResponse: (response: SipResponse, origin: ResponseOrigin) => void): ClientBranch {
     if (this.throwOnSend !== null) throw this.throwOnSend;
-    const entry: SentRequest = { request, destination, respond: onResponse, cancelled: 0, abandoned: 0 };
+    const entry: SentRequest = { request, destination, respond: (response, origin = 'wire') => onResponse(response, origin), cancelled: 0, abandoned: 0 };
     this.sent.push(entry);
     return { cancel: () => void entry.cancelled++, abandon: () => void entry.abandoned++ };
   }

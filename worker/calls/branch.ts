@@ -86,9 +86,11 @@ export class Branch {
     }
     if (options.ringFrom === 'start') this.armRing();
     try {
-      this.handle = this.port.send(options.request, options.destination, (response) => this.onResponse(response));
+      this.handle = this.port.send(options.request, options.destination, (response, origin) => (origin === 'wire' ? this.onResponse(response) : this.onLocalResponse(response)));
     } catch (error) {
-      // The stack refuses what it cannot serialise or resolve (a Contact it cannot parse): unreachable.
+      // The patched stack reports a request it cannot serialise or send as a 503 of its own (see
+      // onLocalResponse), so little throws here: a request the stack cannot even set up (no Via
+      // array, a CSeq it cannot read) or a bug in our port. Either way the target was not reached.
       this.finish({ kind: 'Unreachable', code: error instanceof Error && 'code' in error ? String(error.code) : 'EBADURI' }, null);
     }
   }
@@ -150,6 +152,26 @@ export class Branch {
     this.finish({ kind: 'Final', status: response.status }, response);
   }
 
+  /**
+   * A final response our own stack made: the target never sent it, so it is no `Final` (which
+   * would blame the target and be relayed as its answer). A 408 is a transaction that timed out
+   * with nothing (Timer B) or nothing final (Timer C) from the target; anything else (a 503 for a
+   * send that failed, a 404 for no address) means the request never reached it (RFC 3261 section
+   * 16.9 treats a transport error as a 503 of the proxy's own).
+   */
+  private onLocalResponse(response: SipResponse): void {
+    if (response.status < 200 || this.state === 'done') return;
+    if (this.state === 'cancelling') {
+      this.finish(this.pendingOutcome ?? { kind: 'RingTimeout' }, null);
+      return;
+    }
+    if (response.status === 408) {
+      this.finish(this.state === 'calling' ? { kind: 'NoProvisionalResponse' } : { kind: 'RingTimeout' }, null);
+      return;
+    }
+    this.finish({ kind: 'Unreachable', code: `local-${response.status}` }, null);
+  }
+
   private onNoProvisional(): void {
     if (this.state !== 'calling') return;
     this.handle?.abandon();
@@ -208,9 +230,25 @@ export class Branch {
     this.port.send({ method: 'BYE', uri, headers: { ...dialogHeaders, cseq: { seq: base.headers.cseq.seq + 1, method: 'BYE' } } }, destination, () => undefined);
   }
 
-  /** Ends the branch once: timers stop, send errors no longer matter (a late 2xx still comes via onResponse). */
+  /**
+   * The call was ended by a fault: give the branch up without an outcome. The stack stops
+   * retransmitting and CANCELs a branch that had a 1xx; a 2xx that still comes is ACKed and BYEd
+   * (lateResponse: no dialog won). False when the branch had already ended.
+   */
+  abort(): boolean {
+    if (!this.end()) return false;
+    this.handle?.abandon();
+    return true;
+  }
+
+  /** Ends the branch once and reports its outcome. */
   private finish(outcome: AttemptOutcome, response: SipResponse | null): void {
-    if (this.state === 'done') return;
+    if (this.end()) this.options.onOutcome(outcome, response);
+  }
+
+  /** Timers stop, send errors no longer matter (a late 2xx still comes via onResponse). False if already done. */
+  private end(): boolean {
+    if (this.state === 'done') return false;
     this.state = 'done';
     this.endedAt = this.clock.now();
     this.timers.noProvisional?.cancel();
@@ -218,7 +256,7 @@ export class Branch {
     this.timers.cancelGrace?.cancel();
     this.stopListening?.();
     this.stopListening = null;
-    this.options.onOutcome(outcome, response);
+    return true;
   }
 }
 

@@ -36,6 +36,8 @@ export type DropReason =
   | 'request-exception'
   /** The call path threw on a response. */
   | 'response-exception'
+  /** Ending a call after a fault threw too (it ends what it can; see RequestHandler.abort). */
+  | 'fault-handler-exception'
   /** A message could not be serialised or handed to the transport (not sent). */
   | 'transport-exception'
   /** The stack's transaction layer reported an error on a received message. */

@@ -5,7 +5,8 @@ import type { SipPort } from '../sip/port';
 import { DIALOG_LINGER_MS, MAX_CALL_DURATION_MS } from '../sip/timers';
 import type { AnsweredCall, ChannelGate } from './inbound-call';
 import type { CallRecorder } from './recorder';
-import { forwardedRequest, upstreamResponse } from './proxy';
+import { forwardedRequest } from './proxy';
+import { passUpstream } from './upstream';
 
 interface Dialog {
   readonly call: AnsweredCall;
@@ -75,7 +76,7 @@ export class DialogTable {
       this.deps.port.sendAck(forwarded, destination);
       return true;
     }
-    this.deps.port.send(forwarded, destination, (response) => this.deps.port.respond(upstreamResponse(response)));
+    this.deps.port.send(forwarded, destination, passUpstream(this.deps.port, request));
     if (request.method === 'BYE') this.end(dialog, 'bye');
     return true;
   }
@@ -90,14 +91,15 @@ export class DialogTable {
     dialog.ended = true;
     dialog.timer.cancel();
     const { call } = dialog;
-    if (call.channelTrunkId !== null) this.deps.channels.release(call.channelTrunkId);
-    this.deps.recorder.ended(call.recordId, new Date(this.deps.clock.now()));
-    if (why !== 'bye') this.deps.logger.warn({ callId: call.callId, why }, 'call ended without a BYE');
-    // Kept a while so retransmitted BYEs and their responses still find their way.
+    // Kept a while so retransmitted BYEs and their responses still find their way. Armed first:
+    // a fault in what follows must not keep the dialog (and its Call-ID) for ever.
     dialog.timer = this.deps.clock.after(DIALOG_LINGER_MS, () => {
       this.dialogs.delete(call.callId);
       this.deps.onGone(call.callId);
     });
+    if (call.channelTrunkId !== null) this.deps.channels.release(call.channelTrunkId);
+    this.deps.recorder.ended(call.recordId, new Date(this.deps.clock.now()));
+    if (why !== 'bye') this.deps.logger.warn({ callId: call.callId, why }, 'call ended without a BYE');
   }
 
   private expire(callId: string): void {

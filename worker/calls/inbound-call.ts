@@ -14,7 +14,8 @@ import type { Endpoint, NameAddr, SipRequest, SipResponse } from '../sip/message
 import type { SipPort } from '../sip/port';
 import { Branch } from './branch';
 import type { CallRecorder } from './recorder';
-import { cancelMatches, forwardedRequest, requestUser, responseForCaller, upstreamResponse } from './proxy';
+import { cancelMatches, forwardedRequest, requestUser, responseForCaller } from './proxy';
+import { passUpstream } from './upstream';
 import { didFromRequestUser } from './did';
 
 /** Per-trunk channels across workers: read for `decide()`, taken and given back here. */
@@ -77,6 +78,8 @@ export class InboundCall {
   private trunkId: string | null = null;
   private companyId: string | null = null;
   private decision: string = 'none';
+  /** A final response went to the caller (or was being sent when something threw). */
+  private finalSent = false;
   /** The Request-URI user as dialled, for the record and the log. */
   private readonly dialled: string | null;
   private readonly isOwnRoute = (uri: Parameters<SipPort['isOwnUri']>[0]) => this.deps.port.isOwnUri(uri);
@@ -108,7 +111,7 @@ export class InboundCall {
     const { branch } = this.phase;
     const fromCaller = request.headers.from.params.tag === this.invite.headers.from.params.tag;
     const forwarded = forwardedRequest(request, { uri: request.uri, isOwnRoute: this.isOwnRoute });
-    this.deps.port.send(forwarded, fromCaller ? branch.destination : this.caller, (response) => this.deps.port.respond(upstreamResponse(response)));
+    this.deps.port.send(forwarded, fromCaller ? branch.destination : this.caller, passUpstream(this.deps.port, request));
     return true;
   }
 
@@ -119,18 +122,40 @@ export class InboundCall {
     this.execute(decide({ did }, this.snapshot, this.deps.clock.now(), this.deps.channels));
   }
 
-  /** True when `request` is a CANCEL of this call's INVITE from its caller (RFC 3261 section 9.2). */
+  /** True when `request` is a CANCEL of this call's INVITE from its caller's carrier (RFC 3261 section 9.2). */
   isCancelledBy(request: SipRequest, source: Endpoint): boolean {
-    return cancelMatches(this.invite, this.caller, request, source);
+    return cancelMatches(this.invite, this.caller, request, source, this.snapshot.carrierOf);
   }
 
   /** The caller sent CANCEL for this INVITE (RFC 3261 section 16.10). */
   cancel(): void {
     const phase = this.phase;
     if (phase.kind === 'settled') return;
-    this.deps.port.reply(this.invite, 487, 'Request Terminated');
+    this.answer(487, 'Request Terminated');
     if (phase.kind === 'ringing') phase.branch.cancelByCaller();
     this.settle(CallOutcome.CANCELLED, 487);
+  }
+
+  /**
+   * A fault was contained while handling a message of this call (a bug, worker/sip/containment.ts):
+   * end the call cleanly, once, whatever state the fault left it in. The branch is given up (CANCEL
+   * after a 1xx, and a late 2xx still gets ACK and BYE from the branch), the caller gets 500 unless
+   * a final response already went out, the channel is given back and the record written
+   * (REJECTED, 500). Never throws: it runs where a fault was just caught.
+   */
+  abort(): void {
+    const phase = this.phase;
+    if (phase.kind === 'settled') return;
+    this.decision = `${this.decision}:fault`;
+    if (phase.kind === 'ringing') {
+      guarded(this.logger, 'giving up the branch', () => {
+        if (phase.branch.abort()) this.attempts.push(phase.branch.attempt());
+      });
+    }
+    if (!this.finalSent) guarded(this.logger, 'answering 500', () => this.answer(500, 'Server Internal Error'));
+    guarded(this.logger, 'settling', () => this.settle(CallOutcome.REJECTED, 500));
+    // settle() gives the channel back first, but it may be what threw.
+    guarded(this.logger, 'giving back the channel', () => this.releaseChannel());
   }
 
   /** `pbxFinal`: the PBX's final response the route follows from, relayed when the route says so. */
@@ -156,7 +181,7 @@ export class InboundCall {
         this.failoverReason = route.trigger;
         this.decision = route.trigger === null ? 'reject' : `reject:${route.trigger}`;
         if (route.relayPbxResponse && pbxFinal !== null) this.relay(pbxFinal);
-        else this.deps.port.reply(this.invite, route.status);
+        else this.answer(route.status);
         this.settle(CallOutcome.REJECTED, route.status);
         return;
       default: {
@@ -225,7 +250,7 @@ export class InboundCall {
         this.settle(CallOutcome.DELIVERED, outcome.status);
         return;
       case 'RingTimeout':
-        this.deps.port.reply(this.invite, 408, 'Request Timeout');
+        this.answer(408, 'Request Timeout');
         this.settle(CallOutcome.DELIVERED, 408);
         return;
       default:
@@ -242,7 +267,7 @@ export class InboundCall {
   private perform(engine: EngineState, action: DialPlanAction): void {
     const outcome = this.failoverReason === null ? CallOutcome.DELIVERED : CallOutcome.FAILED_OVER;
     if (action.kind === 'Respond') {
-      this.deps.port.reply(this.invite, action.status);
+      this.answer(action.status);
       this.settle(outcome, action.status);
       return;
     }
@@ -291,8 +316,15 @@ export class InboundCall {
     this.perform(following.state, following.action);
   }
 
+  /** A response of our own to the caller's INVITE. */
+  private answer(status: number, reason?: string): void {
+    if (status >= 200) this.finalSent = true;
+    this.deps.port.reply(this.invite, status, reason);
+  }
+
   /** A response from a branch, passed on to the caller through the INVITE's server transaction. */
   private relay(response: SipResponse): void {
+    if (response.status >= 200) this.finalSent = true;
     this.deps.port.respond(responseForCaller(response, this.invite));
   }
 
@@ -340,6 +372,19 @@ export class InboundCall {
       'call routed',
     );
     this.deps.onSettled(this);
+  }
+}
+
+/** Runs one step of ending a faulty call: a throw is logged and the next step still runs. */
+function guarded(logger: Logger, step: string, run: () => void): void {
+  try {
+    run();
+  } catch (error) {
+    try {
+      logger.error({ err: error, step }, 'ending a call after a fault: step failed');
+    } catch {
+      // Nothing left to tell it to: the next step still runs.
+    }
   }
 }
 

@@ -79,17 +79,24 @@ export function responseForCaller(response: SipResponse, invite: SipRequest): Si
 /**
  * True when `cancel` cancels `invite`: it names the INVITE's server transaction, i.e. the same
  * top Via branch and sent-by (RFC 3261 sections 9.2 and 17.2.3), with the same Call-ID, From
- * tag, To and CSeq number (section 9.1), and it came from the address and port the INVITE came
- * from. Knowing a Call-ID is not enough to end someone's call.
+ * tag, To and CSeq number (section 9.1), and it came from the address the INVITE came from or
+ * another address of the same carrier (`carrierOf`). Any port: the transaction is what matches
+ * (section 9.2), and a carrier's SBC may send its CANCEL from another socket or cluster member.
+ * Knowing a Call-ID is not enough to end someone's call.
  */
-export function cancelMatches(invite: SipRequest, inviteSource: Endpoint, cancel: SipRequest, cancelSource: Endpoint): boolean {
+export function cancelMatches(
+  invite: SipRequest,
+  inviteSource: Endpoint,
+  cancel: SipRequest,
+  cancelSource: Endpoint,
+  carrierOf: (address: string) => { readonly id: string } | null,
+): boolean {
   const [inviteVia] = invite.headers.via;
   const [cancelVia] = cancel.headers.via;
   if (inviteVia === undefined || cancelVia === undefined) return false;
   const branch = inviteVia.params.branch;
   return (
-    cancelSource.address === inviteSource.address &&
-    cancelSource.port === inviteSource.port &&
+    sameOrigin(inviteSource.address, cancelSource.address, carrierOf) &&
     typeof branch === 'string' &&
     branch !== '' &&
     cancelVia.params.branch === branch &&
@@ -100,6 +107,13 @@ export function cancelMatches(invite: SipRequest, inviteSource: Endpoint, cancel
     (cancel.headers.to.params.tag ?? null) === (invite.headers.to.params.tag ?? null) &&
     cancel.headers.cseq.seq === invite.headers.cseq.seq
   );
+}
+
+/** The same address, or two addresses of one carrier. */
+function sameOrigin(a: string, b: string, carrierOf: (address: string) => { readonly id: string } | null): boolean {
+  if (a === b) return true;
+  const carrier = carrierOf(a);
+  return carrier !== null && carrierOf(b)?.id === carrier.id;
 }
 
 function sameSentBy(a: Via, b: Via): boolean {

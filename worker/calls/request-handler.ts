@@ -4,7 +4,8 @@ import { CallOutcome } from '../../domain/call';
 import type { Clock } from '../clock';
 import type { Snapshot } from '../config/snapshot';
 import type { Endpoint, NameAddr, SipRequest } from '../sip/message';
-import type { SipPort } from '../sip/port';
+import type { ResponseExtension, SipPort } from '../sip/port';
+import { isOwnAddress } from '../sip/own-address';
 import { DIALOG_LINGER_MS } from '../sip/timers';
 import type { Registrar } from '../registrar/registrar';
 import { DialogTable } from './dialogs';
@@ -20,6 +21,12 @@ const DIALOG_METHODS: ReadonlySet<string> = new Set(['BYE', 'UPDATE', 'INFO', 'P
 
 /** The only SIP version there is (RFC 3261 section 7.1). */
 const SIP_VERSION = '2.0';
+
+/** Retry-After of the 503 a draining or overloaded worker sheds a new call with (RFC 3261 section 21.5.4). */
+export const WORKER_OVERLOAD_RETRY_AFTER_S = 1;
+
+/** INVITEs from a source that is no carrier are logged at most once per this long, with their count. */
+export const UNTRUSTED_LOG_INTERVAL_MS = 10_000;
 
 export interface RequestHandlerDeps {
   readonly port: SipPort;
@@ -48,7 +55,11 @@ export interface RequestHandlerDeps {
 export class RequestHandler {
   readonly dialogs: DialogTable;
   private readonly calls = new Map<string, InboundCall>();
+  /** Call-IDs whose last transaction still lingers, with how many lingers are running. */
+  private readonly lingering = new Map<string, number>();
   private readonly recordRoute: NameAddr;
+  /** Untrusted INVITEs since the last log line about them, and when that line was written. */
+  private untrusted = { count: 0, loggedAt: -Infinity };
 
   constructor(private readonly deps: RequestHandlerDeps) {
     this.recordRoute = ownRecordRoute(deps.port.publicAddress, deps.port.publicPort);
@@ -78,7 +89,7 @@ export class RequestHandler {
     if (request.version !== undefined && request.version !== SIP_VERSION) {
       // RFC 3261 section 21.5.6; an ACK gets no response. The 505 itself speaks SIP/2.0.
       counters.drop('version-not-supported');
-      if (request.method !== 'ACK') port.reply({ ...request, version: SIP_VERSION }, 505, 'Version Not Supported');
+      if (request.method !== 'ACK') this.refuse({ ...request, version: SIP_VERSION }, 505, 'Version Not Supported');
       return;
     }
     if (request.method === 'ACK') {
@@ -87,12 +98,13 @@ export class RequestHandler {
       return;
     }
     if (maxForwards(request) === 0) {
-      port.reply(request, 483, 'Too Many Hops');
+      this.refuse(request, 483, 'Too Many Hops');
       return;
     }
-    if (request.headers.via.some((via) => via.host === port.publicAddress && (via.port ?? 5060) === port.publicPort)) {
+    const own = { address: port.publicAddress, port: port.publicPort };
+    if (request.headers.via.some((via) => isOwnAddress(own, via.host, via.port))) {
       // Our own Via already on it: the request went round and came back (RFC 3261 section 16.3 step 4).
-      port.reply(request, 482, 'Loop Detected');
+      this.refuse(request, 482, 'Loop Detected');
       return;
     }
     const inDialog = request.headers.to.params.tag != null;
@@ -117,8 +129,8 @@ export class RequestHandler {
       default:
         if (inDialog) this.inDialog(request);
         // A method we allow, but only within a dialog, and this names none (RFC 3261 section 15.1.2).
-        else if (DIALOG_METHODS.has(request.method)) port.reply(request, 481, 'Call/Transaction Does Not Exist');
-        else port.reply(request, 405, 'Method Not Allowed', { headers: { allow: ALLOW } });
+        else if (DIALOG_METHODS.has(request.method)) this.refuse(request, 481, 'Call/Transaction Does Not Exist');
+        else this.refuse(request, 405, 'Method Not Allowed', { headers: { allow: ALLOW } });
     }
   }
 
@@ -126,20 +138,23 @@ export class RequestHandler {
     const { port, counters } = this.deps;
     const snapshot = this.deps.snapshot();
     if (snapshot.carrierOf(remote.address) === null) {
+      // The edge refuses these itself once it knows the carriers (edge/admission.ts); until then
+      // they come here, possibly as a flood: counted, and logged at most once per interval.
       counters.drop('untrusted-source');
-      this.deps.logger.warn({ source: `${remote.address}:${remote.port}`, callId: request.headers['call-id'] }, 'INVITE from a source that is no carrier');
-      port.reply(request, 403, 'Forbidden');
+      this.noteUntrusted(remote);
+      this.refuse(request, 403, 'Forbidden');
       return;
     }
     const callId = request.headers['call-id'];
     if (this.calls.has(callId) || this.dialogs.has(callId)) {
       // Same Call-ID, new transaction, while the first is still on: a merged request (section 8.2.2.2).
-      port.reply(request, 482, 'Loop Detected');
+      // The Call-ID is the live call's: refuse() leaves it bound.
+      this.refuse(request, 482, 'Loop Detected');
       return;
     }
     if (!this.deps.accepting() || this.deps.overloaded()) {
       counters.drop(this.deps.accepting() ? 'overload' : 'draining');
-      port.reply(request, 503, 'Service Unavailable', { headers: { 'retry-after': '1' } });
+      this.refuse(request, 503, 'Service Unavailable', { headers: { 'retry-after': String(WORKER_OVERLOAD_RETRY_AFTER_S) } });
       this.deps.recorder.record({
         id: randomUUID(),
         callId,
@@ -173,16 +188,71 @@ export class RequestHandler {
     call.start();
   }
 
+  /**
+   * A fault was contained while handling a message with this Call-ID (worker/sip/stack.ts): its
+   * call in setup, if any, is ended cleanly (InboundCall.abort: 500, channel back, one record) and
+   * leaves the table, so its Call-ID is released and a drain is not held up. An answered call's
+   * dialog is left up: its state (tags and addresses) is set once and no in-dialog request changes
+   * it, so a fault while forwarding one request costs that request; a dialog whose own end failed
+   * still goes after its linger (dialogs.ts). Never throws.
+   */
+  abort(callId: string): void {
+    try {
+      const call = this.calls.get(callId);
+      if (call === undefined) return;
+      call.abort();
+      // abort() settles the call, unless settling is what threw.
+      this.settled(call);
+    } catch (error) {
+      this.deps.logger.error({ err: error, callId }, 'ending a call after a fault failed');
+    }
+  }
+
   private settled(call: InboundCall): void {
-    this.deps.counters.call();
     // Setup is over: the call's state goes now (a CANCEL from here on finds nothing and gets 481).
     // The Call-ID stays routed here a while longer: the INVITE server transaction still absorbs
     // retransmissions and the ACK of a non-2xx, and an answered call is a dialog of this worker.
-    if (this.calls.get(call.callId) === call) this.calls.delete(call.callId);
-    const callId = call.callId;
+    if (this.calls.get(call.callId) !== call) return;
+    this.calls.delete(call.callId);
+    this.deps.counters.call();
+    this.releaseAfterLinger(call.callId);
+  }
+
+  /**
+   * Answers a request no call or dialog takes, and lets its Call-ID go once the transaction's
+   * linger is over: the edge bound it when the request was an INVITE, and would keep it (and route
+   * its retransmissions here) until its idle expiry otherwise.
+   */
+  private refuse(request: SipRequest, status: number, reason: string, extension?: ResponseExtension): void {
+    this.deps.port.reply(request, status, reason, extension);
+    this.releaseAfterLinger(request.headers['call-id']);
+  }
+
+  /**
+   * Releases a Call-ID after DIALOG_LINGER_MS (64*T1: the server transaction absorbs retransmissions
+   * and the ACK of a non-2xx that long, RFC 3261 section 17.2.1), once the last of its lingers is
+   * over, and never while a call or dialog of this worker uses it (a merged request, a call that
+   * came after a refusal).
+   */
+  private releaseAfterLinger(callId: string): void {
+    this.lingering.set(callId, (this.lingering.get(callId) ?? 0) + 1);
     this.deps.clock.after(DIALOG_LINGER_MS, () => {
+      const left = (this.lingering.get(callId) ?? 1) - 1;
+      if (left > 0) {
+        this.lingering.set(callId, left);
+        return;
+      }
+      this.lingering.delete(callId);
       if (!this.dialogs.has(callId) && !this.calls.has(callId)) this.deps.release(callId);
     });
+  }
+
+  private noteUntrusted(remote: Endpoint): void {
+    this.untrusted.count++;
+    const now = this.deps.clock.now();
+    if (now - this.untrusted.loggedAt < UNTRUSTED_LOG_INTERVAL_MS) return;
+    this.deps.logger.warn({ count: this.untrusted.count, lastSource: `${remote.address}:${remote.port}` }, 'INVITEs from sources that are no carrier refused (count since the last such line)');
+    this.untrusted = { count: 0, loggedAt: now };
   }
 
   private cancel(request: SipRequest, remote: Endpoint): void {
@@ -192,7 +262,7 @@ export class RequestHandler {
       // guess at someone's Call-ID. Counted; logged at debug, as one datagram costs no more.
       this.deps.counters.drop('unmatched-cancel');
       this.deps.logger.debug({ source: `${remote.address}:${remote.port}`, callId: request.headers['call-id'], known: call !== undefined }, 'CANCEL matches no INVITE transaction');
-      this.deps.port.reply(request, 481, 'Call/Transaction Does Not Exist');
+      this.refuse(request, 481, 'Call/Transaction Does Not Exist');
       return;
     }
     this.deps.port.reply(request, 200, 'OK');
@@ -203,7 +273,7 @@ export class RequestHandler {
     if (this.dialogs.handle(request)) return;
     const call = this.calls.get(request.headers['call-id']);
     if (call !== undefined && call.earlyDialogRequest(request)) return;
-    this.deps.port.reply(request, 481, 'Call/Transaction Does Not Exist');
+    this.refuse(request, 481, 'Call/Transaction Does Not Exist');
   }
 
   /** The worker is stopping: end what is up, so channels are given back and records closed. */

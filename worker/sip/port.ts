@@ -11,6 +11,13 @@ export interface ClientBranch {
   abandon(): void;
 }
 
+/**
+ * Where a response to a request we sent came from: `wire`, a datagram from the next hop; `local`,
+ * made by our own stack (a 408 when a transaction timed out, a 503 when the send failed, a 404
+ * when there was no address). A local response speaks for no one downstream: never relayed.
+ */
+export type ResponseOrigin = 'wire' | 'local';
+
 export interface ResponseExtension {
   readonly headers?: Partial<SipHeaders>;
   readonly content?: string;
@@ -32,7 +39,7 @@ export interface SipPort {
    * Sends a request on a new client transaction to `destination`, whatever its Request-URI says
    * (null: to where the Request-URI resolves).
    */
-  send(request: SipRequest, destination: Endpoint | null, onResponse: (response: SipResponse) => void): ClientBranch;
+  send(request: SipRequest, destination: Endpoint | null, onResponse: (response: SipResponse, origin: ResponseOrigin) => void): ClientBranch;
   /** Sends an ACK (no transaction), adding our Via. */
   sendAck(request: SipRequest, destination: Endpoint | null): void;
   /** Subscribes to send failures reported for a destination (ICMP-less UDP: the send itself failed). */

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { DropReason } from '../calls/counters';
 import { Containment } from './containment';
 import type { Endpoint, SipRequest, SipResponse } from './message';
+import { isOwnAddress } from './own-address';
 import type { ClientBranch, ResponseExtension, SipPort } from './port';
 import { TIMER_C_MS } from './timers';
 
@@ -29,6 +30,11 @@ export interface StackOptions {
   readonly onRequest: (request: SipRequest, remote: Endpoint) => void;
   /** Counts what the stack drops or contains, by reason (WorkerCounters.drop). */
   readonly onDrop?: (reason: DropReason) => void;
+  /**
+   * A fault was contained while handling a message with this Call-ID (a request, or a response
+   * to a request we sent): the call layer ends what that Call-ID had in setup (RequestHandler.abort).
+   */
+  readonly onFault?: (callId: string) => void;
 }
 
 /** The stack's own Timer C: a backstop behind the call layer's ring timer, which fires first. */
@@ -46,7 +52,7 @@ export function newTag(): string {
 export function createSipStack(options: StackOptions): SipStack {
   const { logger, publicAddress, publicPort } = options;
   const containment = new Containment(logger, options.onDrop ?? (() => undefined));
-  const ownHost = publicAddress.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  const own = { address: publicAddress, port: publicPort };
   const sendErrorListeners = new Set<(destination: Endpoint, code: string) => void>();
   options.socket.on('send-error', (error) => {
     for (const listener of sendErrorListeners) {
@@ -61,11 +67,21 @@ export function createSipStack(options: StackOptions): SipStack {
   // One message, one fault: an exception in the call path while handling a request drops that
   // request, answered 400 (the server transaction already exists; once a final answer went out
   // the patched transaction refuses another, RFC 6026 section 8.5). ACK has no response.
+  // The call whose message it was is ended first: its own 500 then answers an INVITE that threw,
+  // and the 400 below is refused by the transaction that already has a final answer.
+  const onFault = (callId: string): void => {
+    try {
+      options.onFault?.(callId);
+    } catch (error) {
+      containment.contain('fault-handler-exception', error, { callId });
+    }
+  };
   const onRequest = (request: SipRequest, remote: Endpoint): void => {
     try {
       options.onRequest(request, remote);
     } catch (error) {
       containment.contain('request-exception', error, { method: request.method, callId: request.headers['call-id'] });
+      onFault(request.headers['call-id']);
       if (request.method === 'ACK') return;
       try {
         stack.send(sip.makeResponse(request as never, 400, 'Bad Request') as never);
@@ -115,9 +131,11 @@ export function createSipStack(options: StackOptions): SipStack {
       // exception would reach no try/catch: it ends here, costing that response.
       const contained = (response: sip.SipResponse): void => {
         try {
-          onResponse(response as unknown as SipResponse);
+          // The patched stack marks what it received with `remote`; what it made itself has none.
+          onResponse(response as unknown as SipResponse, response.remote === undefined ? 'local' : 'wire');
         } catch (error) {
           containment.contain('response-exception', error, { status: response.status, callId: request.headers['call-id'] });
+          onFault(request.headers['call-id']);
         }
       };
       const handle = stack.send(request as never, contained, udp(destination));
@@ -133,10 +151,7 @@ export function createSipStack(options: StackOptions): SipStack {
     },
     isOwnUri(uri) {
       const parsed = sip.parseUri(uri);
-      if (parsed === undefined) return false;
-      const port = Number.isFinite(parsed.port) && parsed.port !== undefined ? parsed.port : 5060;
-      // Hosts compare case-insensitively (RFC 3261 19.1.4); the parser gives an IPv6 host without brackets.
-      return parsed.host.toLowerCase() === ownHost && port === publicPort;
+      return parsed !== undefined && isOwnAddress(own, parsed.host, parsed.port);
     },
     destroy() {
       stack.destroy();

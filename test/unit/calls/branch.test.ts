@@ -181,6 +181,24 @@ describe('Branch: one INVITE branch and its timers', () => {
     expect(clock.pending()).to.equal(0, 'no timer left running');
   });
 
+  it('reports a 503 our own stack made (the send failed) as Unreachable, never as the target\'s Final', () => {
+    const { sent, branch, outcomes } = setup();
+    sent.respond(responseTo(INVITE, 503, { to: INVITE.headers.to }), 'local');
+    expect(outcomes).to.deep.equal([{ kind: 'Unreachable', code: 'local-503' }]);
+    expect(branch.attempt()).to.deep.include({ status: null, firstResponseAt: null });
+  });
+
+  it("reports our own stack's 408 as no answer: NoProvisionalResponse before a 1xx, RingTimeout after one", () => {
+    const silent = setup();
+    silent.sent.respond(responseTo(INVITE, 408), 'local');
+    expect(silent.outcomes).to.deep.equal([{ kind: 'NoProvisionalResponse' }]);
+
+    const ringing = setup();
+    ringing.answer(180);
+    ringing.sent.respond(responseTo(INVITE, 408), 'local');
+    expect(ringing.outcomes).to.deep.equal([{ kind: 'RingTimeout' }]);
+  });
+
   it("the caller's cancel ends the branch at once and CANCELs it", () => {
     const { branch, answer, sent, outcomes, clock } = setup();
     answer(180);

@@ -178,6 +178,23 @@ describe('InboundCall: one call from INVITE to its record', () => {
     expect(records[0]).to.deep.include({ outcome: 'REJECTED', failoverReason: 'PBX_SERVER_ERROR', finalStatus: 503 });
   });
 
+  it('never relays a 503 our own stack made: failover off, the caller gets our 503 and the record says PBX_UNREACHABLE', () => {
+    const { port, records } = setup({ registrations: [binding()], dialPlans: [HANGUP_486], trunks: [trunkConfig({ failover: { enabled: false } })] });
+    const sent = port.sent[0];
+    sent.respond({ ...responseTo(sent.request, 503, { to: sent.request.headers.to }), reason: 'Service Unavailable' }, 'local');
+    expect(port.responded).to.have.length(0, 'nothing relayed');
+    expect(port.replies.map((reply) => reply.status)).to.deep.equal([100, 503]);
+    expect(records[0]).to.deep.include({ outcome: 'REJECTED', failoverReason: 'PBX_UNREACHABLE', finalStatus: 503 });
+  });
+
+  it("fails over on a 503 our own stack made as PBX_UNREACHABLE, not the PBX's server error", () => {
+    const { port, records } = setup();
+    const sent = port.sent[0];
+    sent.respond(responseTo(sent.request, 503), 'local');
+    expect(port.responded).to.have.length(0);
+    expect(records[0]).to.deep.include({ outcome: 'FAILED_OVER', failoverReason: 'PBX_UNREACHABLE', finalStatus: 486 });
+  });
+
   it('matches a CANCEL by the INVITE transaction and its source only', () => {
     const { call } = setup();
     const cancel = { ...invite(), method: 'CANCEL', headers: { ...invite().headers, cseq: { seq: 1, method: 'CANCEL' } } };

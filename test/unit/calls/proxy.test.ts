@@ -107,14 +107,19 @@ describe('CANCEL matched to its INVITE transaction (RFC 3261 sections 9.1, 9.2, 
     { name: 'a To tag the INVITE did not have', change: (cancel) => (cancel.headers.to.params.tag = 'x'), expected: false },
     { name: 'another To URI', change: (cancel) => (cancel.headers.to.uri = 'sip:+442079460002@192.0.2.1'), expected: false },
     { name: 'another CSeq number', change: (cancel) => (cancel.headers.cseq.seq = 2), expected: false },
-    { name: 'the same transaction from another address', change: () => undefined, source: { address: '203.0.113.66', port: 5060 }, expected: false },
-    { name: 'the same transaction from another port', change: () => undefined, source: { address: '198.51.100.7', port: 5061 }, expected: false },
+    { name: 'the same transaction from an address of no carrier', change: () => undefined, source: { address: '203.0.113.66', port: 5060 }, expected: false },
+    { name: 'the same transaction from another port (another socket of the SBC)', change: () => undefined, source: { address: '198.51.100.7', port: 5061 }, expected: true },
+    { name: 'the same transaction from another address of the same carrier', change: () => undefined, source: { address: '198.51.100.8', port: 5070 }, expected: true },
+    { name: 'the same transaction from an address of another carrier', change: () => undefined, source: { address: '192.0.2.77', port: 5060 }, expected: false },
+    { name: 'another branch from another address of the same carrier', change: (cancel) => (cancel.headers.via[0].params.branch = 'z9hG4bKother'), source: { address: '198.51.100.8', port: 5060 }, expected: false },
   ];
+  /** 198.51.100.0/24 is one carrier's SBC cluster, 192.0.2.77 another carrier. */
+  const carrierOf = (address: string) => (address.startsWith('198.51.100.') ? { id: 'carrier-a' } : address === '192.0.2.77' ? { id: 'carrier-b' } : null);
   for (const row of rows) {
     it(`${row.expected ? 'matches' : 'does not match'}: ${row.name}`, () => {
       const cancel = cancelOf(invite());
       row.change(cancel);
-      expect(cancelMatches(invite(), CALLER, cancel, row.source ?? CALLER)).to.equal(row.expected);
+      expect(cancelMatches(invite(), CALLER, cancel, row.source ?? CALLER, carrierOf)).to.equal(row.expected);
     });
   }
 });

@@ -47,8 +47,10 @@ describe('SIP stack fault containment', () => {
   let logLines: { msg: string; reason?: string }[];
   let stack: SipStack;
   let onRequest: (request: SipRequest) => void;
+  let faults: string[];
 
   beforeEach(() => {
+    faults = [];
     socket = new FakeSocket();
     counters = new WorkerCounters();
     logLines = [];
@@ -66,6 +68,7 @@ describe('SIP stack fault containment', () => {
       logger: pino({ level: 'warn' }, destination),
       onRequest: (request) => onRequest(request),
       onDrop: (reason) => counters.drop(reason),
+      onFault: (callId) => faults.push(callId),
     });
   });
   afterEach(() => stack.destroy());
@@ -88,6 +91,35 @@ describe('SIP stack fault containment', () => {
     ]);
     expect(counters.snapshot().drops).to.deep.equal({ 'request-exception': 2 });
     expect(logLines.filter((line) => line.reason === 'request-exception')).to.have.length(1);
+    expect(faults).to.deep.equal(['boom-1', 'boom-2']);
+  });
+
+  it('tells the call layer which Call-ID faulted, and contains a fault of that hook too', async () => {
+    const aborted: string[] = [];
+    const faulty = createSipStack({
+      socket,
+      publicAddress: '192.0.2.1',
+      publicPort: 5060,
+      logger: pino({ level: 'silent' }),
+      onRequest: () => {
+        throw new Error('call path bug');
+      },
+      onDrop: (reason) => counters.drop(reason),
+      onFault: (callId) => {
+        aborted.push(callId);
+        throw new Error('abort bug');
+      },
+    });
+    try {
+      socket.receive(invite('twice'));
+      await tick();
+    } finally {
+      faulty.destroy();
+    }
+
+    expect(aborted).to.deep.equal(['twice']);
+    expect(socket.sent.map((m) => (m as sip.SipResponse).status)).to.include(400);
+    expect(counters.snapshot().drops).to.deep.include({ 'request-exception': 1, 'fault-handler-exception': 1 });
   });
 
   it('sends no 400 after a final answer, and none for an ACK', async () => {
@@ -106,10 +138,12 @@ describe('SIP stack fault containment', () => {
 
   it('contains an exception in a response callback, from the network or from a timer', async () => {
     const seen: number[] = [];
+    const origins: string[] = [];
     const request = sip.parse(invite('out-1', 'OPTIONS')) as unknown as SipRequest;
     request.headers.via = [];
-    stack.send(request, { address: '192.0.2.20', port: 5060 }, (response) => {
+    stack.send(request, { address: '192.0.2.20', port: 5060 }, (response, origin) => {
       seen.push(response.status);
+      origins.push(origin);
       throw new Error('response handler bug');
     });
     await tick();
@@ -121,6 +155,7 @@ describe('SIP stack fault containment', () => {
 
     expect(seen).to.deep.equal([200]);
     expect(counters.snapshot().drops).to.deep.equal({ 'response-exception': 1 });
+    expect(faults).to.deep.equal(['out-1']);
 
     // A request that cannot be serialised: the stack reports a 503 from process.nextTick.
     const unprintable = sip.parse(invite('out-2', 'OPTIONS')) as unknown as SipRequest;
@@ -130,14 +165,16 @@ describe('SIP stack fault containment', () => {
         throw new Error('cannot print this header');
       },
     };
-    stack.send(unprintable, { address: '192.0.2.20', port: 5060 }, (response) => {
+    stack.send(unprintable, { address: '192.0.2.20', port: 5060 }, (response, origin) => {
       seen.push(response.status);
+      origins.push(origin);
       throw new Error('response handler bug');
     });
     await tick();
     await tick();
 
     expect(seen).to.deep.equal([200, 503]);
+    expect(origins).to.deep.equal(['wire', 'local'], 'the 503 is our own stack\'s');
     expect(counters.snapshot().drops).to.deep.equal({ 'response-exception': 2, 'transport-exception': 1 });
   });
 
