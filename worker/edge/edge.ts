@@ -59,7 +59,7 @@ export interface EdgeStats {
   readonly sendErrors: number;
   readonly socketErrors: number;
   readonly bindings: number;
-  /** New INVITEs the edge refused itself, by reason (refusals.ts). */
+  /** INVITEs the edge refused itself, by reason (refusals.ts). */
   readonly refused: Readonly<Record<RefusalReason, number>>;
   /** Of those, refused without a response (a flood, or a request no response can be built for). */
   readonly refusedUnanswered: number;
@@ -225,12 +225,14 @@ class UdpEdge implements Edge {
       return false;
     }
     // A bound Call-ID belongs to a worker whatever it carries: retransmissions, in-dialog requests.
+    let opensCall = false;
     if (this.affinity.workerOf(callId) === undefined) {
       const judged = this.judgeUnbound(msg, callId, rinfo);
-      if (judged !== 'pass') return judged === 'refused';
+      if (judged === 'refused' || judged === 'answered') return judged === 'refused';
+      opensCall = judged === 'new-call';
     }
     // Only a new call binds its Call-ID here; anything else is routed by its binding or a hash.
-    const index = startsWith(msg, INVITE_LINE) ? this.affinity.assign(callId) : this.affinity.route(callId);
+    const index = opensCall ? this.affinity.assign(callId) : this.affinity.route(callId);
     if (index === null) {
       this.drop('no-worker', rinfo);
       return false;
@@ -248,33 +250,42 @@ class UdpEdge implements Edge {
   }
 
   /**
-   * An INVITE or ACK whose Call-ID no worker holds. Only an out-of-dialog INVITE (no To tag) is
-   * judged (DESIGN section 4 step 1): from a source that is no carrier it gets 403; when no worker
-   * takes calls, or this loop is saturated by real traffic, 503 with Retry-After. An ACK carrying
-   * the To tag of one of our stateless answers ends here (RFC 3261 section 17.1.1.3: it only
-   * confirms that answer). Nothing judged here binds a Call-ID or reaches a worker.
+   * An INVITE or ACK whose Call-ID no worker holds. An INVITE with a To tag belongs to no dialog
+   * of ours: the INVITE that opened each of them bound its Call-ID, and workers keep the bindings
+   * of live dialogs (protocol.ts `KeepMessage`). It gets 481 (RFC 3261 section 12.2.2) from
+   * whoever sent it. An out-of-dialog INVITE (no To tag) is judged (DESIGN section 4 step 1):
+   * from a source that is no carrier it gets 403; when no worker takes calls, or this loop is
+   * saturated by real traffic, 503 with Retry-After; otherwise it is a `new-call`, the only kind
+   * that binds its Call-ID. An ACK carrying the To tag of one of our stateless answers ends here
+   * (section 17.1.1.3: it only confirms that answer). Nothing refused or answered here binds a
+   * Call-ID or reaches a worker.
    *
-   * Ordered by cost, since a flood comes through here: the source and the To line are read
-   * first, the whole request only when a response is to be built.
+   * Ordered by cost, since a flood comes through here: the To line and the source are read
+   * first, the whole request only when a response is to be built. While the loop is flooded,
+   * what a stranger could have sent (481s, 403s) is dropped unanswered: a drop costs a fraction
+   * of a send, and this loop is what the flood spends.
    */
-  private judgeUnbound(msg: Buffer, callId: string, rinfo: dgram.RemoteInfo): 'pass' | 'refused' | 'answered' {
+  private judgeUnbound(msg: Buffer, callId: string, rinfo: dgram.RemoteInfo): 'new-call' | 'pass' | 'refused' | 'answered' {
     if (startsWith(msg, ACK_LINE)) {
       if (!this.tags.isStatelessTag(callId, scanToTag(msg) ?? null)) return 'pass';
       this.acksAbsorbed++;
       return 'refused';
     }
     if (!startsWith(msg, INVITE_LINE)) return 'pass';
-    if (this.admission.judge(rinfo.address) === 'stranger') {
-      const toTag = scanToTag(msg);
-      if (typeof toTag === 'string') return 'pass';
-      // Flooded: a drop costs a fraction of a send, and this loop is what the flood spends.
-      const request = toTag === undefined || this.load.pressure() === 'flooded' ? null : scanRequest(msg);
-      this.refuse('untrusted-source', request, callId, 403, 'Forbidden', [], rinfo);
+    const toTag = scanToTag(msg);
+    const flooded = this.load.pressure() === 'flooded';
+    if (typeof toTag === 'string') {
+      this.refuse('no-dialog', flooded ? null : scanRequest(msg), callId, 481, 'Call/Transaction Does Not Exist', [], rinfo);
       return 'refused';
     }
+    if (this.admission.judge(rinfo.address) === 'stranger') {
+      this.refuse('untrusted-source', toTag === undefined || flooded ? null : scanRequest(msg), callId, 403, 'Forbidden', [], rinfo);
+      return 'refused';
+    }
+    // An INVITE these scans cannot read opens nothing: a worker's parser decides (400 or drop).
+    if (toTag === undefined) return 'pass';
     const noWorker = !this.affinity.acceptsNew();
-    if (!noWorker && this.load.pressure() !== 'overloaded') return 'pass';
-    // A carrier's INVITE this scan cannot read goes to a worker, whose parser decides (400 or drop).
+    if (!noWorker && this.load.pressure() !== 'overloaded') return 'new-call';
     const request = scanRequest(msg);
     if (request === null || request.toTag !== null) return 'pass';
     if (noWorker) this.refuse('no-worker', request, callId, 503, 'Service Unavailable', [['Retry-After', String(NO_WORKER_RETRY_AFTER_S)]], rinfo);
@@ -389,10 +400,10 @@ class UdpEdge implements Edge {
     counter('sip_edge_socket_errors_total', 'Errors on the SIP UDP socket', (s) => s.socketErrors);
     counter('sip_edge_stateless_responses_sent_total', 'Responses the edge sent itself, each once', (s) => s.statelessSent);
     counter('sip_edge_acks_absorbed_total', 'ACKs for the edge\'s own responses, absorbed there', (s) => s.acksAbsorbed);
-    counter('sip_edge_invites_refused_unanswered_total', 'New INVITEs refused at the edge without a response', (s) => s.refusedUnanswered);
+    counter('sip_edge_invites_refused_unanswered_total', 'INVITEs refused at the edge without a response', (s) => s.refusedUnanswered);
     this.metricNames.push('sip_edge_datagrams_dropped_total', 'sip_edge_call_id_bindings', 'sip_edge_invites_refused_total');
     new Counter({
-      name: 'sip_edge_invites_refused_total', help: 'New INVITEs refused by the SIP edge itself, by reason', labelNames: ['reason'], registers: [registry],
+      name: 'sip_edge_invites_refused_total', help: 'INVITEs refused by the SIP edge itself, by reason', labelNames: ['reason'], registers: [registry],
       collect(this: Counter<'reason'>) {
         this.reset();
         const { refused } = stats();

@@ -15,7 +15,8 @@ const logger = pino({ level: 'silent' });
 
 function request(method: string, callId: string | null): Buffer {
   const callIdLine = callId === null ? '' : `Call-ID: ${callId}\r\n`;
-  return Buffer.from(`${method} sip:+4930123@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK${callId}\r\n${callIdLine}CSeq: 1 ${method}\r\n\r\n`);
+  // No To tag: out of dialog, so an INVITE opens a call (the edge binds only those).
+  return Buffer.from(`${method} sip:+4930123@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK${callId}\r\nTo: <sip:+4930123@127.0.0.1>\r\n${callIdLine}CSeq: 1 ${method}\r\n\r\n`);
 }
 
 /** A peer on loopback that reads the answers in order. */

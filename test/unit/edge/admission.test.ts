@@ -135,7 +135,7 @@ describe('edge refusals', () => {
     const { refusals, lines, advance } = refusalsWithClock();
     for (let k = 0; k < 10_000; k++) refusals.note('untrusted-source', '203.0.113.9', 5060, k % 2 === 0);
     refusals.note('no-worker', '198.51.100.1', 5060, true);
-    expect(refusals.counts).to.deep.equal({ 'untrusted-source': 10_000, 'no-worker': 1, 'edge-overload': 0 });
+    expect(refusals.counts).to.deep.equal({ 'untrusted-source': 10_000, 'no-worker': 1, 'edge-overload': 0, 'no-dialog': 0 });
     expect(refusals.unanswered).to.equal(5_000);
     expect(lines.map((line) => [line.reason, line.count])).to.deep.equal([
       ['untrusted-source', 1],
