@@ -6,6 +6,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { EdgeAdmission } from './admission';
 import type { Affinity } from './affinity';
 import { scanCallId } from './call-id';
+import { EdgeFaults } from './edge-faults';
 import { EdgeLoad } from './edge-load';
 import type { EdgeToWorker, SendMessage, WorkerToEdge } from './protocol';
 import { REFUSAL_REASONS, Refusals, type RefusalReason } from './refusals';
@@ -33,8 +34,9 @@ const INVITE_LINE = Buffer.from('INVITE ', 'latin1');
 const ACK_LINE = Buffer.from('ACK ', 'latin1');
 const RESPONSE_LINE = Buffer.from('SIP/2.0 ', 'latin1');
 
-export type DropReason = 'no-call-id' | 'no-worker' | 'worker-unavailable';
-const DROP_REASONS: readonly DropReason[] = ['no-call-id', 'no-worker', 'worker-unavailable'];
+/** `edge-exception`: handling a received datagram or a worker's message threw (edge-faults.ts). */
+export type DropReason = 'no-call-id' | 'no-worker' | 'worker-unavailable' | 'edge-exception';
+const DROP_REASONS: readonly DropReason[] = ['no-call-id', 'no-worker', 'worker-unavailable', 'edge-exception'];
 
 export interface EdgeOptions {
   readonly host: string;
@@ -124,7 +126,7 @@ class UdpEdge implements Edge {
   private readonly affinity: Affinity;
   private received = 0;
   private dispatched = 0;
-  private readonly dropped: Record<DropReason, number> = { 'no-call-id': 0, 'no-worker': 0, 'worker-unavailable': 0 };
+  private readonly dropped: Record<DropReason, number> = { 'no-call-id': 0, 'no-worker': 0, 'worker-unavailable': 0, 'edge-exception': 0 };
   private sent = 0;
   private sendErrors = 0;
   private socketErrors = 0;
@@ -134,6 +136,7 @@ class UdpEdge implements Edge {
   private readonly tags = new StatelessTags(randomInt(2 ** 32));
   private readonly load: EdgeLoad;
   private readonly refusals: Refusals;
+  private readonly faults: EdgeFaults;
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly metricNames: string[] = [];
   private registry: Registry | null = null;
@@ -145,7 +148,14 @@ class UdpEdge implements Edge {
     const dropped = this.affinity.dropWorker(index);
     this.logger.info({ worker: index, bindings: dropped }, 'dropped the Call-ID bindings of a SIP worker that is gone');
   };
-  private readonly onWorkerMessage = (index: number, message: WorkerToEdge): void => this.handleWorkerMessage(index, message);
+  private readonly onWorkerMessage = (index: number, message: WorkerToEdge): void => {
+    try {
+      this.handleWorkerMessage(index, message);
+    } catch (err) {
+      this.dropped['edge-exception']++;
+      this.faults.contain('worker-message', err, { worker: index, type: message.type });
+    }
+  };
 
   constructor(
     private readonly socket: dgram.Socket,
@@ -158,6 +168,7 @@ class UdpEdge implements Edge {
     this.load.start();
     this.refusals = new Refusals(logger);
     this.refusals.start();
+    this.faults = new EdgeFaults(logger);
     for (const index of this.supervisor.readyWorkers()) this.affinity.addWorker(index);
     this.supervisor.on('ready', this.onReady);
     this.supervisor.on('draining', this.onDraining);
@@ -166,7 +177,15 @@ class UdpEdge implements Edge {
     this.supervisor.on('message', this.onWorkerMessage);
     socket.on('message', (msg, rinfo) => {
       this.received++;
-      this.load.count(this.dispatch(msg, rinfo));
+      let refused = false;
+      try {
+        refused = this.dispatch(msg, rinfo);
+      } catch (err) {
+        // A fault costs this datagram, never the node (issue 6): the peer retransmits or gives up.
+        this.dropped['edge-exception']++;
+        this.faults.contain('datagram', err, { address: rinfo.address, port: rinfo.port, size: rinfo.size });
+      }
+      this.load.count(refused);
     });
     socket.on('error', (err) => {
       this.socketErrors++;
