@@ -173,7 +173,7 @@ export class Affinity {
 
   /** Whether a new Call-ID would find a worker: one is live and not draining. */
   acceptsNew(): boolean {
-    return this.leastLoaded() !== null;
+    return this.acceptingWorkers().length > 0;
   }
 
   workerOf(callId: string): number | undefined {

@@ -2,14 +2,15 @@ import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import { isIP, isIPv6, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { EdgeAdmission } from './admission';
 import type { Affinity } from './affinity';
 import { scanCallId } from './call-id';
 import { EdgeFaults } from './edge-faults';
 import { EdgeLoad } from './edge-load';
+import { registerEdgeMetrics, type EdgeDropReason, type EdgeStats } from './edge-metrics';
 import type { EdgeToWorker, SendMessage, WorkerToEdge } from './protocol';
-import { REFUSAL_REASONS, Refusals, type RefusalReason } from './refusals';
+import { Refusals, type RefusalReason } from './refusals';
 import { scanRequest, scanToTag, statelessResponse, StatelessTags, type ScannedRequest } from './stateless-response';
 import type { Supervisor } from './supervisor';
 
@@ -34,10 +35,6 @@ const INVITE_LINE = Buffer.from('INVITE ', 'latin1');
 const ACK_LINE = Buffer.from('ACK ', 'latin1');
 const RESPONSE_LINE = Buffer.from('SIP/2.0 ', 'latin1');
 
-/** `edge-exception`: handling a received datagram or a worker's message threw (edge-faults.ts). */
-export type DropReason = 'no-call-id' | 'no-worker' | 'worker-unavailable' | 'edge-exception';
-const DROP_REASONS: readonly DropReason[] = ['no-call-id', 'no-worker', 'worker-unavailable', 'edge-exception'];
-
 export interface EdgeOptions {
   readonly host: string;
   readonly port: number;
@@ -53,26 +50,7 @@ export interface EdgeOptions {
   readonly load?: EdgeLoad;
 }
 
-export interface EdgeStats {
-  readonly received: number;
-  readonly dispatched: number;
-  readonly dropped: Readonly<Record<DropReason, number>>;
-  readonly sent: number;
-  readonly sendErrors: number;
-  readonly socketErrors: number;
-  readonly bindings: number;
-  /** INVITEs the edge refused itself, by reason (refusals.ts). */
-  readonly refused: Readonly<Record<RefusalReason, number>>;
-  /** Of those, refused without a response (a flood, or a request no response can be built for). */
-  readonly refusedUnanswered: number;
-  /** Responses the edge built and sent itself (each once, no retransmission). */
-  readonly statelessSent: number;
-  /** ACKs for those responses, absorbed at the edge (RFC 3261 section 17.1.1.3). */
-  readonly acksAbsorbed: number;
-  /** Source CIDRs the edge admits new INVITEs from; null until a worker posted them. */
-  readonly carrierCidrs: number | null;
-  readonly pressure: string;
-}
+export type { EdgeDropReason, EdgeStats } from './edge-metrics';
 
 export interface Edge {
   address(): AddressInfo;
@@ -126,7 +104,7 @@ class UdpEdge implements Edge {
   private readonly affinity: Affinity;
   private received = 0;
   private dispatched = 0;
-  private readonly dropped: Record<DropReason, number> = { 'no-call-id': 0, 'no-worker': 0, 'worker-unavailable': 0, 'edge-exception': 0 };
+  private readonly dropped: Record<EdgeDropReason, number> = { 'no-call-id': 0, 'no-worker': 0, 'worker-unavailable': 0, 'edge-exception': 0 };
   private sent = 0;
   private sendErrors = 0;
   private socketErrors = 0;
@@ -138,8 +116,7 @@ class UdpEdge implements Edge {
   private readonly refusals: Refusals;
   private readonly faults: EdgeFaults;
   private readonly sweepTimer: NodeJS.Timeout;
-  private readonly metricNames: string[] = [];
-  private registry: Registry | null = null;
+  private readonly unregisterMetrics: () => void;
   private closing: Promise<void> | null = null;
 
   private readonly onReady = (index: number): void => this.affinity.addWorker(index);
@@ -195,7 +172,7 @@ class UdpEdge implements Edge {
       const removed = this.affinity.sweep();
       if (removed > 0) this.logger.info({ removed }, 'expired idle Call-ID bindings');
     }, options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS);
-    if (options.metrics) this.registerMetrics(options.metrics);
+    this.unregisterMetrics = options.metrics ? registerEdgeMetrics(options.metrics, () => this.stats()) : () => undefined;
   }
 
   address(): AddressInfo {
@@ -215,7 +192,7 @@ class UdpEdge implements Edge {
       refusedUnanswered: this.refusals.unanswered,
       statelessSent: this.statelessSent,
       acksAbsorbed: this.acksAbsorbed,
-      carrierCidrs: this.admission.current()?.sourceCidrs.length ?? null,
+      carrierCidrCount: this.admission.sourceCidrCount(),
       pressure: this.load.pressure(),
     };
   }
@@ -230,7 +207,7 @@ class UdpEdge implements Edge {
       this.supervisor.off('exit', this.onGone);
       this.supervisor.off('stopped', this.onGone);
       this.supervisor.off('message', this.onWorkerMessage);
-      for (const name of this.metricNames) this.registry?.removeSingleMetric(name);
+      this.unregisterMetrics();
       this.socket.close(resolve);
     });
     return this.closing;
@@ -338,7 +315,7 @@ class UdpEdge implements Edge {
     }
   }
 
-  private drop(reason: DropReason, rinfo: dgram.RemoteInfo): void {
+  private drop(reason: EdgeDropReason, rinfo: dgram.RemoteInfo): void {
     this.dropped[reason]++;
     this.logger.debug({ reason, address: rinfo.address, port: rinfo.port, size: rinfo.size }, 'datagram dropped');
   }
@@ -357,7 +334,7 @@ class UdpEdge implements Edge {
         this.affinity.reportLoad(index, message.liveCalls);
         return;
       case 'carriers':
-        this.admission.update(message);
+        this.admission.update(message.sourceCidrs);
         this.logger.debug({ worker: index, version: message.version, sourceCidrs: message.sourceCidrs.length }, 'carrier sources updated');
         return;
       case 'ready':
@@ -396,53 +373,6 @@ class UdpEdge implements Edge {
     this.sendErrors++;
     this.logger.debug({ worker: index, address, port, code }, 'send failed');
     this.supervisor.send(index, { type: 'send-error', address, port, code });
-  }
-
-  /** Counters only go up: each scrape resets them and adds the running totals kept here. */
-  private registerMetrics(registry: Registry): void {
-    this.registry = registry;
-    const stats = (): EdgeStats => this.stats();
-    const counter = (name: string, help: string, read: (current: EdgeStats) => number): void => {
-      this.metricNames.push(name);
-      new Counter({
-        name, help, registers: [registry],
-        collect(this: Counter) {
-          this.reset();
-          this.inc(read(stats()));
-        },
-      });
-    };
-    counter('sip_edge_datagrams_received_total', 'UDP datagrams received by the SIP edge', (s) => s.received);
-    counter('sip_edge_datagrams_dispatched_total', 'Datagrams handed to a SIP worker', (s) => s.dispatched);
-    counter('sip_edge_datagrams_sent_total', 'Datagrams sent for SIP workers', (s) => s.sent);
-    counter('sip_edge_send_errors_total', 'Sends that failed (reported back to the worker)', (s) => s.sendErrors);
-    counter('sip_edge_socket_errors_total', 'Errors on the SIP UDP socket', (s) => s.socketErrors);
-    counter('sip_edge_stateless_responses_sent_total', 'Responses the edge sent itself, each once', (s) => s.statelessSent);
-    counter('sip_edge_acks_absorbed_total', 'ACKs for the edge\'s own responses, absorbed there', (s) => s.acksAbsorbed);
-    counter('sip_edge_invites_refused_unanswered_total', 'INVITEs refused at the edge without a response', (s) => s.refusedUnanswered);
-    this.metricNames.push('sip_edge_datagrams_dropped_total', 'sip_edge_call_id_bindings', 'sip_edge_invites_refused_total');
-    new Counter({
-      name: 'sip_edge_invites_refused_total', help: 'INVITEs refused by the SIP edge itself, by reason', labelNames: ['reason'], registers: [registry],
-      collect(this: Counter<'reason'>) {
-        this.reset();
-        const { refused } = stats();
-        for (const reason of REFUSAL_REASONS) this.inc({ reason }, refused[reason]);
-      },
-    });
-    new Counter({
-      name: 'sip_edge_datagrams_dropped_total', help: 'Datagrams dropped by the SIP edge, by reason', labelNames: ['reason'], registers: [registry],
-      collect(this: Counter<'reason'>) {
-        this.reset();
-        const { dropped } = stats();
-        for (const reason of DROP_REASONS) this.inc({ reason }, dropped[reason]);
-      },
-    });
-    new Gauge({
-      name: 'sip_edge_call_id_bindings', help: 'Call-IDs bound to a SIP worker', registers: [registry],
-      collect(this: Gauge) {
-        this.set(stats().bindings);
-      },
-    });
   }
 }
 
