@@ -14,6 +14,8 @@ import { Refusals, type RefusalReason } from './refusals';
 import { scanRequest, scanToTag, statelessResponse, StatelessTags, type ScannedRequest } from './stateless-response';
 import type { Supervisor } from './supervisor';
 
+export type { EdgeDropReason, EdgeStats } from './edge-metrics';
+
 /**
  * The SIP edge: the main thread of the SIP process owns the one UDP socket (DESIGN section 3: dgram
  * has no working reusePort, so threads cannot share the port). Each received datagram goes to the
@@ -46,11 +48,9 @@ export interface EdgeOptions {
   /** Registers the edge's counters here (read from `stats()` at scrape time, nothing on the hot path). */
   readonly metrics?: Registry;
   readonly sweepIntervalMs?: number;
-  /** The edge's event-loop load; tests pass one with an injected sampler. */
+  /** The edge's event-loop load; tests pass one with an injected utilisation, sampled by hand. */
   readonly load?: EdgeLoad;
 }
-
-export type { EdgeDropReason, EdgeStats } from './edge-metrics';
 
 export interface Edge {
   address(): AddressInfo;
