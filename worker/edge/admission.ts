@@ -4,30 +4,25 @@ import { compileCarrierMatcher, type CarrierMatcher } from '../config/carrier-ma
  * Which sources may open a call, as the edge sees it (DESIGN section 4 step 1, moved in front of
  * the workers): a new INVITE must come from one of the carriers' source CIDRs. The edge learns
  * the CIDRs from the workers, which post them whenever their snapshot's carrier list changes
- * (protocol.ts `CarriersMessage`); the latest post wins. Until the first arrives the edge judges
- * nothing and passes every INVITE on: the workers check the source themselves anyway.
+ * (protocol.ts `CarriersMessage`). Until the first arrives the edge judges nothing and passes
+ * every INVITE on: the workers check the source themselves anyway.
  */
 export type SourceVerdict = 'carrier' | 'stranger' | 'unknown';
 
-export interface CarrierList {
-  /** The posting worker's snapshot version (per worker; for logs). */
-  readonly version: number;
-  readonly sourceCidrs: readonly string[];
-}
-
 export class EdgeAdmission {
   private matcher: CarrierMatcher | null = null;
-  private list: CarrierList | null = null;
+  private cidrCount: number | null = null;
 
   /**
-   * Takes a worker's carrier list. Every worker posts each carrier change it applies, so the
-   * last post reflects the newest reload of the carrier table; a worker that lags posts again
-   * once it catches up (see the decision in docs/decisions.md).
+   * Takes a worker's carrier list whole: the last list received wins. Snapshot versions are
+   * counted per worker, so nothing orders two workers' lists; none is needed, since every worker
+   * posts each carrier change it applies, so the last post reflects the newest reload of the
+   * carrier table, and a worker that lags posts again once it catches up (see the decision in
+   * docs/decisions.md).
    */
-  update(list: CarrierList): void {
-    const sourceCidrs = Object.freeze([...list.sourceCidrs]);
-    this.list = { version: list.version, sourceCidrs };
-    this.matcher = compileCarrierMatcher([{ id: 'edge', name: 'carriers', sourceCidrs }]);
+  update(sourceCidrs: readonly string[]): void {
+    this.matcher = compileCarrierMatcher([{ id: 'edge', name: 'carriers', sourceCidrs: Object.freeze([...sourceCidrs]) }]);
+    this.cidrCount = sourceCidrs.length;
   }
 
   judge(address: string): SourceVerdict {
@@ -35,7 +30,8 @@ export class EdgeAdmission {
     return this.matcher(address) === null ? 'stranger' : 'carrier';
   }
 
-  current(): CarrierList | null {
-    return this.list;
+  /** How many CIDRs the last list held; null before the first. */
+  sourceCidrCount(): number | null {
+    return this.cidrCount;
   }
 }

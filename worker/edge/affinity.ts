@@ -1,3 +1,5 @@
+import { fnv1a } from './hash';
+
 /**
  * Which worker thread owns each Call-ID. Every datagram of a dialog or transaction must reach the
  * worker holding its state, so the edge asks this table for each datagram it receives, and binds
@@ -173,7 +175,7 @@ export class Affinity {
 
   /** Whether a new Call-ID would find a worker: one is live and not draining. */
   acceptsNew(): boolean {
-    return this.leastLoaded() !== null;
+    return this.acceptingWorkers().length > 0;
   }
 
   workerOf(callId: string): number | undefined {
@@ -229,14 +231,4 @@ export class Affinity {
     const load = this.workers.get(binding.worker);
     if (load) load.bindings--;
   }
-}
-
-/** 32-bit FNV-1a over the UTF-16 code units: cheap, and spreads Call-IDs evenly. */
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
 }

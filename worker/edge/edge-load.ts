@@ -33,11 +33,20 @@ export class EdgeLoad {
   private floodHeld = 0;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly guard: LoadGuard = new LoadGuard()) {}
+  /**
+   * `sampleEveryMs` null: no timer, the owner calls `sample()` (tests drive the samples by hand,
+   * as they inject the loop's utilisation through `guard`).
+   */
+  constructor(
+    private readonly guard: LoadGuard = new LoadGuard(),
+    private readonly sampleEveryMs: number | null = OVERLOAD_SAMPLE_MS,
+  ) {}
 
-  start(intervalMs = OVERLOAD_SAMPLE_MS): void {
+  /** Takes the baseline sample and, unless sampled by hand, one every `sampleEveryMs`. */
+  start(): void {
     this.sample();
-    this.timer = setInterval(() => this.sample(), intervalMs);
+    if (this.sampleEveryMs === null) return;
+    this.timer = setInterval(() => this.sample(), this.sampleEveryMs);
     this.timer.unref();
   }
 

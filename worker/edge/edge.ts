@@ -2,15 +2,19 @@ import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
 import { isIP, isIPv6, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { EdgeAdmission } from './admission';
 import type { Affinity } from './affinity';
 import { scanCallId } from './call-id';
+import { EdgeFaults } from './edge-faults';
 import { EdgeLoad } from './edge-load';
+import { registerEdgeMetrics, type EdgeDropReason, type EdgeStats } from './edge-metrics';
 import type { EdgeToWorker, SendMessage, WorkerToEdge } from './protocol';
-import { REFUSAL_REASONS, Refusals, type RefusalReason } from './refusals';
+import { Refusals, type RefusalReason } from './refusals';
 import { scanRequest, scanToTag, statelessResponse, StatelessTags, type ScannedRequest } from './stateless-response';
 import type { Supervisor } from './supervisor';
+
+export type { EdgeDropReason, EdgeStats } from './edge-metrics';
 
 /**
  * The SIP edge: the main thread of the SIP process owns the one UDP socket (DESIGN section 3: dgram
@@ -33,9 +37,6 @@ const INVITE_LINE = Buffer.from('INVITE ', 'latin1');
 const ACK_LINE = Buffer.from('ACK ', 'latin1');
 const RESPONSE_LINE = Buffer.from('SIP/2.0 ', 'latin1');
 
-export type DropReason = 'no-call-id' | 'no-worker' | 'worker-unavailable';
-const DROP_REASONS: readonly DropReason[] = ['no-call-id', 'no-worker', 'worker-unavailable'];
-
 export interface EdgeOptions {
   readonly host: string;
   readonly port: number;
@@ -47,29 +48,8 @@ export interface EdgeOptions {
   /** Registers the edge's counters here (read from `stats()` at scrape time, nothing on the hot path). */
   readonly metrics?: Registry;
   readonly sweepIntervalMs?: number;
-  /** The edge's event-loop load; tests pass one with an injected sampler. */
+  /** The edge's event-loop load; tests pass one with an injected utilisation, sampled by hand. */
   readonly load?: EdgeLoad;
-}
-
-export interface EdgeStats {
-  readonly received: number;
-  readonly dispatched: number;
-  readonly dropped: Readonly<Record<DropReason, number>>;
-  readonly sent: number;
-  readonly sendErrors: number;
-  readonly socketErrors: number;
-  readonly bindings: number;
-  /** New INVITEs the edge refused itself, by reason (refusals.ts). */
-  readonly refused: Readonly<Record<RefusalReason, number>>;
-  /** Of those, refused without a response (a flood, or a request no response can be built for). */
-  readonly refusedUnanswered: number;
-  /** Responses the edge built and sent itself (each once, no retransmission). */
-  readonly statelessSent: number;
-  /** ACKs for those responses, absorbed at the edge (RFC 3261 section 17.1.1.3). */
-  readonly acksAbsorbed: number;
-  /** Source CIDRs the edge admits new INVITEs from; null until a worker posted them. */
-  readonly carrierCidrs: number | null;
-  readonly pressure: string;
 }
 
 export interface Edge {
@@ -124,7 +104,7 @@ class UdpEdge implements Edge {
   private readonly affinity: Affinity;
   private received = 0;
   private dispatched = 0;
-  private readonly dropped: Record<DropReason, number> = { 'no-call-id': 0, 'no-worker': 0, 'worker-unavailable': 0 };
+  private readonly dropped: Record<EdgeDropReason, number> = { 'no-call-id': 0, 'no-worker': 0, 'worker-unavailable': 0, 'edge-exception': 0 };
   private sent = 0;
   private sendErrors = 0;
   private socketErrors = 0;
@@ -134,9 +114,9 @@ class UdpEdge implements Edge {
   private readonly tags = new StatelessTags(randomInt(2 ** 32));
   private readonly load: EdgeLoad;
   private readonly refusals: Refusals;
+  private readonly faults: EdgeFaults;
   private readonly sweepTimer: NodeJS.Timeout;
-  private readonly metricNames: string[] = [];
-  private registry: Registry | null = null;
+  private readonly unregisterMetrics: () => void;
   private closing: Promise<void> | null = null;
 
   private readonly onReady = (index: number): void => this.affinity.addWorker(index);
@@ -145,7 +125,14 @@ class UdpEdge implements Edge {
     const dropped = this.affinity.dropWorker(index);
     this.logger.info({ worker: index, bindings: dropped }, 'dropped the Call-ID bindings of a SIP worker that is gone');
   };
-  private readonly onWorkerMessage = (index: number, message: WorkerToEdge): void => this.handleWorkerMessage(index, message);
+  private readonly onWorkerMessage = (index: number, message: WorkerToEdge): void => {
+    try {
+      this.handleWorkerMessage(index, message);
+    } catch (err) {
+      this.dropped['edge-exception']++;
+      this.faults.contain('worker-message', err, { worker: index, type: message.type });
+    }
+  };
 
   constructor(
     private readonly socket: dgram.Socket,
@@ -158,6 +145,7 @@ class UdpEdge implements Edge {
     this.load.start();
     this.refusals = new Refusals(logger);
     this.refusals.start();
+    this.faults = new EdgeFaults(logger);
     for (const index of this.supervisor.readyWorkers()) this.affinity.addWorker(index);
     this.supervisor.on('ready', this.onReady);
     this.supervisor.on('draining', this.onDraining);
@@ -166,7 +154,15 @@ class UdpEdge implements Edge {
     this.supervisor.on('message', this.onWorkerMessage);
     socket.on('message', (msg, rinfo) => {
       this.received++;
-      this.load.count(this.dispatch(msg, rinfo));
+      let refused = false;
+      try {
+        refused = this.dispatch(msg, rinfo);
+      } catch (err) {
+        // A fault costs this datagram, never the node (issue 6): the peer retransmits or gives up.
+        this.dropped['edge-exception']++;
+        this.faults.contain('datagram', err, { address: rinfo.address, port: rinfo.port, size: rinfo.size });
+      }
+      this.load.count(refused);
     });
     socket.on('error', (err) => {
       this.socketErrors++;
@@ -176,7 +172,7 @@ class UdpEdge implements Edge {
       const removed = this.affinity.sweep();
       if (removed > 0) this.logger.info({ removed }, 'expired idle Call-ID bindings');
     }, options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS);
-    if (options.metrics) this.registerMetrics(options.metrics);
+    this.unregisterMetrics = options.metrics ? registerEdgeMetrics(options.metrics, () => this.stats()) : () => undefined;
   }
 
   address(): AddressInfo {
@@ -196,7 +192,7 @@ class UdpEdge implements Edge {
       refusedUnanswered: this.refusals.unanswered,
       statelessSent: this.statelessSent,
       acksAbsorbed: this.acksAbsorbed,
-      carrierCidrs: this.admission.current()?.sourceCidrs.length ?? null,
+      carrierCidrCount: this.admission.sourceCidrCount(),
       pressure: this.load.pressure(),
     };
   }
@@ -211,7 +207,7 @@ class UdpEdge implements Edge {
       this.supervisor.off('exit', this.onGone);
       this.supervisor.off('stopped', this.onGone);
       this.supervisor.off('message', this.onWorkerMessage);
-      for (const name of this.metricNames) this.registry?.removeSingleMetric(name);
+      this.unregisterMetrics();
       this.socket.close(resolve);
     });
     return this.closing;
@@ -225,12 +221,14 @@ class UdpEdge implements Edge {
       return false;
     }
     // A bound Call-ID belongs to a worker whatever it carries: retransmissions, in-dialog requests.
+    let opensCall = false;
     if (this.affinity.workerOf(callId) === undefined) {
       const judged = this.judgeUnbound(msg, callId, rinfo);
-      if (judged !== 'pass') return judged === 'refused';
+      if (judged === 'refused' || judged === 'answered') return judged === 'refused';
+      opensCall = judged === 'new-call';
     }
     // Only a new call binds its Call-ID here; anything else is routed by its binding or a hash.
-    const index = startsWith(msg, INVITE_LINE) ? this.affinity.assign(callId) : this.affinity.route(callId);
+    const index = opensCall ? this.affinity.assign(callId) : this.affinity.route(callId);
     if (index === null) {
       this.drop('no-worker', rinfo);
       return false;
@@ -248,33 +246,42 @@ class UdpEdge implements Edge {
   }
 
   /**
-   * An INVITE or ACK whose Call-ID no worker holds. Only an out-of-dialog INVITE (no To tag) is
-   * judged (DESIGN section 4 step 1): from a source that is no carrier it gets 403; when no worker
-   * takes calls, or this loop is saturated by real traffic, 503 with Retry-After. An ACK carrying
-   * the To tag of one of our stateless answers ends here (RFC 3261 section 17.1.1.3: it only
-   * confirms that answer). Nothing judged here binds a Call-ID or reaches a worker.
+   * An INVITE or ACK whose Call-ID no worker holds. An INVITE with a To tag belongs to no dialog
+   * of ours: the INVITE that opened each of them bound its Call-ID, and workers keep the bindings
+   * of live dialogs (protocol.ts `KeepMessage`). It gets 481 (RFC 3261 section 12.2.2) from
+   * whoever sent it. An out-of-dialog INVITE (no To tag) is judged (DESIGN section 4 step 1):
+   * from a source that is no carrier it gets 403; when no worker takes calls, or this loop is
+   * saturated by real traffic, 503 with Retry-After; otherwise it is a `new-call`, the only kind
+   * that binds its Call-ID. An ACK carrying the To tag of one of our stateless answers ends here
+   * (section 17.1.1.3: it only confirms that answer). Nothing refused or answered here binds a
+   * Call-ID or reaches a worker.
    *
-   * Ordered by cost, since a flood comes through here: the source and the To line are read
-   * first, the whole request only when a response is to be built.
+   * Ordered by cost, since a flood comes through here: the To line and the source are read
+   * first, the whole request only when a response is to be built. While the loop is flooded,
+   * what a stranger could have sent (481s, 403s) is dropped unanswered: a drop costs a fraction
+   * of a send, and this loop is what the flood spends.
    */
-  private judgeUnbound(msg: Buffer, callId: string, rinfo: dgram.RemoteInfo): 'pass' | 'refused' | 'answered' {
+  private judgeUnbound(msg: Buffer, callId: string, rinfo: dgram.RemoteInfo): 'new-call' | 'pass' | 'refused' | 'answered' {
     if (startsWith(msg, ACK_LINE)) {
       if (!this.tags.isStatelessTag(callId, scanToTag(msg) ?? null)) return 'pass';
       this.acksAbsorbed++;
       return 'refused';
     }
     if (!startsWith(msg, INVITE_LINE)) return 'pass';
-    if (this.admission.judge(rinfo.address) === 'stranger') {
-      const toTag = scanToTag(msg);
-      if (typeof toTag === 'string') return 'pass';
-      // Flooded: a drop costs a fraction of a send, and this loop is what the flood spends.
-      const request = toTag === undefined || this.load.pressure() === 'flooded' ? null : scanRequest(msg);
-      this.refuse('untrusted-source', request, callId, 403, 'Forbidden', [], rinfo);
+    const toTag = scanToTag(msg);
+    const flooded = this.load.pressure() === 'flooded';
+    if (typeof toTag === 'string') {
+      this.refuse('no-dialog', flooded ? null : scanRequest(msg), callId, 481, 'Call/Transaction Does Not Exist', [], rinfo);
       return 'refused';
     }
+    if (this.admission.judge(rinfo.address) === 'stranger') {
+      this.refuse('untrusted-source', toTag === undefined || flooded ? null : scanRequest(msg), callId, 403, 'Forbidden', [], rinfo);
+      return 'refused';
+    }
+    // An INVITE these scans cannot read opens nothing: a worker's parser decides (400 or drop).
+    if (toTag === undefined) return 'pass';
     const noWorker = !this.affinity.acceptsNew();
-    if (!noWorker && this.load.pressure() !== 'overloaded') return 'pass';
-    // A carrier's INVITE this scan cannot read goes to a worker, whose parser decides (400 or drop).
+    if (!noWorker && this.load.pressure() !== 'overloaded') return 'new-call';
     const request = scanRequest(msg);
     if (request === null || request.toTag !== null) return 'pass';
     if (noWorker) this.refuse('no-worker', request, callId, 503, 'Service Unavailable', [['Retry-After', String(NO_WORKER_RETRY_AFTER_S)]], rinfo);
@@ -308,7 +315,7 @@ class UdpEdge implements Edge {
     }
   }
 
-  private drop(reason: DropReason, rinfo: dgram.RemoteInfo): void {
+  private drop(reason: EdgeDropReason, rinfo: dgram.RemoteInfo): void {
     this.dropped[reason]++;
     this.logger.debug({ reason, address: rinfo.address, port: rinfo.port, size: rinfo.size }, 'datagram dropped');
   }
@@ -327,7 +334,7 @@ class UdpEdge implements Edge {
         this.affinity.reportLoad(index, message.liveCalls);
         return;
       case 'carriers':
-        this.admission.update(message);
+        this.admission.update(message.sourceCidrs);
         this.logger.debug({ worker: index, version: message.version, sourceCidrs: message.sourceCidrs.length }, 'carrier sources updated');
         return;
       case 'ready':
@@ -366,53 +373,6 @@ class UdpEdge implements Edge {
     this.sendErrors++;
     this.logger.debug({ worker: index, address, port, code }, 'send failed');
     this.supervisor.send(index, { type: 'send-error', address, port, code });
-  }
-
-  /** Counters only go up: each scrape resets them and adds the running totals kept here. */
-  private registerMetrics(registry: Registry): void {
-    this.registry = registry;
-    const stats = (): EdgeStats => this.stats();
-    const counter = (name: string, help: string, read: (current: EdgeStats) => number): void => {
-      this.metricNames.push(name);
-      new Counter({
-        name, help, registers: [registry],
-        collect(this: Counter) {
-          this.reset();
-          this.inc(read(stats()));
-        },
-      });
-    };
-    counter('sip_edge_datagrams_received_total', 'UDP datagrams received by the SIP edge', (s) => s.received);
-    counter('sip_edge_datagrams_dispatched_total', 'Datagrams handed to a SIP worker', (s) => s.dispatched);
-    counter('sip_edge_datagrams_sent_total', 'Datagrams sent for SIP workers', (s) => s.sent);
-    counter('sip_edge_send_errors_total', 'Sends that failed (reported back to the worker)', (s) => s.sendErrors);
-    counter('sip_edge_socket_errors_total', 'Errors on the SIP UDP socket', (s) => s.socketErrors);
-    counter('sip_edge_stateless_responses_sent_total', 'Responses the edge sent itself, each once', (s) => s.statelessSent);
-    counter('sip_edge_acks_absorbed_total', 'ACKs for the edge\'s own responses, absorbed there', (s) => s.acksAbsorbed);
-    counter('sip_edge_invites_refused_unanswered_total', 'New INVITEs refused at the edge without a response', (s) => s.refusedUnanswered);
-    this.metricNames.push('sip_edge_datagrams_dropped_total', 'sip_edge_call_id_bindings', 'sip_edge_invites_refused_total');
-    new Counter({
-      name: 'sip_edge_invites_refused_total', help: 'New INVITEs refused by the SIP edge itself, by reason', labelNames: ['reason'], registers: [registry],
-      collect(this: Counter<'reason'>) {
-        this.reset();
-        const { refused } = stats();
-        for (const reason of REFUSAL_REASONS) this.inc({ reason }, refused[reason]);
-      },
-    });
-    new Counter({
-      name: 'sip_edge_datagrams_dropped_total', help: 'Datagrams dropped by the SIP edge, by reason', labelNames: ['reason'], registers: [registry],
-      collect(this: Counter<'reason'>) {
-        this.reset();
-        const { dropped } = stats();
-        for (const reason of DROP_REASONS) this.inc({ reason }, dropped[reason]);
-      },
-    });
-    new Gauge({
-      name: 'sip_edge_call_id_bindings', help: 'Call-IDs bound to a SIP worker', registers: [registry],
-      collect(this: Gauge) {
-        this.set(stats().bindings);
-      },
-    });
   }
 }
 

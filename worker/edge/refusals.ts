@@ -1,16 +1,18 @@
 import type { Logger } from 'pino';
 
 /**
- * New INVITEs the edge refuses itself, counted by reason, with at most one log line per reason
- * per `REFUSAL_LOG_INTERVAL_MS`: a flood of a hundred thousand datagrams a second must cost a
+ * INVITEs the edge refuses itself, counted by reason, with at most one log line per reason per
+ * `REFUSAL_LOG_INTERVAL_MS`: a flood of a hundred thousand datagrams a second must cost a
  * counter increment each, not a log line each.
  *
- * - `untrusted-source`: the source is in no carrier's CIDRs (403 Forbidden).
+ * - `untrusted-source`: a new INVITE from a source in no carrier's CIDRs (403 Forbidden).
  * - `no-worker`: no worker takes new calls, all dead, restarting or draining (503, Retry-After).
  * - `edge-overload`: the edge's own event loop is saturated by real traffic (503, Retry-After).
+ * - `no-dialog`: an INVITE with a To tag whose Call-ID no worker holds: a re-INVITE for a dialog
+ *   we do not have (481 Call/Transaction Does Not Exist, RFC 3261 section 12.2.2).
  */
-export type RefusalReason = 'untrusted-source' | 'no-worker' | 'edge-overload';
-export const REFUSAL_REASONS: readonly RefusalReason[] = ['untrusted-source', 'no-worker', 'edge-overload'];
+export type RefusalReason = 'untrusted-source' | 'no-worker' | 'edge-overload' | 'no-dialog';
+export const REFUSAL_REASONS: readonly RefusalReason[] = ['untrusted-source', 'no-worker', 'edge-overload', 'no-dialog'];
 
 export const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
@@ -22,7 +24,7 @@ interface Pending {
 }
 
 export class Refusals {
-  readonly counts: Record<RefusalReason, number> = { 'untrusted-source': 0, 'no-worker': 0, 'edge-overload': 0 };
+  readonly counts: Record<RefusalReason, number> = { 'untrusted-source': 0, 'no-worker': 0, 'edge-overload': 0, 'no-dialog': 0 };
   /** Refusals that got no response: under a flood, or no response could be built from the request. */
   unanswered = 0;
   private readonly pending = new Map<RefusalReason, Pending>();
@@ -70,7 +72,7 @@ export class Refusals {
   private log(reason: RefusalReason, pending: Pending): void {
     const now = this.clock();
     const sinceMs = Number.isFinite(pending.lastLoggedAt) ? now - pending.lastLoggedAt : 0;
-    this.logger.warn({ reason, count: pending.count, sinceMs, lastSource: `${pending.lastAddress}:${pending.lastPort}`, total: this.counts[reason] }, 'new INVITEs refused at the edge');
+    this.logger.warn({ reason, count: pending.count, sinceMs, lastSource: `${pending.lastAddress}:${pending.lastPort}`, total: this.counts[reason] }, 'INVITEs refused at the edge');
     pending.count = 0;
     pending.lastLoggedAt = now;
   }

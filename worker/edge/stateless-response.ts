@@ -1,3 +1,5 @@
+import { fnv1a } from './hash';
+
 /**
  * Answers a SIP request from its raw bytes, without the `sip` stack and without keeping any
  * state: the edge refuses new INVITEs this way (403 for a source that is no carrier, 503 when no
@@ -280,12 +282,7 @@ export class StatelessTags {
   constructor(private readonly seed: number) {}
 
   tagFor(callId: string): string {
-    let hash = (0x811c9dc5 ^ this.seed) >>> 0;
-    for (let index = 0; index < callId.length; index++) {
-      hash ^= callId.charCodeAt(index) & 0xff;
-      hash = Math.imul(hash, 0x01000193) >>> 0;
-    }
-    return `sl${hash.toString(16).padStart(8, '0')}`;
+    return `sl${fnv1a(callId, this.seed).toString(16).padStart(8, '0')}`;
   }
 
   isStatelessTag(callId: string, tag: string | null): boolean {

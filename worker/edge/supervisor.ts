@@ -4,6 +4,9 @@ import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { Worker, type ResourceLimits, type TransferListItem } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { isWorkerToEdge, type EdgeToWorker, type WorkerToEdge } from './protocol';
+import { crashLoopLength, DEFAULT_BACKOFF, restartDelayMs, type RestartBackoff } from './restart-policy';
+
+export type { RestartBackoff } from './restart-policy';
 
 /**
  * Runs the SIP worker threads (DESIGN section 3): spawns them, restarts a dead one (at once, with
@@ -12,11 +15,9 @@ import { isWorkerToEdge, type EdgeToWorker, type WorkerToEdge } from './protocol
  * Plain `node:worker_threads`: an exception in a worker is logged and the worker restarted, never
  * rethrown in the host.
  *
- * Restart policy: a dead worker is restarted at once unless it is in a crash loop (it died again
- * within `resetAfterMs` of its previous start); only then does backoff grow, from `initialMs` up
- * to `maxMs`. Backoff never leaves the node without a worker: while no other worker is ready, the
- * delay is at most `noneReadyMaxMs` (every pending restart is brought forward to it when the last
- * ready worker dies), since a node without workers drops every call.
+ * Restart policy (restart-policy.ts): at once, with growing backoff only in a crash loop, and
+ * never longer than `noneReadyMaxMs` while no other worker is ready; every pending restart is
+ * brought forward to that when the last ready worker dies.
  */
 
 export type WorkerState = 'starting' | 'ready' | 'draining' | 'restarting' | 'stopped';
@@ -30,16 +31,6 @@ export interface WorkerHealth {
   /** Busy fraction of the worker's event loop since the previous `health()` call (0..1). */
   readonly eventLoopUtilization: number;
   readonly restarts: number;
-}
-
-export interface RestartBackoff {
-  /** The delay after the second death in a row of a crash loop (the first restarts at once). */
-  readonly initialMs: number;
-  readonly maxMs: number;
-  /** A worker that stayed up this long after `ready` is out of its crash loop: its next death restarts at once. */
-  readonly resetAfterMs?: number;
-  /** The longest delay while no other worker is ready: the node is not left without workers for long. */
-  readonly noneReadyMaxMs?: number;
 }
 
 export interface SupervisorOptions {
@@ -63,8 +54,8 @@ export interface SupervisorEvents {
   message: [index: number, message: WorkerToEdge];
   /** A worker died unexpectedly; emitted before any restart, so its resources can be given back. */
   exit: [index: number, code: number];
-  /** A replacement thread was spawned for a dead worker (`ready` follows when it is up). */
-  restart: [index: number];
+  /** A replacement thread was spawned for a dead worker, after the delay the policy chose (`ready` follows when it is up). */
+  restart: [index: number, delayMs: number];
   /** A thread posted `ready` and may take new Call-IDs. */
   ready: [index: number];
   /** A worker was told to drain: no new Call-IDs for it. */
@@ -73,11 +64,6 @@ export interface SupervisorEvents {
   stopped: [index: number];
 }
 
-/**
- * One second while no worker runs: long enough that a worker which cannot start (database down)
- * costs at most one thread start a second, short next to what a node without workers loses.
- */
-const DEFAULT_BACKOFF: Required<RestartBackoff> = { initialMs: 100, maxMs: 30_000, resetAfterMs: 60_000, noneReadyMaxMs: 1_000 };
 /** Calls last minutes, sometimes hours; ten minutes lets almost all end before a scale-down forces it. */
 const DEFAULT_DRAIN_TIMEOUT_MS = 10 * 60_000;
 const DEFAULT_STOP_GRACE_MS = 5_000;
@@ -311,16 +297,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.finishStop(slot);
       return;
     }
-    if (slot.readyAt > 0 && performance.now() - slot.readyAt >= this.backoff.resetAfterMs) slot.crashes = 0;
+    slot.crashes = crashLoopLength(slot.crashes, slot.readyAt > 0 ? performance.now() - slot.readyAt : null, this.backoff);
     this.scheduleRestart(slot);
     if (!this.anyReady()) this.bringRestartsForward();
   }
 
   private scheduleRestart(slot: Slot): void {
-    slot.crashes++;
-    // The first death restarts at once; backoff is for a crash loop: 0, initialMs, 2 * initialMs, ...
-    let delayMs = slot.crashes <= 1 ? 0 : Math.min(this.backoff.maxMs, this.backoff.initialMs * 2 ** (slot.crashes - 2));
-    if (!this.anyReady()) delayMs = Math.min(delayMs, this.backoff.noneReadyMaxMs);
+    const delayMs = restartDelayMs(slot.crashes, this.anyReady(), this.backoff);
     this.logger.info({ worker: slot.index, delayMs, crashes: slot.crashes }, 'restarting SIP worker');
     this.armRestart(slot, delayMs);
   }
@@ -335,10 +318,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         this.spawn(slot);
       } catch (err) {
         this.logger.error({ err, worker: slot.index }, 'SIP worker could not be spawned');
+        slot.crashes++;
         this.scheduleRestart(slot);
         return;
       }
-      this.safeEmit('restart', slot.index);
+      this.safeEmit('restart', slot.index, delayMs);
     }, delayMs);
   }
 

@@ -72,6 +72,7 @@ describe('SIP edge admission (real socket, echo workers)', () => {
   let stranger: Peer;
   let registry: Registry;
   let busy: number;
+  let load: EdgeLoad;
 
   async function start(restartBackoff = { initialMs: 20, maxMs: 100 }): Promise<void> {
     supervisor = new Supervisor({ script: ECHO_WORKER, workerData: (index): EchoWorkerData => ({ index }), count: 2, logger, restartBackoff, stopGraceMs: 300 });
@@ -79,8 +80,8 @@ describe('SIP edge admission (real socket, echo workers)', () => {
     affinity = new Affinity();
     registry = new Registry();
     busy = 0;
-    // The edge's loop as the test says: `busy` is its utilisation in every sample.
-    const load = new EdgeLoad(new LoadGuard(0.98, (previous: EventLoopUtilization | undefined) => ({ sample: { idle: 0, active: 0, utilization: 0 }, utilization: previous === undefined ? 0 : busy })));
+    // The edge's loop as the test says: `busy` is its utilisation in every sample, taken when the test calls `load.sample()`.
+    load = new EdgeLoad(new LoadGuard(0.98, (previous: EventLoopUtilization | undefined) => ({ sample: { idle: 0, active: 0, utilization: 0 }, utilization: previous === undefined ? 0 : busy })), null);
     edge = await createEdge({ host: '127.0.0.1', port: 0, supervisor, affinity, logger, metrics: registry, load });
     carrier = await new Peer().open('127.0.0.1');
     stranger = await new Peer().open('127.0.0.3');
@@ -121,18 +122,58 @@ describe('SIP edge admission (real socket, echo workers)', () => {
     await new Promise((resolve) => setTimeout(resolve, 2 * T1_MS + 100));
     expect(stranger.inbox, 'nothing retransmitted, the ACK not echoed by a worker').to.deep.equal([]);
     expect(edge.stats()).to.include({ dispatched: 0, bindings: 0, statelessSent: 2, acksAbsorbed: 1, refusedUnanswered: 0 });
-    expect(edge.stats().refused).to.deep.equal({ 'untrusted-source': 2, 'no-worker': 0, 'edge-overload': 0 });
+    expect(edge.stats().refused).to.deep.equal({ 'untrusted-source': 2, 'no-worker': 0, 'edge-overload': 0, 'no-dialog': 0 });
     expect(await registry.getSingleMetricAsString('sip_edge_invites_refused_total')).to.contain('sip_edge_invites_refused_total{reason="untrusted-source"} 2');
   });
 
-  it('judges only out-of-dialog INVITEs: a stranger\'s REGISTER, OPTIONS, re-INVITE and an ACK with another tag go on to a worker', async () => {
+  it('judges only out-of-dialog INVITEs: a stranger\'s REGISTER, OPTIONS and an ACK with another tag go on to a worker', async () => {
     await start();
     knowCarriers();
-    for (const datagram of [sipRequest('REGISTER', 'r@x'), sipRequest('OPTIONS', 'o@x'), sipRequest('INVITE', 'reinvite@x', { toTag: 'pbx1' }), sipRequest('ACK', 'a@x', { toTag: 'pbx1' })]) {
+    for (const datagram of [sipRequest('REGISTER', 'r@x'), sipRequest('OPTIONS', 'o@x'), sipRequest('ACK', 'a@x', { toTag: 'pbx1' })]) {
       stranger.send(edge, datagram);
       expect(await stranger.next()).to.match(/^SIP\/2\.0 200 OK\r\nX-Worker/);
     }
-    expect(edge.stats()).to.include({ dispatched: 4, statelessSent: 0 });
+    expect(edge.stats()).to.include({ dispatched: 3, statelessSent: 0, bindings: 0 });
+  });
+
+  it('answers a re-INVITE whose Call-ID no worker holds with one stateless 481, from anyone: no worker, no binding', async () => {
+    await start();
+    knowCarriers();
+    for (const peer of [stranger, carrier]) {
+      const callId = `reinvite-${peer.port}@x`;
+      peer.send(edge, sipRequest('INVITE', callId, { toTag: 'pbx1' }));
+      const answer = await peer.next();
+      expect(answer.startsWith('SIP/2.0 481 Call/Transaction Does Not Exist\r\n')).to.equal(true);
+      // The request's To tag is the dialog's: it is kept, none added (RFC 3261 section 12.2.2).
+      expect(answer).to.contain('\r\nTo: <sip:+4930123@127.0.0.1>;tag=pbx1\r\n');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2 * T1_MS + 100));
+    expect(stranger.inbox, 'sent once, never retransmitted').to.deep.equal([]);
+    expect(carrier.inbox).to.deep.equal([]);
+    expect(edge.stats()).to.include({ dispatched: 0, bindings: 0, statelessSent: 2, refusedUnanswered: 0 });
+    expect(edge.stats().refused).to.include({ 'no-dialog': 2, 'untrusted-source': 0 });
+  });
+
+  it('a flood of made-up re-INVITEs leaves the bindings as they were, and is dropped unanswered while the edge is flooded', async () => {
+    await start();
+    knowCarriers();
+    carrier.send(edge, sipRequest('INVITE', 'live@carrier'));
+    await carrier.next();
+    expect(edge.stats().bindings).to.equal(1);
+    busy = 0.99;
+    // The first saturated sample: not yet overloaded (two in a row are).
+    load.sample();
+    for (let k = 0; k < 200; k++) stranger.send(edge, sipRequest('INVITE', `made-up-${k}@x`, { toTag: `t${k}` }));
+    await settle(stranger, edge, 'marker-1@x');
+    expect(edge.stats()).to.include({ bindings: 1, dispatched: 2, statelessSent: 200 });
+    expect(edge.stats().refused['no-dialog']).to.equal(200);
+    load.sample();
+    expect(edge.stats().pressure).to.equal('flooded');
+    stranger.inbox.length = 0;
+    for (let k = 0; k < 50; k++) stranger.send(edge, sipRequest('INVITE', `made-up-again-${k}@x`, { toTag: 'x' }));
+    await settle(stranger, edge, 'marker-2@x');
+    expect(edge.stats()).to.include({ bindings: 1, statelessSent: 200, refusedUnanswered: 50 });
+    expect(edge.stats().refused['no-dialog']).to.equal(250);
   });
 
   it('passes a carrier\'s INVITE, and a stranger\'s INVITE whose Call-ID a worker already holds', async () => {
@@ -169,7 +210,7 @@ describe('SIP edge admission (real socket, echo workers)', () => {
     stranger.send(edge, sipRequest('INVITE', 'stranger-2@x'));
     expect((await stranger.next()).startsWith('SIP/2.0 403 Forbidden\r\n')).to.equal(true);
     expect(edge.stats().dropped['no-worker']).to.equal(1);
-    expect(edge.stats().refused).to.deep.equal({ 'untrusted-source': 1, 'no-worker': 1, 'edge-overload': 0 });
+    expect(edge.stats().refused).to.deep.equal({ 'untrusted-source': 1, 'no-worker': 1, 'edge-overload': 0, 'no-dialog': 0 });
   });
 
   it('with its loop saturated by real traffic, sheds new INVITEs with 503 while calls in progress and responses pass', async () => {
@@ -178,7 +219,8 @@ describe('SIP edge admission (real socket, echo workers)', () => {
     carrier.send(edge, sipRequest('INVITE', 'up@carrier'));
     await carrier.next();
     busy = 0.99;
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    load.sample();
+    load.sample();
     expect(edge.stats().pressure).to.equal('overloaded');
     carrier.send(edge, sipRequest('INVITE', 'shed@carrier'));
     const answer = await carrier.next();
@@ -196,22 +238,19 @@ describe('SIP edge admission (real socket, echo workers)', () => {
     await start();
     knowCarriers();
     busy = 0.99;
-    // Mostly refused datagrams in every sample: a flood.
-    const flood = setInterval(() => {
-      for (let k = 0; k < 20; k++) stranger.send(edge, sipRequest('INVITE', `flood-${Math.random()}@x`));
-    }, 20);
-    try {
-      await new Promise((resolve) => setTimeout(resolve, 800));
-      expect(edge.stats().pressure).to.equal('flooded');
-      const answeredBefore = edge.stats().statelessSent;
-      stranger.inbox.length = 0;
-      carrier.send(edge, sipRequest('INVITE', 'admitted@carrier'));
-      expect(await carrier.next()).to.match(/^SIP\/2\.0 200 OK\r\nX-Worker/);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(edge.stats().statelessSent).to.equal(answeredBefore);
-      expect(edge.stats().refusedUnanswered).to.be.greaterThan(0);
-    } finally {
-      clearInterval(flood);
+    // Two saturated samples in a row, each mostly of refused datagrams: a flood.
+    for (let round = 0; round < 2; round++) {
+      for (let k = 0; k < 20; k++) stranger.send(edge, sipRequest('INVITE', `flood-${round}-${k}@x`));
+      await settle(stranger, edge, `marker-${round}@x`);
+      load.sample();
     }
+    expect(edge.stats().pressure).to.equal('flooded');
+    const answeredBefore = edge.stats().statelessSent;
+    expect(answeredBefore).to.equal(40);
+    for (let k = 0; k < 20; k++) stranger.send(edge, sipRequest('INVITE', `flood-2-${k}@x`));
+    carrier.send(edge, sipRequest('INVITE', 'admitted@carrier'));
+    expect(await carrier.next()).to.match(/^SIP\/2\.0 200 OK\r\nX-Worker/);
+    await settle(stranger, edge, 'marker-2@x');
+    expect(edge.stats()).to.include({ statelessSent: answeredBefore, refusedUnanswered: 20 });
   });
 });

@@ -67,7 +67,7 @@ describe('an untrusted flood beside trusted calls (real SIP on loopback)', funct
     pbxSeen = actAsPbx(pbx, () => ({ kind: 'answer' }));
     await h.trunk({ username: 'flood-pbx', number: DID, maxConcurrentCalls: 1000 });
     await h.registerPbx(pbx, 'flood-pbx');
-    await waitUntil(() => h.sip.edge.stats().carrierCidrs === 1, 3000, 'the carriers at the edge');
+    await waitUntil(() => h.sip.edge.stats().carrierCidrCount === 1, 3000, 'the carriers at the edge');
   });
   after(async () => {
     pbx.stop();

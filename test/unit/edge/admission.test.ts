@@ -12,7 +12,7 @@ describe('edge admission', () => {
   });
 
   const admission = new EdgeAdmission();
-  admission.update({ version: 3, sourceCidrs: ['198.51.100.0/24', '203.0.113.7/32', '2001:db8:a::/48'] });
+  admission.update(['198.51.100.0/24', '203.0.113.7/32', '2001:db8:a::/48']);
   const rows: { address: string; verdict: 'carrier' | 'stranger' }[] = [
     { address: '198.51.100.0', verdict: 'carrier' },
     { address: '198.51.100.255', verdict: 'carrier' },
@@ -34,13 +34,15 @@ describe('edge admission', () => {
 
   it('takes the latest list whole, and an empty list admits no one', () => {
     const latest = new EdgeAdmission();
-    latest.update({ version: 1, sourceCidrs: ['192.0.2.0/24'] });
-    latest.update({ version: 2, sourceCidrs: ['198.51.100.1/32'] });
+    expect(latest.sourceCidrCount()).to.equal(null);
+    latest.update(['192.0.2.0/24', '192.0.2.128/25']);
+    latest.update(['198.51.100.1/32']);
     expect(latest.judge('192.0.2.1')).to.equal('stranger');
     expect(latest.judge('198.51.100.1')).to.equal('carrier');
-    expect(latest.current()).to.deep.equal({ version: 2, sourceCidrs: ['198.51.100.1/32'] });
-    latest.update({ version: 3, sourceCidrs: [] });
+    expect(latest.sourceCidrCount()).to.equal(1);
+    latest.update([]);
     expect(latest.judge('198.51.100.1')).to.equal('stranger');
+    expect(latest.sourceCidrCount()).to.equal(0);
   });
 });
 
@@ -135,7 +137,7 @@ describe('edge refusals', () => {
     const { refusals, lines, advance } = refusalsWithClock();
     for (let k = 0; k < 10_000; k++) refusals.note('untrusted-source', '203.0.113.9', 5060, k % 2 === 0);
     refusals.note('no-worker', '198.51.100.1', 5060, true);
-    expect(refusals.counts).to.deep.equal({ 'untrusted-source': 10_000, 'no-worker': 1, 'edge-overload': 0 });
+    expect(refusals.counts).to.deep.equal({ 'untrusted-source': 10_000, 'no-worker': 1, 'edge-overload': 0, 'no-dialog': 0 });
     expect(refusals.unanswered).to.equal(5_000);
     expect(lines.map((line) => [line.reason, line.count])).to.deep.equal([
       ['untrusted-source', 1],

@@ -149,4 +149,20 @@ describe('Affinity', () => {
     affinity.addWorker(0);
     expect(affinity.assign('e')).to.equal(0);
   });
+
+  it('acceptsNew follows every change of the accepting workers (its list is cached between changes)', () => {
+    const { affinity } = setup([]);
+    const seen: boolean[] = [affinity.acceptsNew()];
+    affinity.addWorker(0);
+    seen.push(affinity.acceptsNew());
+    affinity.drainWorker(0);
+    seen.push(affinity.acceptsNew());
+    affinity.addWorker(1);
+    seen.push(affinity.acceptsNew());
+    affinity.dropWorker(1);
+    seen.push(affinity.acceptsNew());
+    affinity.addWorker(0);
+    seen.push(affinity.acceptsNew(), affinity.assign('x') === 0);
+    expect(seen).to.deep.equal([false, true, false, true, false, true, true]);
+  });
 });
