@@ -4,17 +4,7 @@
  * truncation, duplicated and dropped headers, huge values). The same seed gives the same datagrams.
  */
 
-/** mulberry32: small, fast, and good enough to pick mutations; never for anything secret. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './random';
 
 /** Where the datagrams go and what they may name. */
 export interface FuzzTarget {

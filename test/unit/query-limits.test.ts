@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { seededRandom } from '../support/random';
 import { buildSchema, parse } from 'graphql';
 import { findQueryExcess, measureQuery, operationsOf, QUERY_LIMITS, type QueryFigures } from '../../api/query-limits';
 
@@ -86,14 +87,7 @@ describe('findQueryExcess', () => {
   });
 
   it('survives seeded random and mutated documents (bounded fuzz)', () => {
-    let seed = 0x5eed;
-    const random = (): number => {
-      // mulberry32: small, seeded, good enough to pick grammar branches.
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    const random = seededRandom(0x5eed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
     const selections = (depth: number): string => {
       const parts: string[] = [];

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { seededRandom } from '../../support/random';
 import { MAX_RECORD_TEXT, recordText } from '../../../worker/calls/record-text';
 
 describe('call record text: control characters escaped, long values cut', () => {
@@ -17,11 +18,7 @@ describe('call record text: control characters escaped, long values cut', () => 
   }
 
   it('never lets a control character, a lone surrogate or an over-long value through (seeded fuzz)', () => {
-    let seed = 0x5eed;
-    const random = () => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return seed / 2 ** 32;
-    };
+    const random = seededRandom(0x5eed);
     const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
     // eslint-disable-next-line no-control-regex
     const control = /[\u0000-\u001f\u007f-\u009f]/;

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { seededRandom } from '../../support/random';
 import { hasControlCharacter, MAX_RESPONSE_GROWTH_BYTES, scanRequest, scanToTag, statelessResponse, StatelessTags, type ScannedRequest } from '../../../worker/edge/stateless-response';
 
 const SOURCE = { address: '192.0.2.7', port: 5062 };
@@ -168,17 +169,6 @@ describe('stateless To tags', () => {
   });
 });
 
-/** mulberry32: a small seeded generator, so a failing case can be replayed. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('stateless response: seeded fuzz', () => {
   const templates = [
@@ -221,7 +211,7 @@ describe('stateless response: seeded fuzz', () => {
   }
 
   it('20,000 mutated requests: never throws; every answer is one well-formed, bounded response', () => {
-    const random = seeded(0x5eed_0006);
+    const random = seededRandom(0x5eed_0006);
     let answered = 0;
     for (let round = 0; round < 20_000; round++) {
       const datagram = mutate(random, templates[round % templates.length]);
