@@ -25,6 +25,19 @@ function nextEvent(supervisor: Supervisor, match: (event: EchoEvent, index: numb
   });
 }
 
+/** The delay the supervisor chose for each restart, and how long each actually took after its exit. */
+function watchRestarts(pool: Supervisor): { chosen: number[]; waited: number[] } {
+  let exitedAt = 0;
+  const chosen: number[] = [];
+  const waited: number[] = [];
+  pool.on('exit', () => (exitedAt = performance.now()));
+  pool.on('restart', (_index, delayMs) => {
+    chosen.push(delayMs);
+    waited.push(performance.now() - exitedAt);
+  });
+  return { chosen, waited };
+}
+
 describe('Supervisor (real worker threads)', () => {
   let supervisor: Supervisor | null = null;
 
@@ -110,14 +123,7 @@ describe('Supervisor (real worker threads)', () => {
   it('backoff is capped at maxMs', async () => {
     const pool = create({ count: 1, restartBackoff: { initialMs: 10, maxMs: 30, noneReadyMaxMs: 10_000 } });
     await pool.start();
-    let exitedAt = 0;
-    const chosen: number[] = [];
-    const waited: number[] = [];
-    pool.on('exit', () => (exitedAt = performance.now()));
-    pool.on('restart', (_index, delayMs) => {
-      chosen.push(delayMs);
-      waited.push(performance.now() - exitedAt);
-    });
+    const { chosen, waited } = watchRestarts(pool);
     for (let crash = 0; crash < 4; crash++) {
       const ready = once(pool, 'ready');
       control(pool, 0, { cmd: 'exit', code: 1 });
@@ -131,14 +137,7 @@ describe('Supervisor (real worker threads)', () => {
     // resetAfterMs long enough that a quick second death is one on a loaded machine too.
     const pool = create({ restartBackoff: { initialMs: 300, maxMs: 300, resetAfterMs: 600 } });
     await pool.start();
-    let exitedAt = 0;
-    const chosen: number[] = [];
-    const waited: number[] = [];
-    pool.on('exit', () => (exitedAt = performance.now()));
-    pool.on('restart', (_index, delayMs) => {
-      chosen.push(delayMs);
-      waited.push(performance.now() - exitedAt);
-    });
+    const { chosen, waited } = watchRestarts(pool);
     for (const upMs of [0, 0, 700]) {
       await new Promise((resolve) => setTimeout(resolve, upMs));
       const ready = once(pool, 'ready');
@@ -152,14 +151,7 @@ describe('Supervisor (real worker threads)', () => {
   it('never leaves the node without a ready worker for longer than noneReadyMaxMs', async () => {
     const pool = create({ count: 1, restartBackoff: { initialMs: 60_000, maxMs: 60_000, noneReadyMaxMs: 50 } });
     await pool.start();
-    let exitedAt = 0;
-    const chosen: number[] = [];
-    const waited: number[] = [];
-    pool.on('exit', () => (exitedAt = performance.now()));
-    pool.on('restart', (_index, delayMs) => {
-      chosen.push(delayMs);
-      waited.push(performance.now() - exitedAt);
-    });
+    const { chosen, waited } = watchRestarts(pool);
     for (let crash = 0; crash < 3; crash++) {
       const ready = once(pool, 'ready');
       control(pool, 0, { cmd: 'exit', code: 1 });
