@@ -11,6 +11,7 @@ import {
   type TimeWindowRule,
   type Weekday,
 } from '../../domain/time-window';
+import { seededRandom } from '../support/random';
 
 const BERLIN = 'Europe/Berlin';
 const NEW_YORK = 'America/New_York';
@@ -183,6 +184,39 @@ describe('timeWindowProblems', () => {
     const problems = timeWindowProblems({ rules: [{ weekdays: [long], from: long, to: long }], holidays: [{ from: long, to: long }] }, at);
     expect(problems).to.have.length(5);
     for (const problem of problems) expect(problem.length).to.be.below(200);
+  });
+});
+
+describe('time windows on random input (seeded fuzz)', () => {
+  it('validation never throws and names a field; what it accepts normalises and evaluates without throwing', () => {
+    const seed = 0x71e3;
+    const random = seededRandom(seed);
+    const pieces = ['0', '1', '2', '3', '4', '5', '9', ':', '-', 'W', 'T', ' ', 'MONDAY', 'FRIDAY', 'SUNDAY', 'monday', '24:00', '00:00', '23:59', '2026-12-31', '2027-02-29', '\u0000', 'é'];
+    const pick = (): string => pieces[Math.floor(random() * pieces.length)];
+    const text = (): string => Array.from({ length: Math.floor(random() * 4) }, pick).join('');
+    // Mostly well-formed values, so that the evaluation is reached too; garbage the rest of the time.
+    const often = (good: string[]): string => (random() < 0.85 ? good[Math.floor(random() * good.length)] : text());
+    const times = ['00:00', '02:00', '02:30', '03:00', '08:00', '22:00', '23:59', '24:00'];
+    const dates = ['2026-03-29', '2026-10-25', '2026-12-31', '2027-01-01'];
+    const list = <T>(max: number, make: () => T): T[] => Array.from({ length: Math.floor(random() * (max + 1)) }, make);
+    const zones = [BERLIN, NEW_YORK, 'UTC', 'Australia/Lord_Howe', 'Asia/Kathmandu', 'Nowhere/Special'];
+    let accepted = 0;
+    for (let i = 0; i < 2000; i += 1) {
+      const draft: TimeWindowDraft = {
+        rules: list(3, () => ({ weekdays: list(3, () => often(['MONDAY', 'SATURDAY', 'SUNDAY'])), from: often(times), to: often(times) })),
+        holidays: random() < 0.3 ? null : list(3, () => ({ from: often(dates), to: often(dates) })),
+      };
+      const context = `seed ${seed} case ${i}: ${JSON.stringify(draft)}`;
+      const problems = timeWindowProblems(draft, 'w');
+      for (const problem of problems) expect(problem.startsWith('w'), context).to.equal(true);
+      if (problems.length > 0) continue;
+      accepted += 1;
+      const settings = normaliseTimeWindow(draft);
+      const instant = Date.UTC(2026, 0, 1) + Math.floor(random() * 2 * 365 * 24 * 60) * 60_000;
+      expect(matchesTimeWindow(settings, zones[Math.floor(random() * zones.length)], instant), context).to.be.a('boolean');
+    }
+    // The generator must also reach the evaluation, or the second half proves nothing.
+    expect(accepted).to.be.above(20);
   });
 });
 
