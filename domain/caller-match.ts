@@ -1,5 +1,5 @@
 import { isSupportedCountry, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
-import { toE164 } from './phone-number';
+import { e164FromUserPart, NUMBER_SEPARATORS, toE164 } from './phone-number';
 import { quoteInput } from './quote-input';
 
 /**
@@ -52,15 +52,13 @@ export const ANONYMOUS_CALLER_USERS: ReadonlySet<string> = new Set(['anonymous',
 /** Privacy values that withhold the caller's identity (RFC 3323 section 4.2; `id`: RFC 3325 section 9.3). */
 const IDENTITY_PRIVACY: ReadonlySet<string> = new Set(['user', 'header', 'id']);
 
-/** Visual separators people and carriers put in numbers. */
-const SEPARATORS = /[\s\-().]/g;
 const PREFIX = /^\+[1-9][0-9]{0,14}$/;
 /** Longer than any written number: refused before any parsing. */
 const MAX_INPUT_CHARS = 64;
 
 function normalisePrefix(prefix: string): string | null {
   if (prefix.length > MAX_INPUT_CHARS) return null;
-  const bare = prefix.replace(SEPARATORS, '');
+  const bare = prefix.replace(NUMBER_SEPARATORS, '');
   return PREFIX.test(bare) ? bare : null;
 }
 
@@ -117,16 +115,12 @@ export function isAnonymousCaller(callerUser: string | null, facts: CallerFacts 
 /** The caller's number in E.164 from a From user part, or null when it is not a number in a known form. */
 export function callerToE164(callerUser: string | null, country?: string | null): string | null {
   if (callerUser === null || callerUser.length > MAX_INPUT_CHARS) return null;
-  const bare = callerUser.split(';')[0].replace(SEPARATORS, '');
-  if (/^\+[1-9][0-9]{6,14}$/.test(bare)) return bare;
-  if (/^00[1-9][0-9]{6,14}$/.test(bare)) return `+${bare.slice(2)}`;
-  if (/^0[1-9][0-9]{4,14}$/.test(bare)) {
-    if (country == null || !isSupportedCountry(country)) return null;
-    const parsed = parsePhoneNumberFromString(bare, country as CountryCode);
-    return parsed !== undefined && parsed.isPossible() ? parsed.number : null;
-  }
-  if (/^[1-9][0-9]{7,14}$/.test(bare)) return `+${bare}`;
-  return null;
+  const international = e164FromUserPart(callerUser);
+  if (international !== null) return international;
+  const bare = callerUser.split(';')[0].replace(NUMBER_SEPARATORS, '');
+  if (!/^0[1-9][0-9]{4,14}$/.test(bare) || country == null || !isSupportedCountry(country)) return null;
+  const parsed = parsePhoneNumberFromString(bare, country as CountryCode);
+  return parsed !== undefined && parsed.isPossible() ? parsed.number : null;
 }
 
 /** The country of an E.164 number (e.g. the dialled number), for reading national caller numbers. */

@@ -14,3 +14,20 @@ export function toE164(input: string): string | null {
   if (parsed === undefined || !parsed.isValid()) return null;
   return parsed.number;
 }
+
+/** Visual separators people and carriers put in numbers. */
+export const NUMBER_SEPARATORS = /[\s\-().]/g;
+
+/**
+ * A number in a SIP user part, in E.164 form, when it is written internationally: `+442079460000`,
+ * `00442079460000` or bare `442079460000`, with visual separators or a parameter (`;npdi`) allowed.
+ * Only the form is normalised, no number plan is checked (that costs a full parse). National forms
+ * cannot be told from international ones without a country: null.
+ */
+export function e164FromUserPart(user: string): string | null {
+  const bare = user.split(';')[0].replace(NUMBER_SEPARATORS, '');
+  if (/^\+[1-9][0-9]{6,14}$/.test(bare)) return bare;
+  if (/^00[1-9][0-9]{6,14}$/.test(bare)) return `+${bare.slice(2)}`;
+  if (/^[1-9][0-9]{7,14}$/.test(bare)) return `+${bare}`;
+  return null;
+}

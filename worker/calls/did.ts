@@ -1,3 +1,5 @@
+import { e164FromUserPart } from '../../domain/phone-number';
+
 /**
  * The dialled number from a Request-URI user part, in E.164 form (DESIGN section 4 step 2).
  * Carriers send `+442079460000`, `442079460000` or `00442079460000`, sometimes with visual
@@ -7,10 +9,5 @@
  * cannot be told from international ones without a country, so the country code is required.
  */
 export function didFromRequestUser(user: string | null): string | null {
-  if (user === null) return null;
-  const bare = user.split(';')[0].replace(/[\s\-().]/g, '');
-  if (/^\+[1-9][0-9]{6,14}$/.test(bare)) return bare;
-  if (/^00[1-9][0-9]{6,14}$/.test(bare)) return `+${bare.slice(2)}`;
-  if (/^[1-9][0-9]{7,14}$/.test(bare)) return `+${bare}`;
-  return null;
+  return user === null ? null : e164FromUserPart(user);
 }
