@@ -5,7 +5,7 @@ import { CallOutcome, type CallAttempt, type FailoverReason } from '../../domain
 import { parseSipUri } from '../../domain/sip-uri';
 import type { Clock } from '../clock';
 import type { Snapshot } from '../config/snapshot';
-import type { Flow } from '../../domain/flow';
+import type { Flow } from '../../domain/flow/flow';
 import { afterForward, start as startPlan, type DialPlanAction, type EngineState } from '../dialplan/engine';
 import { forwardRequestUri } from '../dialplan/target';
 import { decide, next } from '../routing/decide';

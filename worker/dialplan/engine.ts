@@ -1,4 +1,4 @@
-import { DialPlanApp, type Flow, type FlowStep } from '../../domain/flow';
+import { DialPlanApp, type Flow, type FlowStep } from '../../domain/flow/flow';
 
 /**
  * The dial plan engine's step logic, pure: given a flow and what the last app's result was,

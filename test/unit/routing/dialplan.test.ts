@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { DialPlanApp, type Flow } from '../../../domain/flow';
+import { DialPlanApp, type Flow } from '../../../domain/flow/flow';
 import { afterForward, MAX_STEPS_PER_CALL, start, type ForwardResult } from '../../../worker/dialplan/engine';
 import { forwardRequestUri } from '../../../worker/dialplan/target';
 
