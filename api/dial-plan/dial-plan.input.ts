@@ -1,6 +1,6 @@
 import { Field, ID, InputType, Int } from 'type-graphql';
 import { ArrayMaxSize, IsOptional, Length, Matches, ValidateNested } from 'class-validator';
-import { DialPlanApp, MAX_FLOW_STEPS } from '../../domain/flow';
+import { DialPlanApp, MAX_FLOW_STEPS } from '../../domain/flow/flow';
 
 @InputType()
 export class ForwardSettingsInput {

@@ -1,7 +1,7 @@
 import { In, type DataSource, type EntityManager } from 'typeorm';
 import { DialPlan } from '../../schema/entities/dial-plan.entity';
 import { Trunk } from '../../schema/entities/trunk.entity';
-import { validateFlow, type Flow, type FlowDraft } from '../../domain/flow';
+import { validateFlow, type Flow, type FlowDraft } from '../../domain/flow/flow';
 import type { Actor } from '../auth/actor';
 import { findAccessibleCompany } from '../company/company.service';
 import { badInput, conflict, notFound, translateConstraintError } from '../errors';

@@ -1,6 +1,6 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeResolver } from 'graphql-scalars';
-import { DialPlanApp } from '../../domain/flow';
+import { DialPlanApp } from '../../domain/flow/flow';
 import { Connection } from '../pagination';
 
 registerEnumType(DialPlanApp, { name: 'DialPlanApp', description: 'The app a flow step runs' });

@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
-import type { Flow } from '../../domain/flow';
+import type { Flow } from '../../domain/flow/flow';
 
 @Entity({ name: 'dial_plan' })
 export class DialPlan {

@@ -1,5 +1,5 @@
 import { DigestAlgorithm } from '../../domain/digest';
-import { DialPlanApp, type Flow } from '../../domain/flow';
+import { DialPlanApp, type Flow } from '../../domain/flow/flow';
 import type { CarrierConfig, DialPlanConfig, DidTarget, RegistrationBinding, Snapshot, TrunkConfig } from '../../worker/config/snapshot';
 
 /** Builds in-memory snapshots for pure tests of routing and the call layer. */

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { DialPlanApp, MAX_FLOW_STEPS, validateFlow, type Flow, type FlowDraft, type FlowExit } from '../../domain/flow';
+import { DialPlanApp, MAX_FLOW_STEPS, validateFlow, type AppDefinition, type Flow, type FlowDraft, type FlowExit } from '../../domain/flow/flow';
+import { APPS } from '../../domain/flow/apps';
 
 type StepDraft = FlowDraft['steps'][number];
 
@@ -265,4 +266,42 @@ describe('validateFlow: refused flows', () => {
       expect(validateFlow(row.draft)).to.deep.equal({ ok: false, problems: row.problems });
     });
   }
+});
+
+describe('app definitions', () => {
+  const settings: Record<DialPlanApp, { valid: unknown; invalid: unknown; rule: RegExp }> = {
+    [DialPlanApp.FORWARD]: { valid: { target: '+442079460000' }, invalid: { target: 'nowhere', ringTimeoutSeconds: 4 }, rule: /^flow\.steps\[3\]\.forward\.(target|ringTimeoutSeconds)/ },
+    [DialPlanApp.HANGUP]: { valid: { status: 486 }, invalid: { status: 200 }, rule: /^flow\.steps\[3\]\.hangup\.status must be/ },
+  };
+
+  it('every DialPlanApp has a definition whose settings key is the app name in camel case', () => {
+    for (const app of Object.values(DialPlanApp)) {
+      const definition = APPS[app];
+      expect(definition, app).to.not.equal(undefined);
+      expect(definition.settingsKey.toUpperCase(), app).to.equal(app.replace(/_/g, ''));
+    }
+    expect(Object.keys(APPS).sort()).to.deep.equal(Object.values(DialPlanApp).sort());
+  });
+
+  for (const app of Object.values(DialPlanApp)) {
+    it(`${app}: valid settings normalise without problems; invalid ones name the step's settings and the rule`, () => {
+      const definition = APPS[app] as AppDefinition<string, unknown, unknown>;
+      const clean: string[] = [];
+      expect(definition.normalise(settings[app].valid, 'flow.steps[0].x', clean)).to.not.equal(null);
+      expect(clean).to.deep.equal([]);
+      const problems: string[] = [];
+      definition.normalise(settings[app].invalid, `flow.steps[3].${definition.settingsKey}`, problems);
+      expect(problems).to.not.deep.equal([]);
+      for (const problem of problems) expect(problem).to.match(settings[app].rule);
+    });
+  }
+
+  it('a step of an app with no exits refuses any exit; a waiting app breaks a loop', () => {
+    for (const app of Object.values(DialPlanApp)) {
+      const definition = APPS[app];
+      expect(definition.exits.every((exit) => /^[a-z][A-Za-z]*$/.test(exit)), app).to.equal(true);
+    }
+    expect(APPS[DialPlanApp.FORWARD].waits).to.equal(true);
+    expect(APPS[DialPlanApp.HANGUP].waits).to.equal(false);
+  });
 });

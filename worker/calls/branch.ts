@@ -241,6 +241,20 @@ export class Branch {
     return true;
   }
 
+  /**
+   * Another branch of the call answered (a fork: RFC 3261 section 16.7 step 10 CANCELs the pending
+   * branches): end this one without an outcome. After a 1xx it is CANCELled; before one it is
+   * abandoned (section 9.1: no CANCEL yet; the stack sends one if a 1xx still comes). A 2xx that
+   * still comes is ACKed and BYEd (lateResponse: no dialog won). False when it had already ended.
+   */
+  giveUp(): boolean {
+    const ringing = this.state === 'proceeding';
+    if (!this.end()) return false;
+    if (ringing) this.handle?.cancel();
+    else this.handle?.abandon();
+    return true;
+  }
+
   /** Ends the branch once and reports its outcome. */
   private finish(outcome: AttemptOutcome, response: SipResponse | null): void {
     if (this.end()) this.options.onOutcome(outcome, response);

@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import { CallOutcome, type CallAttempt, type FailoverReason } from '../../domain/call';
-import { parseSipUri } from '../../domain/sip-uri';
 import type { Clock } from '../clock';
 import type { Snapshot } from '../config/snapshot';
-import type { Flow } from '../../domain/flow';
-import { afterForward, start as startPlan, type DialPlanAction, type EngineState } from '../dialplan/engine';
-import { forwardRequestUri } from '../dialplan/target';
+import type { Flow } from '../../domain/flow/flow';
+import { PlanRunner, type PlanBranchOptions } from '../dialplan/runner';
 import { decide, next } from '../routing/decide';
 import type { AttemptOutcome, ChannelView, Route } from '../routing/route';
 import type { Endpoint, NameAddr, SipRequest, SipResponse } from '../sip/message';
@@ -206,19 +203,31 @@ export class InboundCall {
     this.heldChannel = trunk.id;
     this.decision = 'deliver';
     const request = forwardedRequest(this.invite, { uri: binding.contact, recordRoute: this.deps.recordRoute, isOwnRoute: this.isOwnRoute });
+    this.startBranch({
+      request,
+      destination: { address: binding.sourceAddress, port: binding.sourcePort },
+      target: binding.contact,
+      noProvisionalMs: trunk.failover.noProvisionalTimeoutMs,
+      ringMs: this.deps.timerCMs,
+      ringFrom: 'provisional',
+      onOutcome: (outcome, response) => this.afterDelivery(route, outcome, response),
+    });
+  }
+
+  /**
+   * Starts a branch of this call (to the PBX or for a dial plan's app): its 1xx and a retransmitted
+   * 2xx go to the caller, its attempt goes on the record, the caller's CANCEL goes to it, and its
+   * outcome is passed on only while the call is not settled.
+   */
+  private startBranch(options: PlanBranchOptions): void {
     const branch = new Branch(
       {
-        request,
-        destination: { address: binding.sourceAddress, port: binding.sourcePort },
-        target: binding.contact,
-        noProvisionalMs: trunk.failover.noProvisionalTimeoutMs,
-        ringMs: this.deps.timerCMs,
-        ringFrom: 'provisional',
+        ...options,
         onProvisional: (response) => this.relay(response),
         onAnswerRetransmitted: (response) => this.relay(response),
         onOutcome: (outcome, response) => {
           this.attempts.push(branch.attempt());
-          this.afterDelivery(route, outcome, response);
+          if (this.phase.kind !== 'settled') options.onOutcome(outcome, response);
         },
       },
       this.deps.port,
@@ -259,61 +268,30 @@ export class InboundCall {
     }
   }
 
+  /** Hands the plan to the runner; the call keeps the caller's leg, the branches and the record. */
   private runPlan(flow: Flow): void {
-    const first = startPlan(flow);
-    this.perform(first.state, first.action);
-  }
-
-  private perform(engine: EngineState, action: DialPlanAction): void {
     const outcome = this.failoverReason === null ? CallOutcome.DELIVERED : CallOutcome.FAILED_OVER;
-    if (action.kind === 'Respond') {
-      this.answer(action.status);
-      this.settle(outcome, action.status);
-      return;
-    }
-    const uri = forwardRequestUri(action.target, this.snapshot.outboundGateway);
-    if (uri === null) {
-      this.logger.warn({ stepId: action.stepId, target: action.target }, 'forward target not reachable: no outbound gateway for a number');
-      this.continuePlan(engine, action.stepId, 'failed');
-      return;
-    }
-    const request = forwardedRequest(this.invite, { uri, recordRoute: this.deps.recordRoute, isOwnRoute: this.isOwnRoute });
-    const destination = literalDestination(uri);
-    const branch = new Branch(
-      {
-        request,
-        destination,
-        target: action.target,
-        noProvisionalMs: null,
-        ringMs: action.ringTimeoutMs,
-        ringFrom: 'start',
-        onProvisional: (response) => this.relay(response),
-        onAnswerRetransmitted: (response) => this.relay(response),
-        onOutcome: (result, response) => {
-          this.attempts.push(branch.attempt());
-          if (this.phase.kind === 'settled') return;
-          if (result.kind === 'Answered' && response !== null) {
-            this.relay(response);
-            this.answered(response, destination, null);
-            this.settle(outcome, result.status);
-            return;
-          }
-          if (result.kind === 'CallerCancelled') return;
-          const ended = result.kind === 'RingTimeout' || result.kind === 'NoProvisionalResponse' ? 'noAnswer' : 'failed';
-          this.continuePlan(engine, action.stepId, ended);
-        },
-      },
-      this.deps.port,
-      this.deps.clock,
-    );
-    this.phase = { kind: 'ringing', branch };
-    branch.start();
-  }
-
-  private continuePlan(engine: EngineState, stepId: string, result: 'noAnswer' | 'failed'): void {
-    const following = afterForward(engine, stepId, result);
-    if (following === null) return;
-    this.perform(following.state, following.action);
+    const call = {
+      invite: this.invite,
+      port: this.deps.port,
+      clock: this.deps.clock,
+      logger: this.logger,
+      recordRoute: this.deps.recordRoute,
+      outboundGateway: this.snapshot.outboundGateway,
+      startBranch: (options: PlanBranchOptions) => this.startBranch(options),
+    };
+    const runner = new PlanRunner(flow, call, (end) => {
+      if (this.phase.kind === 'settled') return;
+      if (end.kind === 'Answered') {
+        this.relay(end.response);
+        this.answered(end.response, end.callee, null);
+        this.settle(outcome, end.response.status);
+        return;
+      }
+      this.answer(end.status);
+      this.settle(outcome, end.status);
+    });
+    runner.start();
   }
 
   /** A response of our own to the caller's INVITE. */
@@ -386,11 +364,4 @@ function guarded(logger: Logger, step: string, run: () => void): void {
       // Nothing left to tell it to: the next step still runs.
     }
   }
-}
-
-/** Send straight to an IP-literal URI host; a host name is resolved by the stack. */
-function literalDestination(uri: string): Endpoint | null {
-  const parsed = parseSipUri(uri);
-  if (parsed === null || isIP(parsed.host) === 0) return null;
-  return { address: parsed.host, port: parsed.port ?? 5060 };
 }

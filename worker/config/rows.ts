@@ -1,6 +1,6 @@
 import type { ClientBase } from 'pg';
 import { DigestAlgorithm } from '../../domain/digest';
-import type { Flow } from '../../domain/flow';
+import type { Flow } from '../../domain/flow/flow';
 import type { ConfigTable } from '../../schema/config-change';
 import type { CarrierConfig, CompanyConfig, DialPlanConfig, DidTarget, RegistrationBinding, TrunkConfig } from './snapshot';
 import { epochMsSql } from '../../domain/registration';

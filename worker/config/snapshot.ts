@@ -1,5 +1,5 @@
 import type { DigestAlgorithm } from '../../domain/digest';
-import type { Flow } from '../../domain/flow';
+import type { Flow } from '../../domain/flow/flow';
 
 /**
  * The configuration a SIP worker serves calls from: an immutable snapshot, replaced as a whole

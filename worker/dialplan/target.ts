@@ -1,4 +1,6 @@
+import { isIP } from 'node:net';
 import { parseSipUri } from '../../domain/sip-uri';
+import type { Endpoint } from '../sip/message';
 
 /**
  * The Request-URI a FORWARD target is rung at: a `sip:` URI as it is; an E.164 number as the
@@ -14,4 +16,11 @@ export function forwardRequestUri(target: string, outboundGateway: string | null
     return `sip:${target}@${host}${gateway.port === undefined ? '' : `:${gateway.port}`}${gateway.params}`;
   }
   return parseSipUri(target) === null ? null : target;
+}
+
+/** Send straight to an IP-literal URI host; null: a host name, resolved by the stack. */
+export function literalDestination(uri: string): Endpoint | null {
+  const parsed = parseSipUri(uri);
+  if (parsed === null || isIP(parsed.host) === 0) return null;
+  return { address: parsed.host, port: parsed.port ?? 5060 };
 }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import pino from 'pino';
-import { DialPlanApp } from '../../../domain/flow';
+import { DialPlanApp } from '../../../domain/flow/flow';
 import { InboundCall, type AnsweredCall, type ChannelGate } from '../../../worker/calls/inbound-call';
 import type { CallRecordDraft, CallRecorder } from '../../../worker/calls/recorder';
 import type { SipRequest } from '../../../worker/sip/message';

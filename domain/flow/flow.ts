@@ -1,26 +1,35 @@
-import { toE164 } from './phone-number';
-import { parseSipUri } from './sip-uri';
-import { quoteInput } from './quote-input';
+import { quoteInput } from '../quote-input';
+import { APPS, type DialPlanApp } from './apps';
+
+export { DialPlanApp } from './apps';
 
 /**
  * A dial plan's call flow: steps, each one app with its settings and named exits to other
  * steps, and an entry step. Stored as JSON on the dial plan and read by the SIP workers, so
- * this shape is the contract between the API and the dial plan engine.
+ * this shape is the contract between the API and the dial plan engine. What each app accepts
+ * lives in its own definition under `apps/`; this file holds what every flow shares.
  */
-export enum DialPlanApp {
-  FORWARD = 'FORWARD',
-  HANGUP = 'HANGUP',
+
+/**
+ * One app's definition: the key its settings object has on a step (named after the app), the
+ * exits it may leave by, whether it waits (a loop through an app that waits cannot spin), and
+ * the check of its settings as a client sent them.
+ */
+export interface AppDefinition<Key extends string, Settings, Draft> {
+  readonly settingsKey: Key;
+  readonly exits: readonly string[];
+  readonly waits: boolean;
+  /**
+   * Checks and normalises the settings. Each problem starts with `at` (the step's settings, e.g.
+   * `flow.steps[2].forward`) and names the rule. Null when no usable settings can be built.
+   */
+  normalise(draft: Draft, at: string, problems: string[]): Settings | null;
 }
 
-export interface ForwardSettings {
-  /** An E.164 number (leaves through the outbound gateway) or a `sip:` URI. */
-  readonly target: string;
-  readonly ringTimeoutSeconds: number;
-}
-
-export interface HangupSettings {
-  readonly status: number;
-}
+type Apps = typeof APPS;
+type KeyOf<A extends DialPlanApp> = Apps[A]['settingsKey'];
+type SettingsOf<A extends DialPlanApp> = Apps[A] extends AppDefinition<string, infer Settings, never> ? Settings : never;
+type DraftOf<A extends DialPlanApp> = Apps[A] extends AppDefinition<string, unknown, infer Draft> ? Draft : never;
 
 export interface FlowExit {
   readonly on: string;
@@ -32,98 +41,58 @@ interface StepBase {
   readonly exits: readonly FlowExit[];
 }
 
-export type FlowStep =
-  | (StepBase & { readonly app: DialPlanApp.FORWARD; readonly forward: ForwardSettings })
-  | (StepBase & { readonly app: DialPlanApp.HANGUP; readonly hangup: HangupSettings });
+/** A step: its app, and that app's settings under the app's own key (`forward`, `hangup`). */
+export type FlowStep = { [A in DialPlanApp]: StepBase & { readonly app: A } & { readonly [K in KeyOf<A>]: SettingsOf<A> } }[DialPlanApp];
+
+/** The step of one app, e.g. `StepOf<DialPlanApp.FORWARD>` has `forward`. */
+export type StepOf<A extends DialPlanApp> = Extract<FlowStep, { readonly app: A }>;
 
 export interface Flow {
   readonly entryStepId: string;
   readonly steps: readonly FlowStep[];
 }
 
-/** What each app accepts: its exits, and whether it waits (so a loop through it cannot spin). */
-export interface AppSpec {
-  readonly exits: readonly string[];
-  readonly waits: boolean;
-}
-
-export const APP_SPECS: Readonly<Record<DialPlanApp, AppSpec>> = {
-  [DialPlanApp.FORWARD]: { exits: ['noAnswer'], waits: true },
-  [DialPlanApp.HANGUP]: { exits: [], waits: false },
-};
-
-export const FORWARD_RING_TIMEOUT = { min: 5, max: 300, default: 30 } as const;
 export const MAX_FLOW_STEPS = 100;
 const STEP_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** An unvalidated flow as it arrives from a client: any settings object may be present. */
 export interface FlowDraft {
   readonly entryStepId: string;
-  readonly steps: readonly {
+  readonly steps: readonly ({
     readonly id: string;
     readonly app: DialPlanApp;
-    readonly forward?: { readonly target: string; readonly ringTimeoutSeconds?: number | null } | null;
-    readonly hangup?: { readonly status: number } | null;
     readonly exits?: readonly FlowExit[] | null;
-  }[];
+  } & { readonly [A in DialPlanApp as KeyOf<A>]?: DraftOf<A> | null })[];
 }
+
+type StepDraft = FlowDraft['steps'][number];
 
 export type FlowResult = { ok: true; flow: Flow } | { ok: false; problems: string[] };
 
-const SETTINGS_KEYS = ['forward', 'hangup'] as const;
-const SETTINGS_KEY: Readonly<Record<DialPlanApp, (typeof SETTINGS_KEYS)[number]>> = {
-  [DialPlanApp.FORWARD]: 'forward',
-  [DialPlanApp.HANGUP]: 'hangup',
-};
+const SETTINGS_KEYS: readonly string[] = Object.values(APPS).map((definition) => definition.settingsKey);
 
-function normaliseTarget(target: string): string | null {
-  const trimmed = target.trim();
-  if (trimmed.startsWith('+')) return toE164(trimmed);
-  const uri = parseSipUri(trimmed);
-  return uri === null || uri.scheme !== 'sip' ? null : trimmed;
-}
-
-function buildStep(draft: FlowDraft['steps'][number], at: string, problems: string[]): FlowStep | null {
-  const exits = draft.exits ?? [];
-  const settingsKey = SETTINGS_KEY[draft.app];
+function buildStep(draft: StepDraft, at: string, problems: string[]): FlowStep | null {
+  const definition: AppDefinition<string, unknown, unknown> | undefined = APPS[draft.app];
+  const settingsKey = definition?.settingsKey;
+  const drafts = draft as unknown as Readonly<Record<string, unknown>>;
   for (const key of SETTINGS_KEYS) {
-    if (key !== settingsKey && draft[key] != null) {
+    if (key !== settingsKey && drafts[key] != null) {
       problems.push(`${at}: ${key} settings do not belong to a ${draft.app} step`);
     }
   }
-  switch (draft.app) {
-    case DialPlanApp.FORWARD: {
-      const settings = draft.forward;
-      if (settings == null) {
-        problems.push(`${at}: a FORWARD step needs forward settings`);
-        return null;
-      }
-      const target = normaliseTarget(settings.target);
-      if (target === null) problems.push(`${at}.forward.target: ${quoteInput(settings.target)} is neither an E.164 number nor a sip: URI`);
-      const ringTimeoutSeconds = settings.ringTimeoutSeconds ?? FORWARD_RING_TIMEOUT.default;
-      if (!Number.isInteger(ringTimeoutSeconds) || ringTimeoutSeconds < FORWARD_RING_TIMEOUT.min || ringTimeoutSeconds > FORWARD_RING_TIMEOUT.max) {
-        problems.push(`${at}.forward.ringTimeoutSeconds must be ${FORWARD_RING_TIMEOUT.min}..${FORWARD_RING_TIMEOUT.max}`);
-      }
-      if (target === null) return null;
-      return { id: draft.id, app: draft.app, forward: { target, ringTimeoutSeconds }, exits };
-    }
-    case DialPlanApp.HANGUP: {
-      const settings = draft.hangup;
-      if (settings == null) {
-        problems.push(`${at}: a HANGUP step needs hangup settings`);
-        return null;
-      }
-      if (!Number.isInteger(settings.status) || settings.status < 400 || settings.status > 699) {
-        problems.push(`${at}.hangup.status must be a SIP final status 400..699`);
-      }
-      return { id: draft.id, app: draft.app, hangup: { status: settings.status }, exits };
-    }
-    default: {
-      const unknown: never = draft.app;
-      problems.push(`${at}: unknown app ${String(unknown)}`);
-      return null;
-    }
+  if (definition === undefined || settingsKey === undefined) {
+    problems.push(`${at}: unknown app ${String(draft.app)}`);
+    return null;
   }
+  const settingsDraft = drafts[settingsKey];
+  if (settingsDraft == null) {
+    problems.push(`${at}: a ${draft.app} step needs ${settingsKey} settings`);
+    return null;
+  }
+  const settings = definition.normalise(settingsDraft, `${at}.${settingsKey}`, problems);
+  if (settings === null) return null;
+  // The key and the settings come from the definition of `draft.app`: the shape is that app's step.
+  return { id: draft.id, app: draft.app, [settingsKey]: settings, exits: draft.exits ?? [] } as unknown as FlowStep;
 }
 
 /** Steps reachable from the entry, following exits. */
@@ -146,7 +115,7 @@ function findSpinningLoop(byId: ReadonlyMap<string, FlowStep>): string[] | null 
   const path: string[] = [];
   const visit = (id: string): string[] | null => {
     const step = byId.get(id);
-    if (step === undefined || APP_SPECS[step.app].waits) return null;
+    if (step === undefined || APPS[step.app].waits) return null;
     if (state.get(id) === 'visiting') return [...path.slice(path.indexOf(id)), id];
     if (state.get(id) === 'done') return null;
     state.set(id, 'visiting');
@@ -186,7 +155,7 @@ export function validateFlow(draft: FlowDraft): FlowResult {
     if (step !== null && !byId.has(step.id)) byId.set(step.id, step);
   });
   draft.steps.forEach((stepDraft, index) => {
-    const allowed = APP_SPECS[stepDraft.app]?.exits ?? [];
+    const allowed: readonly string[] = APPS[stepDraft.app]?.exits ?? [];
     const seenExits = new Set<string>();
     (stepDraft.exits ?? []).forEach((exit, exitIndex) => {
       const at = `flow.steps[${index}].exits[${exitIndex}]`;

@@ -1,0 +1,18 @@
+import type { AppDefinition } from '../flow';
+import { forwardApp } from './forward';
+import { hangupApp } from './hangup';
+
+/** The apps a flow step can run. Adding one means a definition below (and an executor in the worker). */
+export enum DialPlanApp {
+  FORWARD = 'FORWARD',
+  HANGUP = 'HANGUP',
+}
+
+/**
+ * Every app's definition. `satisfies` makes an app without a definition (or a definition
+ * without an app) a compile error; the exact types stay, so each step's settings are typed.
+ */
+export const APPS = {
+  [DialPlanApp.FORWARD]: forwardApp,
+  [DialPlanApp.HANGUP]: hangupApp,
+} as const satisfies Readonly<Record<DialPlanApp, AppDefinition<string, unknown, never>>>;

@@ -1,0 +1,128 @@
+import { expect } from 'chai';
+import pino from 'pino';
+import { DialPlanApp, type Flow } from '../../../domain/flow/flow';
+import { Branch } from '../../../worker/calls/branch';
+import { MAX_STEPS_PER_CALL, PlanRunner, type PlanCall, type PlanEnd } from '../../../worker/dialplan/runner';
+import type { SipRequest } from '../../../worker/sip/message';
+import { FakeClock, FakePort, responseTo } from '../../support/fakes';
+
+const INVITE: SipRequest = {
+  method: 'INVITE',
+  uri: 'sip:+442079460001@192.0.2.1',
+  headers: {
+    via: [{ host: '198.51.100.7', params: { branch: 'z9hG4bKr' } }],
+    to: { uri: 'sip:+442079460001@192.0.2.1', params: {} },
+    from: { uri: 'sip:+4930901820@carrier', params: { tag: 'a' } },
+    'call-id': 'plan-1',
+    cseq: { seq: 1, method: 'INVITE' },
+  },
+};
+
+const FORWARD_THEN_HANGUP: Flow = {
+  entryStepId: 'mobile',
+  steps: [
+    { id: 'mobile', app: DialPlanApp.FORWARD, forward: { target: '+447911123456', ringTimeoutSeconds: 20 }, exits: [{ on: 'noAnswer', stepId: 'busy' }] },
+    { id: 'busy', app: DialPlanApp.HANGUP, hangup: { status: 486 }, exits: [] },
+  ],
+};
+
+function run(flow: Flow, outboundGateway: string | null = 'sip:198.51.100.20:5070') {
+  const clock = new FakeClock();
+  const port = new FakePort();
+  const ends: PlanEnd[] = [];
+  const branches: Branch[] = [];
+  const call: PlanCall = {
+    invite: INVITE,
+    port,
+    clock,
+    logger: pino({ level: 'silent' }),
+    recordRoute: { uri: 'sip:192.0.2.1:5060;lr', params: {} },
+    outboundGateway,
+    startBranch: (options) => {
+      const branch = new Branch({ ...options, onProvisional: () => undefined, onAnswerRetransmitted: () => undefined }, port, clock);
+      branches.push(branch);
+      branch.start();
+    },
+  };
+  new PlanRunner(flow, call, (end) => ends.push(end)).start();
+  return { clock, port, ends, branches };
+}
+
+describe('PlanRunner: one call through its dial plan', () => {
+  it('FORWARD rings its target through the gateway; unanswered for its ring timeout, noAnswer leads to HANGUP', () => {
+    const { clock, port, ends } = run(FORWARD_THEN_HANGUP);
+    expect(port.sent).to.have.length(1);
+    expect(port.sent[0].request.uri).to.equal('sip:+447911123456@198.51.100.20:5070');
+    expect(port.sent[0].destination).to.deep.equal({ address: '198.51.100.20', port: 5070 });
+    expect(port.sent[0].request.headers['record-route']?.[0].uri).to.equal('sip:192.0.2.1:5060;lr');
+    port.sent[0].respond(responseTo(port.sent[0].request, 180));
+    clock.advance(19_999);
+    expect(ends).to.deep.equal([]);
+    clock.advance(1);
+    expect(port.sent[0].cancelled).to.equal(1, 'the ring timeout CANCELs the ringing target');
+    port.sent[0].respond(responseTo(port.sent[0].request, 487));
+    expect(ends).to.deep.equal([{ kind: 'Respond', status: 486 }]);
+  });
+
+  it('FORWARD answered: the plan ends with the target\'s 2xx and the HANGUP never runs', () => {
+    const { clock, port, ends } = run(FORWARD_THEN_HANGUP);
+    const answer = responseTo(port.sent[0].request, 200);
+    port.sent[0].respond(answer);
+    clock.advance(60_000);
+    expect(ends).to.deep.equal([{ kind: 'Answered', response: answer, callee: { address: '198.51.100.20', port: 5070 } }]);
+  });
+
+  it('FORWARD whose target fails at once (a 603) leaves by noAnswer at once', () => {
+    const { port, ends } = run(FORWARD_THEN_HANGUP);
+    port.sent[0].respond(responseTo(port.sent[0].request, 603));
+    expect(ends).to.deep.equal([{ kind: 'Respond', status: 486 }]);
+  });
+
+  it('a number with no outbound gateway sends nothing and leaves by noAnswer', () => {
+    const { port, ends } = run(FORWARD_THEN_HANGUP, null);
+    expect(port.sent).to.deep.equal([]);
+    expect(ends).to.deep.equal([{ kind: 'Respond', status: 486 }]);
+  });
+
+  it("the caller's CANCEL ends the branch and nothing follows: the call settles it", () => {
+    const { port, ends, branches } = run(FORWARD_THEN_HANGUP);
+    port.sent[0].respond(responseTo(port.sent[0].request, 180));
+    branches[0].cancelByCaller();
+    expect(port.sent[0].cancelled).to.equal(1);
+    expect(ends).to.deep.equal([]);
+  });
+
+  it('a FORWARD without a noAnswer exit ends with 480', () => {
+    const flow: Flow = { entryStepId: 'only', steps: [{ id: 'only', app: DialPlanApp.FORWARD, forward: { target: 'sip:a@192.0.2.9', ringTimeoutSeconds: 5 }, exits: [] }] };
+    const { port, ends } = run(flow);
+    port.sent[0].respond(responseTo(port.sent[0].request, 486));
+    expect(ends).to.deep.equal([{ kind: 'Respond', status: 480 }]);
+  });
+
+  it('a HANGUP-only plan answers with its status, sending nothing', () => {
+    const { port, ends } = run({ entryStepId: 'h', steps: [{ id: 'h', app: DialPlanApp.HANGUP, hangup: { status: 603 }, exits: [] }] });
+    expect(port.sent).to.deep.equal([]);
+    expect(ends).to.deep.equal([{ kind: 'Respond', status: 603 }]);
+  });
+
+  it(`stops a plan that forwards in a circle after ${MAX_STEPS_PER_CALL} steps, with 480`, () => {
+    const flow: Flow = {
+      entryStepId: 'a',
+      steps: [{ id: 'a', app: DialPlanApp.FORWARD, forward: { target: '+447911123456', ringTimeoutSeconds: 5 }, exits: [{ on: 'noAnswer', stepId: 'a' }] }],
+    };
+    const { port, ends } = run(flow, null);
+    expect(port.sent).to.deep.equal([]);
+    expect(ends).to.deep.equal([{ kind: 'Respond', status: 480 }]);
+  });
+
+  it(`a circle of targets that fail at once rings ${MAX_STEPS_PER_CALL} times, then 480`, () => {
+    const flow: Flow = {
+      entryStepId: 'a',
+      steps: [{ id: 'a', app: DialPlanApp.FORWARD, forward: { target: 'sip:a@192.0.2.9', ringTimeoutSeconds: 5 }, exits: [{ on: 'noAnswer', stepId: 'a' }] }],
+    };
+    const { port, ends } = run(flow);
+    for (let i = 0; ends.length === 0 && i < 100; i++) port.sent[i].respond(responseTo(port.sent[i].request, 503));
+    expect(port.sent).to.have.length(MAX_STEPS_PER_CALL);
+    expect(ends).to.deep.equal([{ kind: 'Respond', status: 480 }]);
+  });
+});

@@ -1,0 +1,85 @@
+import type { Logger } from 'pino';
+import { DialPlanApp, type Flow, type StepOf } from '../../domain/flow/flow';
+import type { BranchOptions } from '../calls/branch';
+import type { Clock } from '../clock';
+import type { Endpoint, NameAddr, SipRequest, SipResponse } from '../sip/message';
+import type { SipPort } from '../sip/port';
+import { forward } from './apps/forward';
+import { hangup } from './apps/hangup';
+import { entry, next, UNANSWERED_STATUS, type Next } from './engine';
+
+/**
+ * Flows are validated, and every loop goes through an app that waits; still, a plan that keeps
+ * forwarding to targets that fail at once would spin. After this many steps the call ends.
+ */
+export const MAX_STEPS_PER_CALL = 32;
+
+/** A branch as an app asks for it; the call adds what every branch of it shares (1xx relay, attempts). */
+export type PlanBranchOptions = Pick<BranchOptions, 'request' | 'destination' | 'target' | 'noProvisionalMs' | 'ringMs' | 'ringFrom' | 'onOutcome'>;
+
+/** What the runner and its apps get from the call: they own none of it. */
+export interface PlanCall {
+  /** The caller's INVITE: the leg every branch copies. */
+  readonly invite: SipRequest;
+  readonly port: SipPort;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly recordRoute: NameAddr;
+  /** Where E.164 targets leave (section 6), null when the operator configured none. */
+  readonly outboundGateway: string | null;
+  /** Starts a branch of this call: the call relays its 1xx, records its attempt and routes the caller's CANCEL to it. */
+  readonly startBranch: (options: PlanBranchOptions) => void;
+}
+
+/** How the plan ends for the caller. */
+export type PlanEnd =
+  /** A target answered: its 2xx goes to the caller. */
+  | { readonly kind: 'Answered'; readonly response: SipResponse; readonly callee: Endpoint | null }
+  /** The plan answers the caller with a final status of its own. */
+  | { readonly kind: 'Respond'; readonly status: number };
+
+/** How one step ends: by a named exit, or with the plan's end. A caller's CANCEL ends it with nothing. */
+export type StepEnd = { readonly kind: 'Exit'; readonly exit: string } | PlanEnd;
+
+/** Runs one step of app `A` for one call, and calls `done` once when the step is over. */
+export type AppExecutor<A extends DialPlanApp> = (step: StepOf<A>, call: PlanCall, done: (end: StepEnd) => void) => void;
+
+/** One executor per app: an app without one does not compile. */
+const EXECUTORS: { readonly [A in DialPlanApp]: AppExecutor<A> } = {
+  [DialPlanApp.FORWARD]: forward,
+  [DialPlanApp.HANGUP]: hangup,
+};
+
+/**
+ * Drives one call's dial plan (DESIGN section 6): runs the entry step's executor, follows the
+ * exit it ends with through the engine, and so on until an executor ends the plan, an exit leads
+ * nowhere (480) or the step budget is spent (480). It owns no SIP state: branches are the call's.
+ */
+export class PlanRunner {
+  private stepsTaken = 0;
+
+  constructor(
+    private readonly flow: Flow,
+    private readonly call: PlanCall,
+    private readonly onEnd: (end: PlanEnd) => void,
+  ) {}
+
+  start(): void {
+    this.enter(entry(this.flow));
+  }
+
+  private enter(target: Next): void {
+    this.stepsTaken++;
+    if (target.kind === 'End' || this.stepsTaken > MAX_STEPS_PER_CALL) {
+      this.onEnd({ kind: 'Respond', status: UNANSWERED_STATUS });
+      return;
+    }
+    const { step } = target;
+    // The record pairs each app with its executor; the step's app picks that pair.
+    const execute = EXECUTORS[step.app] as AppExecutor<DialPlanApp>;
+    execute(step, this.call, (end) => {
+      if (end.kind === 'Exit') this.enter(next(this.flow, step.id, end.exit));
+      else this.onEnd(end);
+    });
+  }
+}
