@@ -16,6 +16,7 @@ const ID = {
   registration: 'd1000000-0000-4000-8000-000000000001',
   carrier: 'e1000000-0000-4000-8000-000000000001',
   gateway: 'f1000000-0000-4000-8000-000000000001',
+  webhookNetworks: 'f1000000-0000-4000-8000-000000000002',
 };
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
