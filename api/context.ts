@@ -6,6 +6,7 @@ import type { CarrierService } from './carrier/carrier.service';
 import type { CompanyService } from './company/company.service';
 import type { DialPlanService } from './dial-plan/dial-plan.service';
 import type { TrunkService } from './trunk/trunk.service';
+import type { WebhookService } from './webhook/webhook.service';
 
 export interface Services {
   readonly apiKeys: ApiKeyService;
@@ -14,6 +15,7 @@ export interface Services {
   readonly companies: CompanyService;
   readonly dialPlans: DialPlanService;
   readonly trunks: TrunkService;
+  readonly webhooks: WebhookService;
 }
 
 /** The typed context of every GraphQL operation: who calls, and the services that do the work. */

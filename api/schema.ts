@@ -6,8 +6,9 @@ import { CarrierResolver } from './carrier/carrier.resolver';
 import { CompanyResolver } from './company/company.resolver';
 import { DialPlanResolver } from './dial-plan/dial-plan.resolver';
 import { TrunkResolver } from './trunk/trunk.resolver';
+import { WebhookResolver } from './webhook/webhook.resolver';
 
-export const RESOLVERS = [ApiKeyResolver, CallResolver, CarrierResolver, CompanyResolver, DialPlanResolver, TrunkResolver] as const;
+export const RESOLVERS = [ApiKeyResolver, CallResolver, CarrierResolver, CompanyResolver, DialPlanResolver, TrunkResolver, WebhookResolver] as const;
 
 /** The executable schema. Inputs are validated by class-validator before a resolver runs. */
 export function buildApiSchema(): Promise<GraphQLSchema> {

@@ -16,6 +16,7 @@ import { ApiError, ErrorCode, serviceUnavailable } from './errors';
 import { createErrorFormatter } from './format-error';
 import { findRequestExcess, queryTooComplex } from './query-limits';
 import { TrunkService } from './trunk/trunk.service';
+import { WebhookService } from './webhook/webhook.service';
 
 /** Larger bodies are refused before parsing: no configuration document comes near this. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -45,6 +46,7 @@ export function createServices(dataSource: DataSource, logger: Logger, sipRealm:
     companies: new CompanyService(dataSource),
     dialPlans: new DialPlanService(dataSource),
     trunks: new TrunkService(dataSource, sipRealm),
+    webhooks: new WebhookService(dataSource),
   };
 }
 

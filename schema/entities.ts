@@ -8,5 +8,6 @@ import { OutboundGateway } from './entities/outbound-gateway.entity';
 import { Registration } from './entities/registration.entity';
 import { Trunk } from './entities/trunk.entity';
 import { TrunkLoad } from './entities/trunk-load.entity';
+import { WebhookAllowedNetworks } from './entities/webhook-allowed-networks.entity';
 
-export const ENTITIES = [ApiKey, CallRecord, Carrier, Company, DialPlan, Did, OutboundGateway, Registration, Trunk, TrunkLoad];
+export const ENTITIES = [ApiKey, CallRecord, Carrier, Company, DialPlan, Did, OutboundGateway, Registration, Trunk, TrunkLoad, WebhookAllowedNetworks];

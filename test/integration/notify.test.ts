@@ -83,6 +83,7 @@ describe('config_changed notifications', () => {
     company2: '77777777-7777-4777-8777-777777777777',
     plan2: '88888888-8888-4888-8888-888888888888',
     trunk2: '99999999-9999-4999-8999-999999999999',
+    webhookNetworks: 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa',
   };
   const flow = JSON.stringify(forwardFlow());
   const trunkColumns = `company_id, name, sip_username, digest_realm, ha1_md5, ha1_sha256, max_concurrent_calls`;
@@ -124,6 +125,13 @@ describe('config_changed notifications', () => {
       insert: `INSERT INTO outbound_gateway (id, uri) VALUES ('${ids.gateway}', 'sip:gw.example')`,
       update: `UPDATE outbound_gateway SET uri = 'sip:gw2.example' WHERE id = '${ids.gateway}'`,
       delete: `DELETE FROM outbound_gateway WHERE id = '${ids.gateway}'`,
+    },
+    {
+      table: 'webhook_allowed_networks',
+      id: ids.webhookNetworks,
+      insert: `INSERT INTO webhook_allowed_networks (id, cidrs) VALUES ('${ids.webhookNetworks}', '{127.0.0.0/8}')`,
+      update: `UPDATE webhook_allowed_networks SET cidrs = '{}' WHERE id = '${ids.webhookNetworks}'`,
+      delete: `DELETE FROM webhook_allowed_networks WHERE id = '${ids.webhookNetworks}'`,
     },
     {
       table: 'dial_plan',

@@ -60,6 +60,8 @@ export class Samples {
         return `7${digits}`;
       case 'sourceCidrs':
         return ['198.51.100.0/24'];
+      case 'cidrs':
+        return ['198.51.100.0/24'];
       case 'uri':
         return 'sip:gw.example.net';
       case 'flow':

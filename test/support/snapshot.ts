@@ -53,6 +53,7 @@ export interface SnapshotParts {
   carriers?: CarrierConfig[];
   carrierOf?: Snapshot['carrierOf'];
   outboundGateway?: string | null;
+  webhookAllowedNetworks?: readonly string[];
 }
 
 export function snapshotOf(parts: SnapshotParts = {}): Snapshot {
@@ -69,6 +70,7 @@ export function snapshotOf(parts: SnapshotParts = {}): Snapshot {
     carriers: parts.carriers ?? [],
     carrierOf: parts.carrierOf ?? (() => null),
     outboundGateway: parts.outboundGateway ?? null,
+    webhookAllowedNetworks: parts.webhookAllowedNetworks ?? [],
     companies: new Map([['company-1', { id: 'company-1', timeZone: 'Europe/London' }]]),
   };
 }

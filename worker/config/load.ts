@@ -12,6 +12,7 @@ import {
   toDialPlan,
   toDidTarget,
   toTrunk,
+  toWebhookAllowedNetworks,
   type CarrierRow,
   type CompanyRow,
   type DialPlanRow,
@@ -20,6 +21,7 @@ import {
   type KeyedTable,
   type RegistrationRow,
   type TrunkRow,
+  type WebhookNetworksRow,
 } from './rows';
 import type { DidTarget, RegistrationBinding, Snapshot, TrunkConfig } from './snapshot';
 
@@ -36,6 +38,7 @@ export async function loadSnapshot(client: ClientBase, version: number): Promise
     const companies = await rows<CompanyRow>(client, SELECT.company);
     const carriers = await rows<CarrierRow>(client, SELECT.carrier);
     const gateway = await rows<GatewayRow>(client, SELECT.outbound_gateway);
+    const webhookNetworks = await rows<WebhookNetworksRow>(client, SELECT.webhook_allowed_networks);
     const dialPlans = await rows<DialPlanRow>(client, SELECT.dial_plan);
     const trunks = await rows<TrunkRow>(client, SELECT.trunk);
     const dids = await rows<DidRow>(client, SELECT.did);
@@ -52,6 +55,7 @@ export async function loadSnapshot(client: ClientBase, version: number): Promise
       carriers: carrierList,
       carrierOf: compileCarrierMatcher(carrierList),
       outboundGateway: gateway[0]?.uri ?? null,
+      webhookAllowedNetworks: toWebhookAllowedNetworks(webhookNetworks),
       companies: new Map(companies.map((row) => [row.id, toCompany(row)] as const)),
     });
   });
@@ -62,7 +66,7 @@ export async function loadSnapshot(client: ClientBase, version: number): Promise
  * query per table). Maps no change touches are shared with `previous` (copy-on-write); a touched
  * map is a new Map, never `previous`'s mutated. `*` (TRUNCATE) re-reads that whole table.
  * The operation in a change is only a hint: the row as it is now decides (gone = removed).
- * `carrier` and `outbound_gateway` are re-read whole on any change: both are a handful of
+ * `carrier`, `outbound_gateway` and `webhook_allowed_networks` are re-read whole on any change: each is a handful of
  * operator rows, and the carrier matcher is compiled over all carriers in their order anyway.
  */
 export async function applyChanges(previous: Snapshot, changes: readonly ConfigChange[], client: ClientBase, version: number): Promise<Snapshot> {
@@ -79,6 +83,9 @@ export async function applyChanges(previous: Snapshot, changes: readonly ConfigC
     }
     if (touched.has('outbound_gateway')) {
       next.outboundGateway = (await rows<GatewayRow>(client, SELECT.outbound_gateway))[0]?.uri ?? null;
+    }
+    if (touched.has('webhook_allowed_networks')) {
+      next.webhookAllowedNetworks = toWebhookAllowedNetworks(await rows<WebhookNetworksRow>(client, SELECT.webhook_allowed_networks));
     }
     const dialPlan = touched.get('dial_plan');
     if (dialPlan !== undefined) {
@@ -267,6 +274,7 @@ function assemble(parts: Snapshot): Snapshot {
     carriers: parts.carriers,
     carrierOf: parts.carrierOf,
     outboundGateway: parts.outboundGateway,
+    webhookAllowedNetworks: parts.webhookAllowedNetworks,
     companies: parts.companies,
   });
 }

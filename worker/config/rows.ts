@@ -14,6 +14,7 @@ import { isUuid } from '../../domain/uuid';
 export interface CompanyRow { id: string; time_zone: string }
 export interface CarrierRow { id: string; name: string; source_cidrs: string[] }
 export interface GatewayRow { uri: string }
+export interface WebhookNetworksRow { cidrs: string[] }
 export interface DialPlanRow { id: string; company_id: string; name: string; flow: Flow }
 export interface DidRow { number: string; trunk_id: string | null; dial_plan_id: string | null }
 export interface TrunkRow {
@@ -57,6 +58,7 @@ export const SELECT = {
     max_concurrent_calls, failover_enabled, failover_dial_plan_id, no_provisional_timeout_seconds,
     trigger_status_codes::text AS trigger_status_codes FROM trunk`,
   did: `SELECT number, trunk_id, dial_plan_id FROM did`,
+  webhook_allowed_networks: `SELECT cidrs FROM webhook_allowed_networks ORDER BY updated_at DESC LIMIT 1`,
   registration: `SELECT id, trunk_id, contact, source_address, source_port, ${epochMs('expires_at')}, user_agent, ${epochMs('updated_at')}
     FROM registration`,
 } as const satisfies Record<ConfigTable, string>;
@@ -92,6 +94,11 @@ export function toCompany(row: CompanyRow): CompanyConfig {
 
 export function toCarrier(row: CarrierRow): CarrierConfig {
   return Object.freeze({ id: row.id, name: row.name, sourceCidrs: Object.freeze([...row.source_cidrs]) });
+}
+
+/** The one row's networks, or none (public addresses only). */
+export function toWebhookAllowedNetworks(rows: readonly WebhookNetworksRow[]): readonly string[] {
+  return Object.freeze([...(rows[0]?.cidrs ?? [])]);
 }
 
 export function toDialPlan(row: DialPlanRow): DialPlanConfig {

@@ -80,5 +80,7 @@ export interface Snapshot {
   readonly carrierOf: (address: string) => CarrierConfig | null;
   /** `sip:host[:port]`, or null when none is configured. */
   readonly outboundGateway: string | null;
+  /** Canonical CIDRs a webhook may reach besides public addresses; empty: public only. */
+  readonly webhookAllowedNetworks: readonly string[];
   readonly companies: ReadonlyMap<string, CompanyConfig>;
 }

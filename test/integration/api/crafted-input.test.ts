@@ -89,6 +89,7 @@ describe('crafted input gets a short client error', () => {
       ],
       ['uri', `mutation ($uri: String) { setOutboundGateway(uri: $uri) { uri } }`, { uri: long }],
       ['sourceCidrs', `mutation ($input: CreateCarrierInput!) { createCarrier(input: $input) { id } }`, { input: { name: 'C', sourceCidrs: [long] } }],
+      ['cidrs', `mutation ($cidrs: [String!]!) { setWebhookAllowedNetworks(cidrs: $cidrs) }`, { cidrs: [long] }],
       ['companyId', `mutation ($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }`, { input: { companyId: long, name: 'k' } }],
       [
         'enum value',

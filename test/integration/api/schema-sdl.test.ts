@@ -31,6 +31,8 @@ describe('the committed GraphQL schema', () => {
       'deleteCarrier(id: ID!): ID!',
       'carriers(after: String, first: Int!): CarrierConnection!',
       'setOutboundGateway(uri: String): OutboundGateway',
+      'setWebhookAllowedNetworks(cidrs: [String!]!): [String!]!',
+      'webhookAllowedNetworks(): [String!]!',
       'createTrunk(input: CreateTrunkInput!): Trunk!',
       'updateTrunk(id: ID!, input: UpdateTrunkInput!): Trunk!',
       'deleteTrunk(id: ID!): ID!',

@@ -94,6 +94,7 @@ const ATTEMPTS: Attempt[] = [
   },
   { operation: 'carriers', query: `{ carriers { edges { node { id } } } }`, variables: () => ({}), expect: 'FORBIDDEN' },
   { operation: 'outboundGateway', query: `{ outboundGateway { uri } }`, variables: () => ({}), expect: 'FORBIDDEN' },
+  { operation: 'webhookAllowedNetworks', query: `{ webhookAllowedNetworks }`, variables: () => ({}), expect: 'FORBIDDEN' },
 
   {
     operation: 'createCompany',
@@ -137,6 +138,7 @@ const ATTEMPTS: Attempt[] = [
   },
   { operation: 'deleteCarrier', query: `mutation ($id: ID!) { deleteCarrier(id: $id) }`, variables: (f) => ({ id: f.carrierId }), expect: 'FORBIDDEN' },
   { operation: 'setOutboundGateway', query: `mutation { setOutboundGateway(uri: "sip:evil.example") { uri } }`, variables: () => ({}), expect: 'FORBIDDEN' },
+  { operation: 'setWebhookAllowedNetworks', query: `mutation { setWebhookAllowedNetworks(cidrs: ["0.0.0.0/0"]) }`, variables: () => ({}), expect: 'FORBIDDEN' },
   {
     operation: 'createTrunk',
     query: `mutation ($input: CreateTrunkInput!) { createTrunk(input: $input) { id } }`,
@@ -176,7 +178,7 @@ const ATTEMPTS: Attempt[] = [
   { operation: 'deleteDialPlan', query: `mutation ($id: ID!) { deleteDialPlan(id: $id) }`, variables: (f) => ({ id: f.a.planId }), expect: 'NOT_FOUND', unknown: () => ({ id: UNKNOWN }) },
 ];
 
-const TABLES = ['company', 'api_key', 'carrier', 'outbound_gateway', 'trunk', 'did', 'dial_plan', 'registration', 'trunk_load', 'call_record'];
+const TABLES = ['company', 'api_key', 'carrier', 'outbound_gateway', 'webhook_allowed_networks', 'trunk', 'did', 'dial_plan', 'registration', 'trunk_load', 'call_record'];
 
 describe('tenant isolation: company B against company A', () => {
   let api: TestApi;
@@ -208,6 +210,7 @@ describe('tenant isolation: company B against company A', () => {
     const keys = await api.dataSource.query(`SELECT id FROM api_key WHERE company_id = $1`, [a.id]);
     const carrier = await api.ok<{ createCarrier: { id: string } }>(OPERATOR_KEY, `mutation { createCarrier(input: { name: "Carrier", sourceCidrs: ["192.0.2.0/24"] }) { id } }`);
     await api.ok(OPERATOR_KEY, `mutation { setOutboundGateway(uri: "sip:gw.example") { uri } }`);
+    await api.ok(OPERATOR_KEY, `mutation { setWebhookAllowedNetworks(cidrs: ["127.0.0.0/8"]) }`);
     await api.dataSource.query(
       `INSERT INTO call_record (call_id, company_id, trunk_id, did, started_at, outcome, worker) VALUES ('a-call', $1, $2, '+442079460100', now(), 'DELIVERED', 'w')`,
       [a.id, aTrunk.createTrunk.id],

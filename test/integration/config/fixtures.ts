@@ -115,6 +115,7 @@ export function plain(snapshot: Snapshot): Record<string, unknown> {
     registrations: sorted(snapshot.registrations),
     carriers: normalise(snapshot.carriers),
     outboundGateway: snapshot.outboundGateway,
+    webhookAllowedNetworks: snapshot.webhookAllowedNetworks,
     companies: sorted(snapshot.companies),
   };
 }

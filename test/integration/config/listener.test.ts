@@ -16,6 +16,7 @@ const ID = {
   registration: 'd1000000-0000-4000-8000-000000000001',
   carrier: 'e1000000-0000-4000-8000-000000000001',
   gateway: 'f1000000-0000-4000-8000-000000000001',
+  webhookNetworks: 'f1000000-0000-4000-8000-000000000002',
 };
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -35,7 +36,7 @@ describe('ConfigListener', () => {
   });
   /** Each test starts from the same rows, whatever the last one left (even when it failed half-way). */
   beforeEach(async () => {
-    await db.query(`DELETE FROM registration; DELETE FROM did; DELETE FROM carrier; DELETE FROM outbound_gateway;
+    await db.query(`DELETE FROM registration; DELETE FROM did; DELETE FROM carrier; DELETE FROM outbound_gateway; DELETE FROM webhook_allowed_networks;
       DELETE FROM trunk WHERE id <> '${ID.trunk}'; DELETE FROM dial_plan WHERE id <> '${ID.plan}'; DELETE FROM company WHERE id <> '${ID.company}';
       UPDATE trunk SET max_concurrent_calls = 4, no_provisional_timeout_seconds = 15 WHERE id = '${ID.trunk}'`);
   });
@@ -118,6 +119,15 @@ describe('ConfigListener', () => {
       updated: (s) => expect(s.outboundGateway).to.equal('sip:gw2.example:5080'),
       delete: `DELETE FROM outbound_gateway WHERE id = '${ID.gateway}'`,
       deleted: (s) => expect(s.outboundGateway).to.equal(null),
+    },
+    {
+      table: 'webhook_allowed_networks',
+      insert: `INSERT INTO webhook_allowed_networks (id, cidrs) VALUES ('${ID.webhookNetworks}', '{127.0.0.0/8}')`,
+      inserted: (s) => expect(s.webhookAllowedNetworks).to.deep.equal(['127.0.0.0/8']),
+      update: `UPDATE webhook_allowed_networks SET cidrs = '{10.0.0.0/8,::1/128}' WHERE id = '${ID.webhookNetworks}'`,
+      updated: (s) => expect(s.webhookAllowedNetworks).to.deep.equal(['10.0.0.0/8', '::1/128']),
+      delete: `DELETE FROM webhook_allowed_networks WHERE id = '${ID.webhookNetworks}'`,
+      deleted: (s) => expect(s.webhookAllowedNetworks).to.deep.equal([]),
     },
     {
       table: 'dial_plan',
