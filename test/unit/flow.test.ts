@@ -318,5 +318,9 @@ describe('app definitions', () => {
     }
     expect(APPS[DialPlanApp.FORWARD].waits).to.equal(true);
     expect(APPS[DialPlanApp.HANGUP].waits).to.equal(false);
+    // Conditions and gotos decide at once: a loop through them alone would spin.
+    expect(APPS[DialPlanApp.TIME_CONDITION].waits).to.equal(false);
+    expect(APPS[DialPlanApp.CALLER_CONDITION].waits).to.equal(false);
+    expect(APPS[DialPlanApp.GOTO_DIAL_PLAN].waits).to.equal(false);
   });
 });
