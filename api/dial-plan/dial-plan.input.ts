@@ -1,6 +1,7 @@
 import { Field, ID, InputType, Int } from 'type-graphql';
 import { ArrayMaxSize, IsOptional, Length, Matches, ValidateNested } from 'class-validator';
 import { DialPlanApp, MAX_FLOW_STEPS } from '../../domain/flow/flow';
+import { Weekday } from './dial-plan.type';
 
 @InputType()
 export class ForwardSettingsInput {
@@ -16,6 +17,54 @@ export class ForwardSettingsInput {
 export class HangupSettingsInput {
   @Field(() => Int, { description: '400..699' })
   status!: number;
+}
+
+@InputType({ description: 'Weekly hours: from inclusive, to exclusive; to earlier than from runs past midnight' })
+export class TimeRuleInput {
+  @Field(() => [Weekday])
+  weekdays!: Weekday[];
+
+  @Field(() => String, { description: 'HH:MM, 00:00..23:59' })
+  from!: string;
+
+  @Field(() => String, { description: 'HH:MM, 00:01..24:00 (00:00 means 24:00)' })
+  to!: string;
+}
+
+@InputType({ description: 'Local dates YYYY-MM-DD, both ends inclusive' })
+export class HolidayRangeInput {
+  @Field(() => String)
+  from!: string;
+
+  @Field(() => String)
+  to!: string;
+}
+
+@InputType({ description: "Read in the company's time zone" })
+export class TimeConditionSettingsInput {
+  @Field(() => [TimeRuleInput])
+  rules!: TimeRuleInput[];
+
+  @Field(() => [HolidayRangeInput], { nullable: true })
+  holidays?: HolidayRangeInput[] | null;
+}
+
+@InputType({ description: 'At least one number or prefix, or anonymous: true' })
+export class CallerConditionSettingsInput {
+  @Field(() => [String], { nullable: true, description: 'E.164 numbers, matched exactly' })
+  numbers?: string[] | null;
+
+  @Field(() => [String], { nullable: true, description: '+ and 1..15 digits, matched at the start of the E.164 caller number' })
+  prefixes?: string[] | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'Match callers without a number (anonymous, withheld, Privacy)' })
+  anonymous?: boolean | null;
+}
+
+@InputType()
+export class GotoDialPlanSettingsInput {
+  @Field(() => ID, { description: 'Another dial plan of the same company; no cycles' })
+  dialPlanId!: string;
 }
 
 @InputType()
@@ -47,6 +96,21 @@ export class FlowStepInput {
   @IsOptional()
   @ValidateNested()
   hangup?: HangupSettingsInput | null;
+
+  @Field(() => TimeConditionSettingsInput, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  timeCondition?: TimeConditionSettingsInput | null;
+
+  @Field(() => CallerConditionSettingsInput, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  callerCondition?: CallerConditionSettingsInput | null;
+
+  @Field(() => GotoDialPlanSettingsInput, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  gotoDialPlan?: GotoDialPlanSettingsInput | null;
 
   @Field(() => [FlowExitInput], { nullable: true })
   @IsOptional()

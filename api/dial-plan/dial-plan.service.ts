@@ -1,7 +1,8 @@
 import { In, type DataSource, type EntityManager } from 'typeorm';
 import { DialPlan } from '../../schema/entities/dial-plan.entity';
 import { Trunk } from '../../schema/entities/trunk.entity';
-import { validateFlow, type Flow, type FlowDraft } from '../../domain/flow/flow';
+import { DialPlanApp, validateFlow, type Flow, type FlowDraft } from '../../domain/flow/flow';
+import { quoteInput } from '../../domain/quote-input';
 import type { Actor } from '../auth/actor';
 import { findAccessibleCompany } from '../company/company.service';
 import { badInput, conflict, notFound, translateConstraintError } from '../errors';
@@ -22,6 +23,66 @@ function checkFlow(input: FlowInput): Flow {
   const result = validateFlow(input as FlowDraft);
   if (!result.ok) throw badInput(result.problems);
   return result.flow;
+}
+
+/** The GOTO_DIAL_PLAN targets of a flow, each with the path of the field naming it. */
+function gotoTargets(flow: Flow): { at: string; dialPlanId: string }[] {
+  return flow.steps.flatMap((step, index) =>
+    step.app === DialPlanApp.GOTO_DIAL_PLAN ? [{ at: `flow.steps[${index}].gotoDialPlan.dialPlanId`, dialPlanId: step.gotoDialPlan.dialPlanId }] : [],
+  );
+}
+
+/** A path of goto edges from `start` back to itself (start first and last), or null. */
+function cycleThrough(start: string, edges: ReadonlyMap<string, readonly string[]>): string[] | null {
+  const seen = new Set<string>();
+  const path: string[] = [start];
+  const visit = (id: string): boolean => {
+    for (const target of edges.get(id) ?? []) {
+      if (target === start) {
+        path.push(target);
+        return true;
+      }
+      if (seen.has(target)) continue;
+      seen.add(target);
+      path.push(target);
+      if (visit(target)) return true;
+      path.pop();
+    }
+    return false;
+  };
+  return visit(start) ? path : null;
+}
+
+/**
+ * Serialises the changes of one company's goto graph (saving a flow with gotos, deleting a plan):
+ * two concurrent updates could otherwise each see no cycle and together close one, or a plan be
+ * deleted while another is saved with a goto to it. NO KEY UPDATE leaves the company's foreign
+ * key checks (KEY SHARE) free.
+ */
+async function lockGotoGraph(manager: EntityManager, companyId: string): Promise<void> {
+  await manager.query('SELECT 1 FROM company WHERE id = $1 FOR NO KEY UPDATE', [companyId]);
+}
+
+/**
+ * Checks a flow's goto targets: each a dial plan of the company (NOT_FOUND otherwise, as for a
+ * trunk's failover plan), and no cycle of plans through `planId` (null: a plan being created,
+ * which nothing can target yet). The problem names every plan of the cycle.
+ */
+async function checkGotos(manager: EntityManager, companyId: string, planId: string | null, flow: Flow): Promise<void> {
+  const targets = gotoTargets(flow);
+  if (targets.length === 0) return;
+  await lockGotoGraph(manager, companyId);
+  const plans = await manager.find(DialPlan, { where: { companyId }, select: { id: true, name: true, flow: true } });
+  const byId = new Map(plans.map((plan) => [plan.id, plan]));
+  for (const target of targets) if (!byId.has(target.dialPlanId)) throw notFound('DialPlan', target.dialPlanId);
+  if (planId === null) return;
+  const edges = new Map(plans.map((plan) => [plan.id, gotoTargets(plan.flow).map((target) => target.dialPlanId)]));
+  edges.set(planId, targets.map((target) => target.dialPlanId));
+  const cycle = cycleThrough(planId, edges);
+  if (cycle === null) return;
+  const at = targets.find((target) => target.dialPlanId === cycle[1])?.at ?? 'flow';
+  const names = cycle.map((id) => `${quoteInput(byId.get(id)?.name ?? id)} (${id})`);
+  throw badInput([`${at}: GOTO_DIAL_PLAN steps would make a cycle of dial plans: ${names.join(' -> ')}`]);
 }
 
 function externalNumbers(externalNumber: string | null | undefined): string[] | undefined {
@@ -73,6 +134,7 @@ export class DialPlanService {
     try {
       return await inTransaction(this.dataSource, async (manager) => {
         await findAccessibleCompany(manager, actor, input.companyId);
+        await checkGotos(manager, input.companyId, null, flow);
         const plan = await manager.save(manager.create(DialPlan, { companyId: input.companyId, name, internalNumber: input.internalNumber, flow }));
         await replaceNumbers(manager, { dialPlanId: plan.id }, numbers);
         return this.toType(manager, plan);
@@ -91,6 +153,7 @@ export class DialPlanService {
         const plan = await this.findAccessible(manager, actor, id);
         if (name !== undefined) plan.name = name;
         if (input.internalNumber != null) plan.internalNumber = input.internalNumber;
+        if (flow !== undefined) await checkGotos(manager, plan.companyId, plan.id, flow);
         if (flow !== undefined) plan.flow = flow;
         const saved = await manager.save(plan);
         if (numbers !== undefined) await replaceNumbers(manager, { dialPlanId: plan.id }, numbers);
@@ -101,7 +164,7 @@ export class DialPlanService {
     }
   }
 
-  /** Refused with CONFLICT while a trunk uses the dial plan for failover. */
+  /** Refused with CONFLICT while a trunk uses the dial plan for failover or another plan's GOTO_DIAL_PLAN targets it. */
   async delete(actor: Actor, id: string): Promise<string> {
     try {
       return await inTransaction(this.dataSource, async (manager) => {
@@ -109,6 +172,17 @@ export class DialPlanService {
         const users = await manager.find(Trunk, { where: { failoverDialPlanId: plan.id }, select: { id: true, name: true } });
         if (users.length > 0) {
           throw conflict(`the dial plan is used for failover by trunk ${users.map((trunk) => `"${trunk.name}" (${trunk.id})`).join(', ')}`);
+        }
+        await lockGotoGraph(manager, plan.companyId);
+        const sources = await manager
+          .createQueryBuilder(DialPlan, 'source')
+          .select(['source.id', 'source.name'])
+          .where('source.companyId = :companyId', { companyId: plan.companyId })
+          .andWhere('source.id <> :id', { id: plan.id })
+          .andWhere(`source.flow -> 'steps' @> CAST(:needle AS jsonb)`, { needle: JSON.stringify([{ gotoDialPlan: { dialPlanId: plan.id } }]) })
+          .getMany();
+        if (sources.length > 0) {
+          throw conflict(`the dial plan is the target of a GOTO_DIAL_PLAN step in dial plan ${sources.map((source) => `"${source.name}" (${source.id})`).join(', ')}`);
         }
         await manager.delete(DialPlan, { id: plan.id });
         return id;

@@ -1,9 +1,15 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import { DialPlanApp } from '../../domain/flow/flow';
+import { WEEKDAYS, type Weekday as DomainWeekday } from '../../domain/time-window';
 import { Connection } from '../pagination';
 
 registerEnumType(DialPlanApp, { name: 'DialPlanApp', description: 'The app a flow step runs' });
+
+/** The weekdays of domain/time-window.ts as a GraphQL enum. */
+export const Weekday = Object.fromEntries(WEEKDAYS.map((day) => [day, day])) as { readonly [D in DomainWeekday]: D };
+export type Weekday = DomainWeekday;
+registerEnumType(Weekday, { name: 'Weekday' });
 
 @ObjectType('ForwardSettings')
 export class ForwardSettingsType {
@@ -18,6 +24,54 @@ export class ForwardSettingsType {
 export class HangupSettingsType {
   @Field(() => Int, { description: 'The SIP final status the caller gets' })
   status!: number;
+}
+
+@ObjectType('TimeRule')
+export class TimeRuleType {
+  @Field(() => [Weekday])
+  weekdays!: Weekday[];
+
+  @Field(() => String, { description: 'HH:MM, inclusive' })
+  from!: string;
+
+  @Field(() => String, { description: 'HH:MM, exclusive; earlier than from: past midnight' })
+  to!: string;
+}
+
+@ObjectType('HolidayRange')
+export class HolidayRangeType {
+  @Field(() => String, { description: 'YYYY-MM-DD, inclusive' })
+  from!: string;
+
+  @Field(() => String, { description: 'YYYY-MM-DD, inclusive' })
+  to!: string;
+}
+
+@ObjectType('TimeConditionSettings')
+export class TimeConditionSettingsType {
+  @Field(() => [TimeRuleType])
+  rules!: TimeRuleType[];
+
+  @Field(() => [HolidayRangeType])
+  holidays!: HolidayRangeType[];
+}
+
+@ObjectType('CallerConditionSettings')
+export class CallerConditionSettingsType {
+  @Field(() => [String], { description: 'E.164' })
+  numbers!: string[];
+
+  @Field(() => [String])
+  prefixes!: string[];
+
+  @Field(() => Boolean)
+  anonymous!: boolean;
+}
+
+@ObjectType('GotoDialPlanSettings')
+export class GotoDialPlanSettingsType {
+  @Field(() => ID)
+  dialPlanId!: string;
 }
 
 @ObjectType('FlowExit')
@@ -42,6 +96,15 @@ export class FlowStepType {
 
   @Field(() => HangupSettingsType, { nullable: true, description: 'Set on HANGUP steps' })
   hangup?: HangupSettingsType;
+
+  @Field(() => TimeConditionSettingsType, { nullable: true, description: 'Set on TIME_CONDITION steps' })
+  timeCondition?: TimeConditionSettingsType;
+
+  @Field(() => CallerConditionSettingsType, { nullable: true, description: 'Set on CALLER_CONDITION steps' })
+  callerCondition?: CallerConditionSettingsType;
+
+  @Field(() => GotoDialPlanSettingsType, { nullable: true, description: 'Set on GOTO_DIAL_PLAN steps' })
+  gotoDialPlan?: GotoDialPlanSettingsType;
 
   @Field(() => [FlowExitType])
   exits!: FlowExitType[];

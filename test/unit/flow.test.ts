@@ -272,6 +272,21 @@ describe('app definitions', () => {
   const settings: Record<DialPlanApp, { valid: unknown; invalid: unknown; rule: RegExp }> = {
     [DialPlanApp.FORWARD]: { valid: { target: '+442079460000' }, invalid: { target: 'nowhere', ringTimeoutSeconds: 4 }, rule: /^flow\.steps\[3\]\.forward\.(target|ringTimeoutSeconds)/ },
     [DialPlanApp.HANGUP]: { valid: { status: 486 }, invalid: { status: 200 }, rule: /^flow\.steps\[3\]\.hangup\.status must be/ },
+    [DialPlanApp.TIME_CONDITION]: {
+      valid: { rules: [{ weekdays: ['MONDAY'], from: '09:00', to: '17:00' }] },
+      invalid: { rules: [{ weekdays: ['MONDAY'], from: '25:00', to: '17:00' }], holidays: [{ from: '2026-12-26', to: '2026-12-24' }] },
+      rule: /^flow\.steps\[3\]\.timeCondition\.(rules\[0\]\.from: "25:00" is not a time|holidays\[0\]: from is after to)/,
+    },
+    [DialPlanApp.CALLER_CONDITION]: {
+      valid: { prefixes: ['+44'] },
+      invalid: { numbers: ['0207'], prefixes: ['44'] },
+      rule: /^flow\.steps\[3\]\.callerCondition\.(numbers\[0\]: "0207" is not an E\.164|prefixes\[0\]: "44" is not \+)/,
+    },
+    [DialPlanApp.GOTO_DIAL_PLAN]: {
+      valid: { dialPlanId: '6f1c1c2e-3b7a-4d7e-9a57-3c0b1f6f2a10' },
+      invalid: { dialPlanId: 'plan-b' },
+      rule: /^flow\.steps\[3\]\.gotoDialPlan\.dialPlanId: "plan-b" is not a dial plan id$/,
+    },
   };
 
   it('every DialPlanApp has a definition whose settings key is the app name in camel case', () => {
@@ -303,5 +318,9 @@ describe('app definitions', () => {
     }
     expect(APPS[DialPlanApp.FORWARD].waits).to.equal(true);
     expect(APPS[DialPlanApp.HANGUP].waits).to.equal(false);
+    // Conditions and gotos decide at once: a loop through them alone would spin.
+    expect(APPS[DialPlanApp.TIME_CONDITION].waits).to.equal(false);
+    expect(APPS[DialPlanApp.CALLER_CONDITION].waits).to.equal(false);
+    expect(APPS[DialPlanApp.GOTO_DIAL_PLAN].waits).to.equal(false);
   });
 });

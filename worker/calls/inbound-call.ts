@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CallOutcome, type CallAttempt, type FailoverReason } from '../../domain/call';
 import type { Clock } from '../clock';
-import type { Snapshot } from '../config/snapshot';
-import type { Flow } from '../../domain/flow/flow';
+import type { DialPlanConfig, Snapshot } from '../config/snapshot';
 import { PlanRunner, type PlanBranchOptions } from '../dialplan/runner';
 import { decide, next } from '../routing/decide';
 import type { AttemptOutcome, ChannelView, Route } from '../routing/route';
@@ -166,12 +165,12 @@ export class InboundCall {
         this.trunkOf(route.trunk.id, route.trunk.companyId);
         this.failoverReason = route.reason;
         this.decision = `failover:${route.reason}`;
-        this.runPlan(route.dialPlan.flow);
+        this.runPlan(route.dialPlan);
         return;
       case 'RunDialPlan':
         this.companyId = route.dialPlan.companyId;
         this.decision = 'dial-plan';
-        this.runPlan(route.dialPlan.flow);
+        this.runPlan(route.dialPlan);
         return;
       case 'Reject':
         if (route.trunk !== null) this.trunkOf(route.trunk.id, route.trunk.companyId);
@@ -269,7 +268,7 @@ export class InboundCall {
   }
 
   /** Hands the plan to the runner; the call keeps the caller's leg, the branches and the record. */
-  private runPlan(flow: Flow): void {
+  private runPlan(dialPlan: DialPlanConfig): void {
     const outcome = this.failoverReason === null ? CallOutcome.DELIVERED : CallOutcome.FAILED_OVER;
     const call = {
       invite: this.invite,
@@ -279,8 +278,10 @@ export class InboundCall {
       recordRoute: this.deps.recordRoute,
       outboundGateway: this.snapshot.outboundGateway,
       startBranch: (options: PlanBranchOptions) => this.startBranch(options),
+      companyId: dialPlan.companyId,
+      snapshot: this.snapshot,
     };
-    const runner = new PlanRunner(flow, call, (end) => {
+    const runner = new PlanRunner(dialPlan.flow, call, (end) => {
       if (this.phase.kind === 'settled') return;
       if (end.kind === 'Answered') {
         this.relay(end.response);

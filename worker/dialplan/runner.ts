@@ -2,10 +2,14 @@ import type { Logger } from 'pino';
 import { DialPlanApp, type Flow, type StepOf } from '../../domain/flow/flow';
 import type { BranchOptions } from '../calls/branch';
 import type { Clock } from '../clock';
+import type { DialPlanConfig, Snapshot } from '../config/snapshot';
 import type { Endpoint, NameAddr, SipRequest, SipResponse } from '../sip/message';
 import type { SipPort } from '../sip/port';
 import { forward } from './apps/forward';
 import { hangup } from './apps/hangup';
+import { timeCondition } from './apps/time-condition';
+import { callerCondition } from './apps/caller-condition';
+import { gotoDialPlan } from './apps/goto-dial-plan';
 import { entry, next, UNANSWERED_STATUS, type Next } from './engine';
 
 /**
@@ -13,6 +17,14 @@ import { entry, next, UNANSWERED_STATUS, type Next } from './engine';
  * forwarding to targets that fail at once would spin. After this many steps the call ends.
  */
 export const MAX_STEPS_PER_CALL = 32;
+
+/**
+ * GOTO_DIAL_PLAN hops one call may take. The API refuses cycles of plans, but two concurrent
+ * changes or a snapshot between them could still close one: the hop after the last ends the call
+ * with 482 Loop Detected (RFC 3261 section 21.4.20), like a request that came back to us.
+ */
+export const MAX_DIAL_PLAN_HOPS = 10;
+export const DIAL_PLAN_LOOP_STATUS = 482;
 
 /** A branch as an app asks for it; the call adds what every branch of it shares (1xx relay, attempts). */
 export type PlanBranchOptions = Pick<BranchOptions, 'request' | 'destination' | 'target' | 'noProvisionalMs' | 'ringMs' | 'ringFrom' | 'onOutcome'>;
@@ -29,6 +41,10 @@ export interface PlanCall {
   readonly outboundGateway: string | null;
   /** Starts a branch of this call: the call relays its 1xx, records its attempt and routes the caller's CANCEL to it. */
   readonly startBranch: (options: PlanBranchOptions) => void;
+  /** The company whose dial plan runs: its time zone, and the only company a goto may reach. */
+  readonly companyId: string;
+  /** The call's snapshot: the dial plans a goto reaches, the company's time zone. */
+  readonly snapshot: Pick<Snapshot, 'dialPlans' | 'companies'>;
 }
 
 /** How the plan ends for the caller. */
@@ -39,7 +55,11 @@ export type PlanEnd =
   | { readonly kind: 'Respond'; readonly status: number };
 
 /** How one step ends: by a named exit, or with the plan's end. A caller's CANCEL ends it with nothing. */
-export type StepEnd = { readonly kind: 'Exit'; readonly exit: string } | PlanEnd;
+export type StepEnd =
+  | { readonly kind: 'Exit'; readonly exit: string }
+  /** Continue at the entry step of this dial plan (GOTO_DIAL_PLAN). */
+  | { readonly kind: 'Goto'; readonly dialPlan: DialPlanConfig }
+  | PlanEnd;
 
 /** Runs one step of app `A` for one call, and calls `done` once when the step is over. */
 export type AppExecutor<A extends DialPlanApp> = (step: StepOf<A>, call: PlanCall, done: (end: StepEnd) => void) => void;
@@ -48,6 +68,9 @@ export type AppExecutor<A extends DialPlanApp> = (step: StepOf<A>, call: PlanCal
 const EXECUTORS: { readonly [A in DialPlanApp]: AppExecutor<A> } = {
   [DialPlanApp.FORWARD]: forward,
   [DialPlanApp.HANGUP]: hangup,
+  [DialPlanApp.TIME_CONDITION]: timeCondition,
+  [DialPlanApp.CALLER_CONDITION]: callerCondition,
+  [DialPlanApp.GOTO_DIAL_PLAN]: gotoDialPlan,
 };
 
 /**
@@ -57,9 +80,10 @@ const EXECUTORS: { readonly [A in DialPlanApp]: AppExecutor<A> } = {
  */
 export class PlanRunner {
   private stepsTaken = 0;
+  private hops = 0;
 
   constructor(
-    private readonly flow: Flow,
+    private flow: Flow,
     private readonly call: PlanCall,
     private readonly onEnd: (end: PlanEnd) => void,
   ) {}
@@ -79,7 +103,20 @@ export class PlanRunner {
     const execute = EXECUTORS[step.app] as AppExecutor<DialPlanApp>;
     execute(step, this.call, (end) => {
       if (end.kind === 'Exit') this.enter(next(this.flow, step.id, end.exit));
+      else if (end.kind === 'Goto') this.hop(end.dialPlan);
       else this.onEnd(end);
     });
+  }
+
+  /** Continues at another plan's entry, unless the call has used up its hops. */
+  private hop(dialPlan: DialPlanConfig): void {
+    this.hops++;
+    if (this.hops > MAX_DIAL_PLAN_HOPS) {
+      this.call.logger.warn({ dialPlanId: dialPlan.id, hops: MAX_DIAL_PLAN_HOPS }, 'dial plan hop limit reached: a cycle of GOTO_DIAL_PLAN steps; the call ends with 482');
+      this.onEnd({ kind: 'Respond', status: DIAL_PLAN_LOOP_STATUS });
+      return;
+    }
+    this.flow = dialPlan.flow;
+    this.enter(entry(this.flow));
   }
 }

@@ -1,11 +1,17 @@
 import type { AppDefinition } from '../flow';
 import { forwardApp } from './forward';
 import { hangupApp } from './hangup';
+import { timeConditionApp } from './time-condition';
+import { callerConditionApp } from './caller-condition';
+import { gotoDialPlanApp } from './goto-dial-plan';
 
 /** The apps a flow step can run. Adding one means a definition below (and an executor in the worker). */
 export enum DialPlanApp {
   FORWARD = 'FORWARD',
   HANGUP = 'HANGUP',
+  TIME_CONDITION = 'TIME_CONDITION',
+  CALLER_CONDITION = 'CALLER_CONDITION',
+  GOTO_DIAL_PLAN = 'GOTO_DIAL_PLAN',
 }
 
 /**
@@ -15,4 +21,7 @@ export enum DialPlanApp {
 export const APPS = {
   [DialPlanApp.FORWARD]: forwardApp,
   [DialPlanApp.HANGUP]: hangupApp,
+  [DialPlanApp.TIME_CONDITION]: timeConditionApp,
+  [DialPlanApp.CALLER_CONDITION]: callerConditionApp,
+  [DialPlanApp.GOTO_DIAL_PLAN]: gotoDialPlanApp,
 } as const satisfies Readonly<Record<DialPlanApp, AppDefinition<string, unknown, never>>>;

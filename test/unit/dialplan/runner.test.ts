@@ -43,6 +43,8 @@ function run(flow: Flow, outboundGateway: string | null = 'sip:198.51.100.20:507
       branches.push(branch);
       branch.start();
     },
+    companyId: 'company',
+    snapshot: { dialPlans: new Map(), companies: new Map() },
   };
   new PlanRunner(flow, call, (end) => ends.push(end)).start();
   return { clock, port, ends, branches };
