@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { CallOutcome, type CallAttempt, type FailoverReason } from '../../domain/call';
+import { CallOutcome, type CallAttempt, type CallStep, type FailoverReason } from '../../domain/call';
 import type { Clock } from '../clock';
 import type { Snapshot } from '../config/snapshot';
-import type { Flow } from '../../domain/flow/flow';
-import { PlanRunner, type PlanBranchOptions } from '../dialplan/runner';
+import { dialPlanNumber } from '../dialplan/plan-number';
+import { PlanRunner, type PlanBranchOptions, type PlanToRun, type StepEvent } from '../dialplan/runner';
 import { decide, next } from '../routing/decide';
 import type { AttemptOutcome, ChannelView, Route } from '../routing/route';
 import type { Endpoint, NameAddr, SipRequest, SipResponse } from '../sip/message';
@@ -69,6 +69,8 @@ export class InboundCall {
   private phase: Phase = { kind: 'routing' };
   private readonly startedAt: number;
   private readonly attempts: CallAttempt[] = [];
+  /** The dial plan steps taken, in order (section 6). */
+  private readonly steps: CallStep[] = [];
   private childLogger: Logger | null = null;
   private heldChannel: string | null = null;
   private failoverReason: FailoverReason | null = null;
@@ -166,12 +168,12 @@ export class InboundCall {
         this.trunkOf(route.trunk.id, route.trunk.companyId);
         this.failoverReason = route.reason;
         this.decision = `failover:${route.reason}`;
-        this.runPlan(route.dialPlan.flow);
+        this.runPlan(route.dialPlan);
         return;
       case 'RunDialPlan':
         this.companyId = route.dialPlan.companyId;
         this.decision = 'dial-plan';
-        this.runPlan(route.dialPlan.flow);
+        this.runPlan(route.dialPlan);
         return;
       case 'Reject':
         if (route.trunk !== null) this.trunkOf(route.trunk.id, route.trunk.companyId);
@@ -269,7 +271,7 @@ export class InboundCall {
   }
 
   /** Hands the plan to the runner; the call keeps the caller's leg, the branches and the record. */
-  private runPlan(flow: Flow): void {
+  private runPlan(plan: PlanToRun): void {
     const outcome = this.failoverReason === null ? CallOutcome.DELIVERED : CallOutcome.FAILED_OVER;
     const call = {
       invite: this.invite,
@@ -279,8 +281,9 @@ export class InboundCall {
       recordRoute: this.deps.recordRoute,
       outboundGateway: this.snapshot.outboundGateway,
       startBranch: (options: PlanBranchOptions) => this.startBranch(options),
+      dialPlanNumber: (dialPlanId: string) => dialPlanNumber(this.snapshot.dids, dialPlanId),
     };
-    const runner = new PlanRunner(flow, call, (end) => {
+    const runner = new PlanRunner(plan, call, (end) => {
       if (this.phase.kind === 'settled') return;
       if (end.kind === 'Answered') {
         this.relay(end.response);
@@ -290,8 +293,20 @@ export class InboundCall {
       }
       this.answer(end.status);
       this.settle(outcome, end.status);
-    });
+    }, (event) => this.stepTaken(event));
     runner.start();
+  }
+
+  /** A step entered goes on the record with no exit; the exit it leaves by is set when it is left. */
+  private stepTaken(event: StepEvent): void {
+    if (this.phase.kind === 'settled') return;
+    if (event.kind === 'Entered') {
+      const { dialPlanId, stepId, app, at } = event;
+      this.steps.push({ dialPlanId, stepId, app, exit: null, at: new Date(at).toISOString() });
+      return;
+    }
+    const last = this.steps.length - 1;
+    if (last >= 0) this.steps[last] = { ...this.steps[last], exit: event.exit };
   }
 
   /** A response of our own to the caller's INVITE. */
@@ -343,6 +358,7 @@ export class InboundCall {
       failoverReason: this.failoverReason,
       finalStatus,
       attempts: this.attempts,
+      steps: this.steps,
       worker: this.deps.worker,
     });
     this.logger.info(
