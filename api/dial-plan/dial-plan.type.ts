@@ -1,9 +1,17 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeResolver } from 'graphql-scalars';
-import { DialPlanApp } from '../../domain/flow/flow';
+import { DialPlanApp, ForwardCallerId } from '../../domain/flow/flow';
 import { Connection } from '../pagination';
 
 registerEnumType(DialPlanApp, { name: 'DialPlanApp', description: 'The app a flow step runs' });
+registerEnumType(ForwardCallerId, {
+  name: 'ForwardCallerId',
+  description: 'Whom a forwarded call presents as its caller',
+  valuesConfig: {
+    KEEP_CALLER: { description: 'The caller, as the call came' },
+    DIAL_PLAN_NUMBER: { description: "The dial plan's external number (P-Asserted-Identity and the From user)" },
+  },
+});
 
 @ObjectType('ForwardSettings')
 export class ForwardSettingsType {
@@ -12,6 +20,9 @@ export class ForwardSettingsType {
 
   @Field(() => Int)
   ringTimeoutSeconds!: number;
+
+  @Field(() => ForwardCallerId)
+  callerId!: ForwardCallerId;
 }
 
 @ObjectType('HangupSettings')

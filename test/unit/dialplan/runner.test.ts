@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import pino from 'pino';
-import { DialPlanApp, type Flow } from '../../../domain/flow/flow';
+import { DialPlanApp, ForwardCallerId, type Flow } from '../../../domain/flow/flow';
 import { Branch } from '../../../worker/calls/branch';
 import { MAX_STEPS_PER_CALL, PlanRunner, type PlanCall, type PlanEnd, type StepEvent } from '../../../worker/dialplan/runner';
 import type { SipRequest } from '../../../worker/sip/message';
@@ -165,6 +165,34 @@ describe('PlanRunner: one call through its dial plan', () => {
       };
       const { events } = run(flow, null);
       expect(events.filter((event) => event.kind === 'Entered')).to.have.length(MAX_STEPS_PER_CALL);
+    });
+  });
+
+  describe('FORWARD caller-ID presentation', () => {
+    const presenting = (callerId: ForwardCallerId): Flow => ({
+      entryStepId: 'office',
+      steps: [{ id: 'office', app: DialPlanApp.FORWARD, forward: { target: '+447911123456', ringTimeoutSeconds: 20, callerId }, exits: [] }],
+    });
+
+    it('DIAL_PLAN_NUMBER: the INVITE presents the plan number in P-Asserted-Identity and the From user, From tag kept', () => {
+      const { port } = run(presenting(ForwardCallerId.DIAL_PLAN_NUMBER), undefined, { [PLAN_ID]: '+442079460999' });
+      const sent = port.sent[0].request;
+      expect(sent.headers.from).to.deep.equal({ uri: 'sip:+442079460999@carrier', params: { tag: 'a' } });
+      expect(sent.headers['p-asserted-identity']).to.equal('<tel:+442079460999>');
+      expect(INVITE.headers.from.uri).to.equal('sip:+4930901820@carrier', "the caller's INVITE is not changed");
+    });
+
+    it('KEEP_CALLER: the INVITE keeps the caller', () => {
+      const { port } = run(presenting(ForwardCallerId.KEEP_CALLER), undefined, { [PLAN_ID]: '+442079460999' });
+      expect(port.sent[0].request.headers.from).to.deep.equal({ uri: 'sip:+4930901820@carrier', params: { tag: 'a' } });
+      expect(port.sent[0].request.headers['p-asserted-identity']).to.equal(undefined);
+    });
+
+    it('DIAL_PLAN_NUMBER on a plan whose number is gone from the snapshot: the call still goes out, keeping the caller', () => {
+      const { port } = run(presenting(ForwardCallerId.DIAL_PLAN_NUMBER));
+      expect(port.sent).to.have.length(1);
+      expect(port.sent[0].request.headers.from.uri).to.equal('sip:+4930901820@carrier');
+      expect(port.sent[0].request.headers['p-asserted-identity']).to.equal(undefined);
     });
   });
 });
