@@ -3,9 +3,11 @@ import { DataSource } from 'typeorm';
 import { DATABASE_CONNECT_TIMEOUT_MS } from './app/connect-timeout';
 import { InitialSchema1764150000000 } from './migrations/1764150000000-InitialSchema';
 import { WebhookAllowedNetworks1765100000000 } from './migrations/1765100000000-WebhookAllowedNetworks';
+import { CallRecordSteps1765200000000 } from './migrations/1765200000000-CallRecordSteps';
+import { ForwardCallerId1765200000001 } from './migrations/1765200000001-ForwardCallerId';
 import { ENTITIES } from './schema/entities';
 
-export const MIGRATIONS = [InitialSchema1764150000000, WebhookAllowedNetworks1765100000000];
+export const MIGRATIONS = [InitialSchema1764150000000, WebhookAllowedNetworks1765100000000, CallRecordSteps1765200000000, ForwardCallerId1765200000001];
 
 export interface DataSourceOptions {
   readonly url: string;

@@ -1,3 +1,5 @@
+import type { DialPlanApp } from './flow/apps';
+
 /** How an inbound call ended, from the caller's point of view. */
 export enum CallOutcome {
   DELIVERED = 'DELIVERED',
@@ -23,4 +25,19 @@ export interface CallAttempt {
   readonly startedAt: string;
   readonly firstResponseAt: string | null;
   readonly endedAt: string | null;
+}
+
+/**
+ * One dial plan step a call went through, in the order taken: the plan it belongs to (a
+ * GOTO_DIAL_PLAN moves a call to another), the step, its app, the exit it left by, and when it
+ * was entered. `exit` is null for the step the call ended in (a HANGUP, an answered FORWARD, a
+ * step the caller cancelled).
+ */
+export interface CallStep {
+  readonly dialPlanId: string;
+  readonly stepId: string;
+  readonly app: DialPlanApp;
+  readonly exit: string | null;
+  /** ISO 8601, as attempts' times are. */
+  readonly at: string;
 }

@@ -5,7 +5,7 @@ import type { Actor } from '../auth/actor';
 import { notFound } from '../errors';
 import { isId } from '../ids';
 import { paginate, type Page, type PageArgs } from '../pagination';
-import { CallAttemptType, CallRecordType } from './call.type';
+import { CallAttemptType, CallRecordType, CallStepType } from './call.type';
 import type { CallFilterInput } from './call.input';
 
 function toDate(value: string | null): Date | null {
@@ -59,6 +59,9 @@ export class CallService {
                 firstResponseAt: toDate(attempt.firstResponseAt),
                 endedAt: toDate(attempt.endedAt),
               }),
+            ),
+            steps: record.steps.map((step) =>
+              Object.assign(new CallStepType(), { dialPlanId: step.dialPlanId, stepId: step.stepId, app: step.app, exit: step.exit, at: new Date(step.at) }),
             ),
             worker: record.worker,
           }),

@@ -1,6 +1,8 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeResolver } from 'graphql-scalars';
+import { DialPlanApp } from '../../domain/flow/flow';
 import { CallOutcome, FailoverReason } from '../../schema/entities/call-record.entity';
+import '../dial-plan/dial-plan.type';
 import { Connection } from '../pagination';
 
 registerEnumType(CallOutcome, { name: 'CallOutcome' });
@@ -22,6 +24,24 @@ export class CallAttemptType {
 
   @Field(() => DateTimeResolver, { nullable: true })
   endedAt!: Date | null;
+}
+
+@ObjectType('CallStep', { description: 'One dial plan step a call went through' })
+export class CallStepType {
+  @Field(() => ID, { description: 'The dial plan the step belongs to' })
+  dialPlanId!: string;
+
+  @Field(() => String)
+  stepId!: string;
+
+  @Field(() => DialPlanApp)
+  app!: DialPlanApp;
+
+  @Field(() => String, { nullable: true, description: 'The exit it left by; null for the step the call ended in' })
+  exit!: string | null;
+
+  @Field(() => DateTimeResolver, { description: 'When the call entered the step' })
+  at!: Date;
 }
 
 @ObjectType('CallTrunk', { description: 'The trunk a call was for' })
@@ -67,6 +87,9 @@ export class CallRecordType {
 
   @Field(() => [CallAttemptType])
   attempts!: CallAttemptType[];
+
+  @Field(() => [CallStepType], { description: 'The dial plan steps taken, in order; empty when no plan ran' })
+  steps!: CallStepType[];
 
   @Field(() => String, { description: 'The SIP node and worker that handled the call' })
   worker!: string;

@@ -1,6 +1,6 @@
 import { Field, ID, InputType, Int } from 'type-graphql';
 import { ArrayMaxSize, IsOptional, Length, Matches, ValidateNested } from 'class-validator';
-import { DialPlanApp, MAX_FLOW_STEPS } from '../../domain/flow/flow';
+import { DialPlanApp, ForwardCallerId, MAX_FLOW_STEPS } from '../../domain/flow/flow';
 import { Weekday } from './dial-plan.type';
 
 @InputType()
@@ -11,6 +11,9 @@ export class ForwardSettingsInput {
 
   @Field(() => Int, { nullable: true, description: '5..300, default 30' })
   ringTimeoutSeconds?: number | null;
+
+  @Field(() => ForwardCallerId, { nullable: true, description: 'Default KEEP_CALLER; DIAL_PLAN_NUMBER needs the plan to have an external number' })
+  callerId?: ForwardCallerId | null;
 }
 
 @InputType()

@@ -1,7 +1,7 @@
 import { In, type DataSource, type EntityManager } from 'typeorm';
 import { DialPlan } from '../../schema/entities/dial-plan.entity';
 import { Trunk } from '../../schema/entities/trunk.entity';
-import { DialPlanApp, validateFlow, type Flow, type FlowDraft } from '../../domain/flow/flow';
+import { DialPlanApp, stepsPresentingPlanNumber, validateFlow, type Flow, type FlowDraft } from '../../domain/flow/flow';
 import { quoteInput } from '../../domain/quote-input';
 import type { Actor } from '../auth/actor';
 import { findAccessibleCompany } from '../company/company.service';
@@ -85,6 +85,21 @@ async function checkGotos(manager: EntityManager, companyId: string, planId: str
   throw badInput([`${at}: GOTO_DIAL_PLAN steps would make a cycle of dial plans: ${names.join(' -> ')}`]);
 }
 
+/**
+ * FORWARD steps presenting the plan's number need the plan to have one: refused at save time
+ * (with the steps named), whether the flow gains such a step or the number is being removed.
+ */
+function checkPlanNumberPresented(flow: Flow, numbers: readonly string[], removing: boolean): void {
+  if (numbers.length > 0) return;
+  const steps = stepsPresentingPlanNumber(flow);
+  if (steps.length === 0) return;
+  throw badInput(
+    removing
+      ? steps.map((step) => `externalNumber: cannot be removed while ${step} forwards presenting it (forward.callerId DIAL_PLAN_NUMBER)`)
+      : steps.map((step) => `${step}.forward.callerId: DIAL_PLAN_NUMBER needs the dial plan to have an externalNumber`),
+  );
+}
+
 function externalNumbers(externalNumber: string | null | undefined): string[] | undefined {
   if (externalNumber === undefined) return undefined;
   return externalNumber === null ? [] : normaliseNumbers([externalNumber], 'externalNumber');
@@ -131,6 +146,7 @@ export class DialPlanService {
     const name = checkName(input.name) as string;
     const flow = checkFlow(input.flow);
     const numbers = externalNumbers(input.externalNumber) ?? [];
+    checkPlanNumberPresented(flow, numbers, false);
     try {
       return await inTransaction(this.dataSource, async (manager) => {
         await findAccessibleCompany(manager, actor, input.companyId);
@@ -151,6 +167,8 @@ export class DialPlanService {
     try {
       return await inTransaction(this.dataSource, async (manager) => {
         const plan = await this.findAccessible(manager, actor, id);
+        const numbersAfter = numbers ?? (await numbersOf(manager, 'dialPlanId', [plan.id])).get(plan.id) ?? [];
+        checkPlanNumberPresented(flow ?? plan.flow, numbersAfter, flow === undefined);
         if (name !== undefined) plan.name = name;
         if (input.internalNumber != null) plan.internalNumber = input.internalNumber;
         if (flow !== undefined) await checkGotos(manager, plan.companyId, plan.id, flow);

@@ -1,10 +1,18 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeResolver } from 'graphql-scalars';
-import { DialPlanApp } from '../../domain/flow/flow';
+import { DialPlanApp, ForwardCallerId } from '../../domain/flow/flow';
 import { WEEKDAYS, type Weekday as DomainWeekday } from '../../domain/time-window';
 import { Connection } from '../pagination';
 
 registerEnumType(DialPlanApp, { name: 'DialPlanApp', description: 'The app a flow step runs' });
+registerEnumType(ForwardCallerId, {
+  name: 'ForwardCallerId',
+  description: 'Whom a forwarded call presents as its caller',
+  valuesConfig: {
+    KEEP_CALLER: { description: 'The caller, as the call came' },
+    DIAL_PLAN_NUMBER: { description: "The dial plan's external number (P-Asserted-Identity and the From user)" },
+  },
+});
 
 /** The weekdays of domain/time-window.ts as a GraphQL enum. */
 export const Weekday = Object.fromEntries(WEEKDAYS.map((day) => [day, day])) as { readonly [D in DomainWeekday]: D };
@@ -18,6 +26,9 @@ export class ForwardSettingsType {
 
   @Field(() => Int)
   ringTimeoutSeconds!: number;
+
+  @Field(() => ForwardCallerId)
+  callerId!: ForwardCallerId;
 }
 
 @ObjectType('HangupSettings')

@@ -2,6 +2,7 @@ import { quoteInput } from '../quote-input';
 import { APPS, type DialPlanApp } from './apps';
 
 export { DialPlanApp } from './apps';
+export { ForwardCallerId, stepsPresentingPlanNumber } from './apps/forward';
 
 /**
  * A dial plan's call flow: steps, each one app with its settings and named exits to other

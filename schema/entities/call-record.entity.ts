@@ -1,7 +1,7 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import { CallOutcome, FailoverReason, type CallAttempt } from '../../domain/call';
+import { CallOutcome, FailoverReason, type CallAttempt, type CallStep } from '../../domain/call';
 
-export { CallOutcome, FailoverReason, type CallAttempt };
+export { CallOutcome, FailoverReason, type CallAttempt, type CallStep };
 
 /** One record per inbound call, written by the SIP role in batches. */
 @Entity({ name: 'call_record' })
@@ -45,4 +45,8 @@ export class CallRecord {
 
   @Column({ type: 'text' })
   worker!: string;
+
+  /** The dial plan steps taken, in order. */
+  @Column({ type: 'jsonb', default: () => "'[]'" })
+  steps!: CallStep[];
 }

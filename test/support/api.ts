@@ -125,4 +125,4 @@ export const TRUNK_FIELDS = `id companyId name sipUsername inboundNumbers maxCon
   registration { contact sourceAddress expiresAt userAgent } activeCalls createdAt updatedAt`;
 
 export const DIAL_PLAN_FIELDS = `id companyId name internalNumber externalNumber
-  flow { entryStepId steps { id app forward { target ringTimeoutSeconds } hangup { status } exits { on stepId } } }`;
+  flow { entryStepId steps { id app forward { target ringTimeoutSeconds callerId } hangup { status } exits { on stepId } } }`;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { DialPlanApp, MAX_FLOW_STEPS, validateFlow, type AppDefinition, type Flow, type FlowDraft, type FlowExit } from '../../domain/flow/flow';
+import { DialPlanApp, ForwardCallerId, MAX_FLOW_STEPS, stepsPresentingPlanNumber, validateFlow, type AppDefinition, type Flow, type FlowDraft, type FlowExit } from '../../domain/flow/flow';
 import { APPS } from '../../domain/flow/apps';
 
 type StepDraft = FlowDraft['steps'][number];
@@ -32,7 +32,7 @@ describe('validateFlow: accepted flows', () => {
       flow: {
         entryStepId: 'ring',
         steps: [
-          { id: 'ring', app: DialPlanApp.FORWARD, forward: { target: '+442079460000', ringTimeoutSeconds: 30 }, exits: [noAnswer('busy')] },
+          { id: 'ring', app: DialPlanApp.FORWARD, forward: { target: '+442079460000', ringTimeoutSeconds: 30, callerId: ForwardCallerId.KEEP_CALLER }, exits: [noAnswer('busy')] },
           { id: 'busy', app: DialPlanApp.HANGUP, hangup: { status: 480 }, exits: [] },
         ],
       },
@@ -40,25 +40,25 @@ describe('validateFlow: accepted flows', () => {
     {
       name: 'a null ring timeout defaults to 30',
       draft: { entryStepId: 'ring', steps: [forward('ring', '+442079460000', [], null)] },
-      flow: { entryStepId: 'ring', steps: [{ id: 'ring', app: DialPlanApp.FORWARD, forward: { target: '+442079460000', ringTimeoutSeconds: 30 }, exits: [] }] },
+      flow: { entryStepId: 'ring', steps: [{ id: 'ring', app: DialPlanApp.FORWARD, forward: { target: '+442079460000', ringTimeoutSeconds: 30, callerId: ForwardCallerId.KEEP_CALLER }, exits: [] }] },
     },
     {
       name: 'an E.164 target written with spaces is normalised',
       draft: { entryStepId: 'ring', steps: [forward('ring', '+44 20 7946 0000', [], 20)] },
-      flow: { entryStepId: 'ring', steps: [{ id: 'ring', app: DialPlanApp.FORWARD, forward: { target: '+442079460000', ringTimeoutSeconds: 20 }, exits: [] }] },
+      flow: { entryStepId: 'ring', steps: [{ id: 'ring', app: DialPlanApp.FORWARD, forward: { target: '+442079460000', ringTimeoutSeconds: 20, callerId: ForwardCallerId.KEEP_CALLER }, exits: [] }] },
     },
     {
       name: 'a sip: target is kept as written, surrounding blanks trimmed',
       draft: { entryStepId: 'ring', steps: [forward('ring', '  sip:alice@pbx.example.com:5080;transport=tcp ', [], 5)] },
       flow: {
         entryStepId: 'ring',
-        steps: [{ id: 'ring', app: DialPlanApp.FORWARD, forward: { target: 'sip:alice@pbx.example.com:5080;transport=tcp', ringTimeoutSeconds: 5 }, exits: [] }],
+        steps: [{ id: 'ring', app: DialPlanApp.FORWARD, forward: { target: 'sip:alice@pbx.example.com:5080;transport=tcp', ringTimeoutSeconds: 5, callerId: ForwardCallerId.KEEP_CALLER }, exits: [] }],
       },
     },
     {
       name: 'the largest ring timeout, 300',
       draft: { entryStepId: 'ring', steps: [forward('ring', 'sip:10.0.0.1', [], 300)] },
-      flow: { entryStepId: 'ring', steps: [{ id: 'ring', app: DialPlanApp.FORWARD, forward: { target: 'sip:10.0.0.1', ringTimeoutSeconds: 300 }, exits: [] }] },
+      flow: { entryStepId: 'ring', steps: [{ id: 'ring', app: DialPlanApp.FORWARD, forward: { target: 'sip:10.0.0.1', ringTimeoutSeconds: 300, callerId: ForwardCallerId.KEEP_CALLER }, exits: [] }] },
     },
     {
       name: 'HANGUP status at the bounds 400 and 699, exits null read as none',
@@ -69,7 +69,7 @@ describe('validateFlow: accepted flows', () => {
       flow: {
         entryStepId: 'ring',
         steps: [
-          { id: 'ring', app: DialPlanApp.FORWARD, forward: { target: '+442079460000', ringTimeoutSeconds: 30 }, exits: [noAnswer('low')] },
+          { id: 'ring', app: DialPlanApp.FORWARD, forward: { target: '+442079460000', ringTimeoutSeconds: 30, callerId: ForwardCallerId.KEEP_CALLER }, exits: [noAnswer('low')] },
           { id: 'low', app: DialPlanApp.HANGUP, hangup: { status: 400 }, exits: [] },
         ],
       },
@@ -82,7 +82,7 @@ describe('validateFlow: accepted flows', () => {
     {
       name: "another app's settings given as null are ignored",
       draft: { entryStepId: 'ring', steps: [{ id: 'ring', app: DialPlanApp.FORWARD, forward: { target: 'sip:bob@example.com' }, hangup: null }] },
-      flow: { entryStepId: 'ring', steps: [{ id: 'ring', app: DialPlanApp.FORWARD, forward: { target: 'sip:bob@example.com', ringTimeoutSeconds: 30 }, exits: [] }] },
+      flow: { entryStepId: 'ring', steps: [{ id: 'ring', app: DialPlanApp.FORWARD, forward: { target: 'sip:bob@example.com', ringTimeoutSeconds: 30, callerId: ForwardCallerId.KEEP_CALLER }, exits: [] }] },
     },
     {
       name: 'a FORWARD -> FORWARD loop (FORWARD waits, so the loop cannot spin)',
@@ -90,15 +90,15 @@ describe('validateFlow: accepted flows', () => {
       flow: {
         entryStepId: 'a',
         steps: [
-          { id: 'a', app: DialPlanApp.FORWARD, forward: { target: '+442079460000', ringTimeoutSeconds: 30 }, exits: [noAnswer('b')] },
-          { id: 'b', app: DialPlanApp.FORWARD, forward: { target: 'sip:backup@example.com', ringTimeoutSeconds: 30 }, exits: [noAnswer('a')] },
+          { id: 'a', app: DialPlanApp.FORWARD, forward: { target: '+442079460000', ringTimeoutSeconds: 30, callerId: ForwardCallerId.KEEP_CALLER }, exits: [noAnswer('b')] },
+          { id: 'b', app: DialPlanApp.FORWARD, forward: { target: 'sip:backup@example.com', ringTimeoutSeconds: 30, callerId: ForwardCallerId.KEEP_CALLER }, exits: [noAnswer('a')] },
         ],
       },
     },
     {
       name: 'a FORWARD step that loops to itself',
       draft: { entryStepId: 'a', steps: [forward('a', '+442079460000', [noAnswer('a')])] },
-      flow: { entryStepId: 'a', steps: [{ id: 'a', app: DialPlanApp.FORWARD, forward: { target: '+442079460000', ringTimeoutSeconds: 30 }, exits: [noAnswer('a')] }] },
+      flow: { entryStepId: 'a', steps: [{ id: 'a', app: DialPlanApp.FORWARD, forward: { target: '+442079460000', ringTimeoutSeconds: 30, callerId: ForwardCallerId.KEEP_CALLER }, exits: [noAnswer('a')] }] },
     },
     {
       name: 'step order is kept, not reordered from the entry',
@@ -107,9 +107,19 @@ describe('validateFlow: accepted flows', () => {
         entryStepId: 'start',
         steps: [
           { id: 'end', app: DialPlanApp.HANGUP, hangup: { status: 603 }, exits: [] },
-          { id: 'start', app: DialPlanApp.FORWARD, forward: { target: '+442079460000', ringTimeoutSeconds: 30 }, exits: [noAnswer('end')] },
+          { id: 'start', app: DialPlanApp.FORWARD, forward: { target: '+442079460000', ringTimeoutSeconds: 30, callerId: ForwardCallerId.KEEP_CALLER }, exits: [noAnswer('end')] },
         ],
       },
+    },
+    {
+      name: 'a FORWARD presenting the dial plan number keeps callerId DIAL_PLAN_NUMBER',
+      draft: { entryStepId: 'ring', steps: [{ id: 'ring', app: DialPlanApp.FORWARD, forward: { target: '+442079460000', callerId: ForwardCallerId.DIAL_PLAN_NUMBER } }] },
+      flow: { entryStepId: 'ring', steps: [{ id: 'ring', app: DialPlanApp.FORWARD, forward: { target: '+442079460000', ringTimeoutSeconds: 30, callerId: ForwardCallerId.DIAL_PLAN_NUMBER }, exits: [] }] },
+    },
+    {
+      name: 'a null callerId is KEEP_CALLER',
+      draft: { entryStepId: 'ring', steps: [{ id: 'ring', app: DialPlanApp.FORWARD, forward: { target: '+442079460000', callerId: null } }] },
+      flow: { entryStepId: 'ring', steps: [{ id: 'ring', app: DialPlanApp.FORWARD, forward: { target: '+442079460000', ringTimeoutSeconds: 30, callerId: ForwardCallerId.KEEP_CALLER }, exits: [] }] },
     },
     {
       name: 'step ids of 64 letters, digits, "_" and "-"',
@@ -168,6 +178,11 @@ describe('validateFlow: refused flows', () => {
       name: 'an entry step that does not exist',
       draft: { entryStepId: 'nope', steps: [hangup('busy')] },
       problems: ['flow.entryStepId: no step "nope"'],
+    },
+    {
+      name: 'a callerId that is no presentation',
+      draft: { entryStepId: 'ring', steps: [{ id: 'ring', app: DialPlanApp.FORWARD, forward: { target: '+442079460000', callerId: 'WITHHELD' as ForwardCallerId } }] },
+      problems: ['flow.steps[0].forward.callerId must be one of KEEP_CALLER, DIAL_PLAN_NUMBER'],
     },
     {
       name: 'FORWARD without forward settings',
@@ -270,7 +285,7 @@ describe('validateFlow: refused flows', () => {
 
 describe('app definitions', () => {
   const settings: Record<DialPlanApp, { valid: unknown; invalid: unknown; rule: RegExp }> = {
-    [DialPlanApp.FORWARD]: { valid: { target: '+442079460000' }, invalid: { target: 'nowhere', ringTimeoutSeconds: 4 }, rule: /^flow\.steps\[3\]\.forward\.(target|ringTimeoutSeconds)/ },
+    [DialPlanApp.FORWARD]: { valid: { target: '+442079460000' }, invalid: { target: 'nowhere', ringTimeoutSeconds: 4, callerId: ForwardCallerId.KEEP_CALLER }, rule: /^flow\.steps\[3\]\.forward\.(target|ringTimeoutSeconds)/ },
     [DialPlanApp.HANGUP]: { valid: { status: 486 }, invalid: { status: 200 }, rule: /^flow\.steps\[3\]\.hangup\.status must be/ },
     [DialPlanApp.TIME_CONDITION]: {
       valid: { rules: [{ weekdays: ['MONDAY'], from: '09:00', to: '17:00' }] },
@@ -322,5 +337,19 @@ describe('app definitions', () => {
     expect(APPS[DialPlanApp.TIME_CONDITION].waits).to.equal(false);
     expect(APPS[DialPlanApp.CALLER_CONDITION].waits).to.equal(false);
     expect(APPS[DialPlanApp.GOTO_DIAL_PLAN].waits).to.equal(false);
+  });
+});
+
+describe('stepsPresentingPlanNumber: the steps that need the plan to have an external number', () => {
+  it('names each FORWARD with DIAL_PLAN_NUMBER by position and id, and none other', () => {
+    const flow = {
+      steps: [
+        { id: 'keep', forward: { callerId: ForwardCallerId.KEEP_CALLER } },
+        { id: 'busy' },
+        { id: 'office', forward: { callerId: ForwardCallerId.DIAL_PLAN_NUMBER } },
+        { id: 'stored-before', forward: {} },
+      ],
+    };
+    expect(stepsPresentingPlanNumber(flow)).to.deep.equal(['flow.steps[2] ("office")']);
   });
 });

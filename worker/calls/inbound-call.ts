@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { CallOutcome, type CallAttempt, type FailoverReason } from '../../domain/call';
+import { CallOutcome, type CallAttempt, type CallStep, type FailoverReason } from '../../domain/call';
 import type { Clock } from '../clock';
 import type { DialPlanConfig, Snapshot } from '../config/snapshot';
-import { PlanRunner, type PlanBranchOptions } from '../dialplan/runner';
+import { dialPlanNumber } from '../dialplan/plan-number';
+import { PlanRunner, type PlanBranchOptions, type StepEvent } from '../dialplan/runner';
 import { decide, next } from '../routing/decide';
 import type { AttemptOutcome, ChannelView, Route } from '../routing/route';
 import type { Endpoint, NameAddr, SipRequest, SipResponse } from '../sip/message';
@@ -68,6 +69,8 @@ export class InboundCall {
   private phase: Phase = { kind: 'routing' };
   private readonly startedAt: number;
   private readonly attempts: CallAttempt[] = [];
+  /** The dial plan steps taken, in order (section 6). */
+  private readonly steps: CallStep[] = [];
   private childLogger: Logger | null = null;
   private heldChannel: string | null = null;
   private failoverReason: FailoverReason | null = null;
@@ -280,8 +283,9 @@ export class InboundCall {
       startBranch: (options: PlanBranchOptions) => this.startBranch(options),
       companyId: dialPlan.companyId,
       snapshot: this.snapshot,
+      dialPlanNumber: (dialPlanId: string) => dialPlanNumber(this.snapshot.dids, dialPlanId),
     };
-    const runner = new PlanRunner(dialPlan.flow, call, (end) => {
+    const runner = new PlanRunner(dialPlan, call, (end) => {
       if (this.phase.kind === 'settled') return;
       if (end.kind === 'Answered') {
         this.relay(end.response);
@@ -291,8 +295,20 @@ export class InboundCall {
       }
       this.answer(end.status);
       this.settle(outcome, end.status);
-    });
+    }, (event) => this.stepTaken(event));
     runner.start();
+  }
+
+  /** A step entered goes on the record with no exit; the exit it leaves by is set when it is left. */
+  private stepTaken(event: StepEvent): void {
+    if (this.phase.kind === 'settled') return;
+    if (event.kind === 'Entered') {
+      const { dialPlanId, stepId, app, at } = event;
+      this.steps.push({ dialPlanId, stepId, app, exit: null, at: new Date(at).toISOString() });
+      return;
+    }
+    const last = this.steps.length - 1;
+    if (last >= 0) this.steps[last] = { ...this.steps[last], exit: event.exit };
   }
 
   /** A response of our own to the caller's INVITE. */
@@ -344,6 +360,7 @@ export class InboundCall {
       failoverReason: this.failoverReason,
       finalStatus,
       attempts: this.attempts,
+      steps: this.steps,
       worker: this.deps.worker,
     });
     this.logger.info(

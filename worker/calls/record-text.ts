@@ -1,4 +1,4 @@
-import type { CallAttempt } from '../../domain/call';
+import type { CallAttempt, CallStep } from '../../domain/call';
 import { CONTROL_CHARACTER } from '../../domain/control-characters';
 
 /**
@@ -44,4 +44,22 @@ export function recordAttempt(attempt: CallAttempt): CallAttempt {
   };
   const changed = clean.target !== attempt.target || clean.startedAt !== attempt.startedAt || clean.firstResponseAt !== attempt.firstResponseAt || clean.endedAt !== attempt.endedAt;
   return changed ? clean : attempt;
+}
+
+/**
+ * A dial plan step with its text escaped and cut; the same object when nothing needed it. Its
+ * ids, app and exit come from a validated flow, but every text value on a record passes here:
+ * the record must not depend on who checked what upstream.
+ */
+export function recordStep(step: CallStep): CallStep {
+  const clean: CallStep = {
+    ...step,
+    dialPlanId: recordText(step.dialPlanId),
+    stepId: recordText(step.stepId),
+    app: recordText(step.app) as CallStep['app'],
+    exit: optionalRecordText(step.exit),
+    at: recordText(step.at),
+  };
+  const changed = clean.dialPlanId !== step.dialPlanId || clean.stepId !== step.stepId || clean.app !== step.app || clean.exit !== step.exit || clean.at !== step.at;
+  return changed ? clean : step;
 }

@@ -1,9 +1,9 @@
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
 import { errorCode, isContentError, isDatabaseStrained, isDatabaseUnreachable, isTransactionCollision } from '../../app/database-errors';
-import type { CallAttempt, CallOutcome, FailoverReason } from '../../domain/call';
+import type { CallAttempt, CallOutcome, CallStep, FailoverReason } from '../../domain/call';
 import { systemClock, type Clock, type Timer } from '../clock';
-import { optionalRecordText, recordAttempt, recordText } from './record-text';
+import { optionalRecordText, recordAttempt, recordStep, recordText } from './record-text';
 
 /** A call record as the call path hands it over; written later, in batches. */
 export interface CallRecordDraft {
@@ -19,6 +19,8 @@ export interface CallRecordDraft {
   readonly failoverReason: FailoverReason | null;
   readonly finalStatus: number | null;
   readonly attempts: readonly CallAttempt[];
+  /** The dial plan steps taken, in order; empty when no plan ran. */
+  readonly steps: readonly CallStep[];
   readonly worker: string;
 }
 
@@ -68,15 +70,16 @@ export interface RecorderStats {
 
 const INSERT = `
   INSERT INTO call_record (id, call_id, company_id, trunk_id, did, caller, started_at, ended_at, outcome,
-                           failover_reason, final_status, attempts, worker)
+                           failover_reason, final_status, attempts, worker, steps)
   SELECT r.id, r.call_id,
          (SELECT c.id FROM company c WHERE c.id = r.company_id),
          (SELECT t.id FROM trunk t WHERE t.id = r.trunk_id),
-         r.did, r.caller, r.started_at, r.ended_at, r.outcome, r.failover_reason, r.final_status, r.attempts, r.worker
+         r.did, r.caller, r.started_at, r.ended_at, r.outcome, r.failover_reason, r.final_status, r.attempts, r.worker, r.steps
   FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::timestamptz[],
-              $8::timestamptz[], $9::text[], $10::text[], $11::int[], $12::jsonb[], $13::text[])
+              $8::timestamptz[], $9::text[], $10::text[], $11::int[], $12::jsonb[], $13::text[],
+              $14::jsonb[])
        AS r(id, call_id, company_id, trunk_id, did, caller, started_at, ended_at, outcome, failover_reason,
-            final_status, attempts, worker)
+            final_status, attempts, worker, steps)
   ON CONFLICT (id) DO NOTHING`;
 
 const END = `
@@ -282,13 +285,15 @@ export class BatchRecorder implements CallRecorder {
       caller: optionalRecordText(draft.caller),
       worker: recordText(draft.worker),
       attempts: draft.attempts.map(recordAttempt),
+      steps: draft.steps.map(recordStep),
     };
     const changed =
       clean.callId !== draft.callId ||
       clean.did !== draft.did ||
       clean.caller !== draft.caller ||
       clean.worker !== draft.worker ||
-      clean.attempts.some((attempt, index) => attempt !== draft.attempts[index]);
+      clean.attempts.some((attempt, index) => attempt !== draft.attempts[index]) ||
+      clean.steps.some((step, index) => step !== draft.steps[index]);
     if (!changed) return draft;
     this.sanitised++;
     return clean;
@@ -315,5 +320,6 @@ function columns(records: readonly CallRecordDraft[]): unknown[] {
     records.map((r) => r.finalStatus),
     records.map((r) => JSON.stringify(r.attempts)),
     records.map((r) => r.worker),
+    records.map((r) => JSON.stringify(r.steps)),
   ];
 }

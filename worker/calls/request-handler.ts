@@ -168,6 +168,7 @@ export class RequestHandler {
         failoverReason: null,
         finalStatus: 503,
         attempts: [],
+        steps: [],
         worker: this.deps.worker,
       });
       return;

@@ -45,7 +45,23 @@ export interface PlanCall {
   readonly companyId: string;
   /** The call's snapshot: the dial plans a goto reaches, the company's time zone. */
   readonly snapshot: Pick<Snapshot, 'dialPlans' | 'companies'>;
+  /** A dial plan's external number (E.164) in the snapshot the call started with; null when it has none. */
+  readonly dialPlanNumber: (dialPlanId: string) => string | null;
 }
+
+/** A dial plan as the runner runs it: its id (each step taken names it) and its flow. */
+export interface PlanToRun {
+  readonly id: string;
+  readonly flow: Flow;
+}
+
+/**
+ * What the runner reports as the call moves through a plan, for the call record: a step entered
+ * (clock ms), then the exit it left by. A step entered and never left is the one the call ended in.
+ */
+export type StepEvent =
+  | { readonly kind: 'Entered'; readonly dialPlanId: string; readonly stepId: string; readonly app: DialPlanApp; readonly at: number }
+  | { readonly kind: 'Left'; readonly exit: string };
 
 /** How the plan ends for the caller. */
 export type PlanEnd =
@@ -61,8 +77,8 @@ export type StepEnd =
   | { readonly kind: 'Goto'; readonly dialPlan: DialPlanConfig }
   | PlanEnd;
 
-/** Runs one step of app `A` for one call, and calls `done` once when the step is over. */
-export type AppExecutor<A extends DialPlanApp> = (step: StepOf<A>, call: PlanCall, done: (end: StepEnd) => void) => void;
+/** Runs one step of app `A` of plan `dialPlanId` for one call, and calls `done` once when the step is over. */
+export type AppExecutor<A extends DialPlanApp> = (step: StepOf<A>, call: PlanCall, done: (end: StepEnd) => void, dialPlanId: string) => void;
 
 /** One executor per app: an app without one does not compile. */
 const EXECUTORS: { readonly [A in DialPlanApp]: AppExecutor<A> } = {
@@ -76,20 +92,22 @@ const EXECUTORS: { readonly [A in DialPlanApp]: AppExecutor<A> } = {
 /**
  * Drives one call's dial plan (DESIGN section 6): runs the entry step's executor, follows the
  * exit it ends with through the engine, and so on until an executor ends the plan, an exit leads
- * nowhere (480) or the step budget is spent (480). It owns no SIP state: branches are the call's.
+ * nowhere (480) or the step budget is spent (480). It owns no SIP state: branches are the call's;
+ * nor any record: each step entered and left is reported to `onStep`.
  */
 export class PlanRunner {
   private stepsTaken = 0;
   private hops = 0;
 
   constructor(
-    private flow: Flow,
+    private plan: PlanToRun,
     private readonly call: PlanCall,
     private readonly onEnd: (end: PlanEnd) => void,
+    private readonly onStep: (event: StepEvent) => void = () => undefined,
   ) {}
 
   start(): void {
-    this.enter(entry(this.flow));
+    this.enter(entry(this.plan.flow));
   }
 
   private enter(target: Next): void {
@@ -101,11 +119,24 @@ export class PlanRunner {
     const { step } = target;
     // The record pairs each app with its executor; the step's app picks that pair.
     const execute = EXECUTORS[step.app] as AppExecutor<DialPlanApp>;
-    execute(step, this.call, (end) => {
-      if (end.kind === 'Exit') this.enter(next(this.flow, step.id, end.exit));
-      else if (end.kind === 'Goto') this.hop(end.dialPlan);
-      else this.onEnd(end);
-    });
+    const { id: dialPlanId, flow } = this.plan;
+    this.onStep({ kind: 'Entered', dialPlanId, stepId: step.id, app: step.app, at: this.call.clock.now() });
+    execute(
+      step,
+      this.call,
+      (end) => {
+        if (end.kind === 'Exit') {
+          this.onStep({ kind: 'Left', exit: end.exit });
+          this.enter(next(flow, step.id, end.exit));
+        } else if (end.kind === 'Goto') {
+          // A goto has no exit: the next step entered names the plan it moved to.
+          this.hop(end.dialPlan);
+        } else {
+          this.onEnd(end);
+        }
+      },
+      dialPlanId,
+    );
   }
 
   /** Continues at another plan's entry, unless the call has used up its hops. */
@@ -116,7 +147,7 @@ export class PlanRunner {
       this.onEnd({ kind: 'Respond', status: DIAL_PLAN_LOOP_STATUS });
       return;
     }
-    this.flow = dialPlan.flow;
-    this.enter(entry(this.flow));
+    this.plan = dialPlan;
+    this.enter(entry(dialPlan.flow));
   }
 }

@@ -4,15 +4,20 @@ import { OPERATOR_KEY, TestApi } from '../../support/api';
 const CALLS = `query ($filter: CallFilterInput, $first: Int!, $after: String) {
   calls(filter: $filter, first: $first, after: $after) {
     edges { node { callId trunk { id name } did caller startedAt endedAt outcome failoverReason finalStatus worker
-      attempts { target status startedAt firstResponseAt endedAt } } }
+      attempts { target status startedAt firstResponseAt endedAt } steps { dialPlanId stepId app exit at } } }
     pageInfo { hasNextPage endCursor } } }`;
 
 interface CallsPage {
   calls: {
-    edges: { node: { callId: string; trunk: { id: string } | null; outcome: string; failoverReason: string | null; attempts: Record<string, unknown>[] } }[];
+    edges: { node: { callId: string; trunk: { id: string } | null; outcome: string; failoverReason: string | null; attempts: Record<string, unknown>[]; steps: Record<string, unknown>[] } }[];
     pageInfo: { hasNextPage: boolean; endCursor: string | null };
   };
 }
+
+const STEPS = [
+  { dialPlanId: '0b5c2f0e-8d3a-4f3e-9a43-5d1e6f7a8b9c', stepId: 'mobile', app: 'FORWARD', exit: 'noAnswer', at: '2026-11-01T10:00:00.045Z' },
+  { dialPlanId: '0b5c2f0e-8d3a-4f3e-9a43-5d1e6f7a8b9c', stepId: 'busy', app: 'HANGUP', exit: null, at: '2026-11-01T10:00:05.000Z' },
+];
 
 describe('call records', () => {
   let api: TestApi;
@@ -33,11 +38,12 @@ describe('call records', () => {
       { target: 'sip:pbx@203.0.113.7:5060', status: 503, startedAt: '2026-11-01T10:00:00.000Z', firstResponseAt: '2026-11-01T10:00:00.040Z', endedAt: '2026-11-01T10:00:00.041Z' },
       { target: '+442079460000', status: 200, startedAt: '2026-11-01T10:00:00.050Z', firstResponseAt: null, endedAt: '2026-11-01T10:00:05.000Z' },
     ]);
+    const steps = JSON.stringify(STEPS);
     for (let i = 0; i < 5; i++) {
       await api.dataSource.query(
-        `INSERT INTO call_record (call_id, company_id, trunk_id, did, caller, started_at, ended_at, outcome, failover_reason, final_status, attempts, worker)
-         VALUES ($1, $2, $3, '+442079467000', '+4930901820', $4, $4, $5, $6, 200, $7, 'node-1/w0')`,
-        [`a-${i}`, a.id, trunkA, new Date(Date.UTC(2026, 10, 1, 10, 0, i)), i % 2 === 0 ? 'FAILED_OVER' : 'DELIVERED', i % 2 === 0 ? 'PBX_SERVER_ERROR' : null, attempt],
+        `INSERT INTO call_record (call_id, company_id, trunk_id, did, caller, started_at, ended_at, outcome, failover_reason, final_status, attempts, worker, steps)
+         VALUES ($1, $2, $3, '+442079467000', '+4930901820', $4, $4, $5, $6, 200, $7, 'node-1/w0', $8)`,
+        [`a-${i}`, a.id, trunkA, new Date(Date.UTC(2026, 10, 1, 10, 0, i)), i % 2 === 0 ? 'FAILED_OVER' : 'DELIVERED', i % 2 === 0 ? 'PBX_SERVER_ERROR' : null, attempt, i % 2 === 0 ? steps : '[]'],
       );
     }
     await api.dataSource.query(
@@ -61,6 +67,13 @@ describe('call records', () => {
       firstResponseAt: '2026-11-01T10:00:00.040Z',
       endedAt: '2026-11-01T10:00:00.041Z',
     });
+  });
+
+  it('lists the dial plan steps each call took, in order; none for a call that ran no plan', async () => {
+    const page = await api.ok<CallsPage>(a.key, CALLS, { first: 50 });
+    const byCallId = new Map(page.calls.edges.map((edge) => [edge.node.callId, edge.node]));
+    expect(byCallId.get('a-4')?.steps).to.deep.equal(STEPS);
+    expect(byCallId.get('a-3')?.steps).to.deep.equal([]);
   });
 
   it('filters by outcome and trunk, and pages', async () => {

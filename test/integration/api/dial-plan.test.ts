@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { ForwardCallerId1765200000001 } from '../../../migrations/1765200000001-ForwardCallerId';
 import { DIAL_PLAN_FIELDS, forwardFlow, TestApi } from '../../support/api';
 
 const CREATE = `mutation ($input: CreateDialPlanInput!) { createDialPlan(input: $input) { ${DIAL_PLAN_FIELDS} } }`;
@@ -42,7 +43,7 @@ describe('dial plans', () => {
     expect(plan.flow).to.deep.equal({
       entryStepId: 'mobile',
       steps: [
-        { id: 'mobile', app: 'FORWARD', forward: { target: '+442079460000', ringTimeoutSeconds: 20 }, hangup: null, exits: [{ on: 'noAnswer', stepId: 'busy' }] },
+        { id: 'mobile', app: 'FORWARD', forward: { target: '+442079460000', ringTimeoutSeconds: 20, callerId: 'KEEP_CALLER' }, hangup: null, exits: [{ on: 'noAnswer', stepId: 'busy' }] },
         { id: 'busy', app: 'HANGUP', forward: null, hangup: { status: 486 }, exits: [] },
       ],
     });
@@ -54,7 +55,7 @@ describe('dial plans', () => {
     const plan = await create({
       flow: { entryStepId: 'desk', steps: [{ id: 'desk', app: 'FORWARD', forward: { target: 'sip:reception@pbx.example.com:5070' } }] },
     });
-    expect(plan.flow.steps[0].forward).to.deep.equal({ target: 'sip:reception@pbx.example.com:5070', ringTimeoutSeconds: 30 });
+    expect(plan.flow.steps[0].forward).to.deep.equal({ target: 'sip:reception@pbx.example.com:5070', ringTimeoutSeconds: 30, callerId: 'KEEP_CALLER' });
   });
 
   it('updates fields partially, replaces the flow, and removes the external number with null', async () => {
@@ -120,7 +121,7 @@ describe('dial plans', () => {
     { name: 'HANGUP with forward settings', flow: { entryStepId: 'a', steps: [step('a', { forward: { target: '+442079460000' } })] } },
     { name: 'a forward target that is neither number nor sip: URI', flow: { entryStepId: 'a', steps: [forward('a', [], 'mobile of Bob')] } },
     { name: 'a national forward number', flow: { entryStepId: 'a', steps: [forward('a', [], '07700900123')] } },
-    { name: 'a ring timeout over 300 s', flow: { entryStepId: 'a', steps: [{ id: 'a', app: 'FORWARD', forward: { target: '+442079460000', ringTimeoutSeconds: 301 } }] } },
+    { name: 'a ring timeout over 300 s', flow: { entryStepId: 'a', steps: [{ id: 'a', app: 'FORWARD', forward: { target: '+442079460000', ringTimeoutSeconds: 301, callerId: 'KEEP_CALLER' } }] } },
     { name: 'a hangup status of 200', flow: { entryStepId: 'a', steps: [{ id: 'a', app: 'HANGUP', hangup: { status: 200 } }] } },
     { name: 'a step id with spaces', flow: { entryStepId: 'a b', steps: [step('a b')] } },
   ];
@@ -131,6 +132,67 @@ describe('dial plans', () => {
       expect(await api.dataSource.query('SELECT count(*)::int AS n FROM dial_plan')).to.deep.equal(before);
     });
   }
+
+  describe('FORWARD caller-ID presentation', () => {
+    const presenting = (callerId: string): Record<string, unknown> => ({
+      entryStepId: 'office',
+      steps: [{ id: 'office', app: 'FORWARD', forward: { target: '+447911123456', callerId } }],
+    });
+    const problemsOf = async (query: string, variables: Record<string, unknown>): Promise<{ code?: string; problems: string[] }> => {
+      const result = await api.request(company.key, query, variables);
+      return { code: result.errors?.[0].extensions?.code, problems: (result.errors?.[0].extensions?.problems as string[] | undefined) ?? [] };
+    };
+
+    it('keeps the caller by default and presents the plan number when asked, on a plan that has one', async () => {
+      const plain = await create();
+      expect((plain.flow.steps[0].forward as { callerId: string }).callerId).to.equal('KEEP_CALLER');
+      const plan = await create({ externalNumber: '+442079460561', flow: presenting('DIAL_PLAN_NUMBER') });
+      expect(plan.flow.steps[0].forward).to.deep.equal({ target: '+447911123456', ringTimeoutSeconds: 30, callerId: 'DIAL_PLAN_NUMBER' });
+    });
+
+    it('refuses DIAL_PLAN_NUMBER on a plan without an external number, naming the step', async () => {
+      expect(await problemsOf(CREATE, { input: input({ flow: presenting('DIAL_PLAN_NUMBER') }) })).to.deep.equal({
+        code: 'BAD_USER_INPUT',
+        problems: ['flow.steps[0] ("office").forward.callerId: DIAL_PLAN_NUMBER needs the dial plan to have an externalNumber'],
+      });
+      const plan = await create();
+      expect(await problemsOf(UPDATE, { id: plan.id, input: { flow: presenting('DIAL_PLAN_NUMBER') } })).to.have.property('code', 'BAD_USER_INPUT');
+      expect((await problemsOf(UPDATE, { id: plan.id, input: { flow: presenting('DIAL_PLAN_NUMBER'), externalNumber: '+442079460562' } })).code).to.equal(undefined, 'given with its number in one update');
+    });
+
+    it('refuses to remove the external number a step presents, allows changing it, and removing it with the step', async () => {
+      const plan = await create({ externalNumber: '+442079460563', flow: presenting('DIAL_PLAN_NUMBER') });
+      expect(await problemsOf(UPDATE, { id: plan.id, input: { externalNumber: null } })).to.deep.equal({
+        code: 'BAD_USER_INPUT',
+        problems: ['externalNumber: cannot be removed while flow.steps[0] ("office") forwards presenting it (forward.callerId DIAL_PLAN_NUMBER)'],
+      });
+      expect((await api.ok<{ dialPlan: DialPlan }>(company.key, GET, { id: plan.id })).dialPlan.externalNumber).to.equal('+442079460563');
+      const moved = (await api.ok<{ updateDialPlan: DialPlan }>(company.key, UPDATE, { id: plan.id, input: { externalNumber: '+442079460564' } })).updateDialPlan;
+      expect(moved.externalNumber).to.equal('+442079460564');
+      const dropped = (await api.ok<{ updateDialPlan: DialPlan }>(company.key, UPDATE, { id: plan.id, input: { externalNumber: null, flow: presenting('KEEP_CALLER') } })).updateDialPlan;
+      expect(dropped.externalNumber).to.equal(null);
+    });
+
+    it('the migration gives FORWARD steps stored before callerId existed KEEP_CALLER, and touches nothing else', async () => {
+      const plan = await create();
+      const stored = { entryStepId: 'mobile', steps: [{ id: 'mobile', app: 'FORWARD', forward: { target: '+442079460000', ringTimeoutSeconds: 20 }, exits: [{ on: 'noAnswer', stepId: 'busy' }] }, { id: 'busy', app: 'HANGUP', hangup: { status: 486 }, exits: [] }] };
+      await api.dataSource.query('UPDATE dial_plan SET flow = $2 WHERE id = $1', [plan.id, JSON.stringify(stored)]);
+      const runner = api.dataSource.createQueryRunner();
+      try {
+        await new ForwardCallerId1765200000001().up(runner);
+      } finally {
+        await runner.release();
+      }
+      const [{ flow }] = await api.dataSource.query('SELECT flow FROM dial_plan WHERE id = $1', [plan.id]);
+      expect(flow).to.deep.equal({ ...stored, steps: [{ ...stored.steps[0], forward: { ...stored.steps[0].forward, callerId: 'KEEP_CALLER' } }, stored.steps[1]] });
+      const { dialPlan } = await api.ok<{ dialPlan: DialPlan }>(company.key, GET, { id: plan.id });
+      expect((dialPlan.flow.steps[0].forward as { callerId: string }).callerId).to.equal('KEEP_CALLER');
+    });
+
+    it('refuses a callerId that is not a ForwardCallerId', async () => {
+      expect(await api.errorCode(company.key, CREATE, { input: input({ externalNumber: '+442079460565', flow: presenting('WITHHELD') }) })).to.equal('BAD_USER_INPUT');
+    });
+  });
 
   it('names every problem of a flow in the error', async () => {
     const result = await api.request(company.key, CREATE, {

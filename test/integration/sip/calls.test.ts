@@ -186,7 +186,14 @@ describe('inbound calls and failover (real SIP on loopback)', function () {
     mobileMode = { kind: 'reject', status: 480 };
     const call = placeCall(h.carrier, h.proxy, DID);
     expect((await call.final()).status).to.equal(486);
-    expect(await h.record(call.callId)).to.include({ outcome: 'FAILED_OVER', failover_reason: 'PBX_SERVER_ERROR', final_status: 486 });
+    const record = await h.record(call.callId);
+    expect(record).to.include({ outcome: 'FAILED_OVER', failover_reason: 'PBX_SERVER_ERROR', final_status: 486 });
+    const steps = record.steps as { dialPlanId: string; stepId: string; app: string; exit: string | null; at: string }[];
+    expect(steps.map(({ dialPlanId, stepId, app, exit }) => ({ dialPlanId, stepId, app, exit }))).to.deep.equal([
+      { dialPlanId: trunk.planId, stepId: 'mobile', app: 'FORWARD', exit: 'noAnswer' },
+      { dialPlanId: trunk.planId, stepId: 'busy', app: 'HANGUP', exit: null },
+    ]);
+    expect(Date.parse(steps[0].at)).to.be.at.most(Date.parse(steps[1].at));
   });
 
   it('ACKs and BYEs a 2xx that arrives after the branch was abandoned', async () => {

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { Pool } from 'pg';
 import pino from 'pino';
 import { CallOutcome, FailoverReason } from '../../../domain/call';
+import { DialPlanApp } from '../../../domain/flow/flow';
 import { BatchRecorder, type CallRecordDraft } from '../../../worker/calls/recorder';
 import { LoadReporter } from '../../../worker/edge/load-reporter';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
@@ -43,6 +44,7 @@ describe('SIP role writers: call records and trunk load (real PostgreSQL)', () =
     failoverReason: FailoverReason.PBX_SERVER_ERROR,
     finalStatus: 200,
     attempts: [{ target: 'sip:pbx@10.0.0.5', status: 503, startedAt: '2026-11-26T10:00:00.123Z', firstResponseAt: '2026-11-26T10:00:00.140Z', endedAt: '2026-11-26T10:00:00.141Z' }],
+    steps: [],
     worker: 'node/w0',
     ...overrides,
   });
@@ -92,6 +94,40 @@ describe('SIP role writers: call records and trunk load (real PostgreSQL)', () =
     recorder.ended(randomUUID(), new Date());
     expect(recorder.stats()).to.deep.include({ queued: 4, dropped: 4 });
     await recorder.close();
+  });
+
+  it('writes the dial plan steps a call took, in order, and [] when none (the migration default)', async () => {
+    const recorder = new BatchRecorder({ pool, logger: silent, flushIntervalMs: 60_000 });
+    const planId = randomUUID();
+    const steps = [
+      { dialPlanId: planId, stepId: 'mobile', app: DialPlanApp.FORWARD, exit: 'noAnswer', at: '2026-11-26T10:00:00.200Z' },
+      { dialPlanId: planId, stepId: 'busy', app: DialPlanApp.HANGUP, exit: null, at: '2026-11-26T10:00:20.200Z' },
+    ];
+    const withSteps = draft({ steps });
+    recorder.record(withSteps);
+    await recorder.close();
+    const { rows } = await pool.query('SELECT steps FROM call_record WHERE id = $1', [withSteps.id]);
+    expect(rows[0].steps).to.deep.equal(steps);
+    const { rows: older } = await pool.query(
+      `INSERT INTO call_record (call_id, did, started_at, outcome, worker) VALUES ('before-steps', '+1', now(), 'REJECTED', 'w') RETURNING steps`,
+    );
+    expect(older[0].steps).to.deep.equal([]);
+    const refused = await pool.query(`INSERT INTO call_record (call_id, did, started_at, outcome, worker, steps) VALUES ('x', '+1', now(), 'REJECTED', 'w', '{}')`).catch((error: { constraint?: string }) => error);
+    expect(refused).to.have.property('constraint', 'call_record_steps_check');
+  });
+
+  it('escapes and cuts the text of each step, as every other text on a record', async () => {
+    const recorder = new BatchRecorder({ pool, logger: silent, flushIntervalMs: 60_000 });
+    const hostile = draft({
+      steps: [{ dialPlanId: randomUUID(), stepId: `s\u0000${'x'.repeat(400)}`, app: DialPlanApp.FORWARD, exit: 'no\u0000Answer', at: '2026-11-26T10:00:00.200Z' }],
+    });
+    recorder.record(hostile);
+    await recorder.close();
+    expect(recorder.stats()).to.deep.include({ refused: 0, sanitised: 1 });
+    const { rows } = await pool.query('SELECT steps FROM call_record WHERE id = $1', [hostile.id]);
+    expect(rows[0].steps[0].exit).to.equal('no%00Answer');
+    expect(rows[0].steps[0].stepId).to.have.length(256);
+    expect(rows[0].steps[0].stepId.startsWith('s%00xxx')).to.equal(true);
   });
 
   it('escapes control characters and cuts over-long values before they are queued (RFC 4475 escnull)', async () => {

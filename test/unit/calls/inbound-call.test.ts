@@ -99,6 +99,34 @@ describe('InboundCall: one call from INVITE to its record', () => {
     expect(records[0].attempts.map((attempt) => attempt.status)).to.deep.equal([503]);
   });
 
+  it('records the dial plan steps taken: FORWARD left by noAnswer at its ring timeout, then HANGUP ending the call', () => {
+    const plan = dialPlanConfig({
+      flow: {
+        entryStepId: 'mobile',
+        steps: [
+          { id: 'mobile', app: DialPlanApp.FORWARD, forward: { target: 'sip:mobile@192.0.2.9', ringTimeoutSeconds: 20 }, exits: [{ on: 'noAnswer', stepId: 'busy' }] },
+          { id: 'busy', app: DialPlanApp.HANGUP, hangup: { status: 486 }, exits: [] },
+        ],
+      },
+    });
+    const { clock, port, records } = setup({ registrations: [], dialPlans: [plan] });
+    const failedOverAt = clock.now();
+    port.sent[0].respond(responseTo(port.sent[0].request, 180));
+    clock.advance(20_000);
+    port.sent[0].respond(responseTo(port.sent[0].request, 487));
+    expect(port.replies.map((reply) => reply.status)).to.deep.equal([100, 486]);
+    expect(records[0].steps).to.deep.equal([
+      { dialPlanId: 'plan-1', stepId: 'mobile', app: 'FORWARD', exit: 'noAnswer', at: new Date(failedOverAt).toISOString() },
+      { dialPlanId: 'plan-1', stepId: 'busy', app: 'HANGUP', exit: null, at: new Date(failedOverAt + 20_000).toISOString() },
+    ]);
+  });
+
+  it('records no steps for a call delivered to its PBX', () => {
+    const { port, records } = setup();
+    port.sent[0].respond(responseTo(port.sent[0].request, 200));
+    expect(records[0].steps).to.deep.equal([]);
+  });
+
   it('fails over as NOT_REGISTERED without sending anything or taking a channel', () => {
     const { port, channels, records } = setup({ registrations: [], dialPlans: [HANGUP_486] });
     expect(records[0]).to.deep.include({ outcome: 'FAILED_OVER', failoverReason: 'NOT_REGISTERED' });

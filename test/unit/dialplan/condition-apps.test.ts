@@ -4,7 +4,7 @@ import { DialPlanApp, type Flow, type FlowStep } from '../../../domain/flow/flow
 import type { TimeWindow } from '../../../domain/time-window';
 import { Branch } from '../../../worker/calls/branch';
 import type { CompanyConfig, DialPlanConfig } from '../../../worker/config/snapshot';
-import { DIAL_PLAN_LOOP_STATUS, MAX_DIAL_PLAN_HOPS, PlanRunner, type PlanCall, type PlanEnd } from '../../../worker/dialplan/runner';
+import { DIAL_PLAN_LOOP_STATUS, MAX_DIAL_PLAN_HOPS, PlanRunner, type PlanCall, type PlanEnd, type StepEvent } from '../../../worker/dialplan/runner';
 import type { SipRequest } from '../../../worker/sip/message';
 import { FakeClock, FakePort, responseTo } from '../../support/fakes';
 
@@ -49,12 +49,13 @@ interface RunOptions {
   readonly companyId?: string;
 }
 
-function run(flow: Flow, options: RunOptions = {}) {
+function run(flow: Flow, options: RunOptions = {}, dialPlanId = 'first-plan') {
   const clock = new FakeClock();
   clock.advance(options.at ?? 0);
   const port = new FakePort();
   const ends: PlanEnd[] = [];
   const warnings: string[] = [];
+  const events: StepEvent[] = [];
   const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(String(JSON.parse(line).msg)) });
   const call: PlanCall = {
     invite: options.invite ?? invite('sip:+4930901820@carrier'),
@@ -69,9 +70,10 @@ function run(flow: Flow, options: RunOptions = {}) {
       dialPlans: new Map((options.plans ?? []).map((plan) => [plan.id, plan])),
       companies: new Map((options.companies ?? [{ id: COMPANY, timeZone: 'Europe/Berlin' }]).map((company) => [company.id, company])),
     },
+    dialPlanNumber: () => null,
   };
-  new PlanRunner(flow, call, (end) => ends.push(end)).start();
-  return { port, ends, warnings };
+  new PlanRunner({ id: dialPlanId, flow }, call, (end) => ends.push(end), (event) => events.push(event)).start();
+  return { port, ends, warnings, events };
 }
 
 const OFFICE_HOURS: TimeWindow = {
@@ -167,9 +169,13 @@ describe('GOTO_DIAL_PLAN executor and the hop limit', () => {
 
   it(`a chain of ${MAX_DIAL_PLAN_HOPS} hops runs to its end`, () => {
     const plans = chain(MAX_DIAL_PLAN_HOPS + 1);
-    const { ends, warnings } = run(plans[0].flow, { plans });
+    const { ends, warnings, events } = run(plans[0].flow, { plans }, plans[0].id);
     expect(ends).to.deep.equal([{ kind: 'Respond', status: 486 }]);
     expect(warnings).to.deep.equal([]);
+    // Each step entered names the plan it belongs to; a goto is left by no exit.
+    const entered = events.filter((event) => event.kind === 'Entered');
+    expect(entered.map((event) => event.dialPlanId)).to.deep.equal(plans.map((plan) => plan.id));
+    expect(events.filter((event) => event.kind === 'Left')).to.deep.equal([]);
   });
 
   it(`hop ${MAX_DIAL_PLAN_HOPS + 1} ends the call with ${DIAL_PLAN_LOOP_STATUS}, one log line`, () => {

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import pino from 'pino';
-import { DialPlanApp, type Flow } from '../../../domain/flow/flow';
+import { DialPlanApp, ForwardCallerId, type Flow } from '../../../domain/flow/flow';
 import { Branch } from '../../../worker/calls/branch';
-import { MAX_STEPS_PER_CALL, PlanRunner, type PlanCall, type PlanEnd } from '../../../worker/dialplan/runner';
+import { MAX_STEPS_PER_CALL, PlanRunner, type PlanCall, type PlanEnd, type StepEvent } from '../../../worker/dialplan/runner';
 import type { SipRequest } from '../../../worker/sip/message';
 import { FakeClock, FakePort, responseTo } from '../../support/fakes';
 
@@ -26,10 +26,13 @@ const FORWARD_THEN_HANGUP: Flow = {
   ],
 };
 
-function run(flow: Flow, outboundGateway: string | null = 'sip:198.51.100.20:5070') {
+const PLAN_ID = '5f0c6a52-2b5d-4a43-9d6f-0c1b2a3d4e5f';
+
+function run(flow: Flow, outboundGateway: string | null = 'sip:198.51.100.20:5070', numbers: Readonly<Record<string, string>> = {}) {
   const clock = new FakeClock();
   const port = new FakePort();
   const ends: PlanEnd[] = [];
+  const events: StepEvent[] = [];
   const branches: Branch[] = [];
   const call: PlanCall = {
     invite: INVITE,
@@ -45,9 +48,10 @@ function run(flow: Flow, outboundGateway: string | null = 'sip:198.51.100.20:507
     },
     companyId: 'company',
     snapshot: { dialPlans: new Map(), companies: new Map() },
+    dialPlanNumber: (dialPlanId) => numbers[dialPlanId] ?? null,
   };
-  new PlanRunner(flow, call, (end) => ends.push(end)).start();
-  return { clock, port, ends, branches };
+  new PlanRunner({ id: PLAN_ID, flow }, call, (end) => ends.push(end), (event) => events.push(event)).start();
+  return { clock, port, ends, branches, events };
 }
 
 describe('PlanRunner: one call through its dial plan', () => {
@@ -126,5 +130,71 @@ describe('PlanRunner: one call through its dial plan', () => {
     for (let i = 0; ends.length === 0 && i < 100; i++) port.sent[i].respond(responseTo(port.sent[i].request, 503));
     expect(port.sent).to.have.length(MAX_STEPS_PER_CALL);
     expect(ends).to.deep.equal([{ kind: 'Respond', status: 480 }]);
+  });
+
+  describe('the steps it reports, for the call record', () => {
+    it('FORWARD -> noAnswer -> HANGUP: two steps entered, the first left by noAnswer, the second the end', () => {
+      const { clock, port, events } = run(FORWARD_THEN_HANGUP);
+      const start = clock.now();
+      port.sent[0].respond(responseTo(port.sent[0].request, 180));
+      clock.advance(20_000);
+      port.sent[0].respond(responseTo(port.sent[0].request, 487));
+      expect(events).to.deep.equal([
+        { kind: 'Entered', dialPlanId: PLAN_ID, stepId: 'mobile', app: DialPlanApp.FORWARD, at: start },
+        { kind: 'Left', exit: 'noAnswer' },
+        { kind: 'Entered', dialPlanId: PLAN_ID, stepId: 'busy', app: DialPlanApp.HANGUP, at: start + 20_000 },
+      ]);
+    });
+
+    it('an answered FORWARD is entered and never left', () => {
+      const { port, events } = run(FORWARD_THEN_HANGUP);
+      port.sent[0].respond(responseTo(port.sent[0].request, 200));
+      expect(events.map((event) => event.kind)).to.deep.equal(['Entered']);
+    });
+
+    it('an exit leading nowhere is still reported as the exit taken', () => {
+      const flow: Flow = { entryStepId: 'only', steps: [{ id: 'only', app: DialPlanApp.FORWARD, forward: { target: 'sip:a@192.0.2.9', ringTimeoutSeconds: 5 }, exits: [] }] };
+      const { port, events, ends } = run(flow);
+      port.sent[0].respond(responseTo(port.sent[0].request, 486));
+      expect(events.slice(1)).to.deep.equal([{ kind: 'Left', exit: 'noAnswer' }]);
+      expect(ends).to.deep.equal([{ kind: 'Respond', status: 480 }]);
+    });
+
+    it(`the step budget counts steps entered: ${MAX_STEPS_PER_CALL} entered, then 480`, () => {
+      const flow: Flow = {
+        entryStepId: 'a',
+        steps: [{ id: 'a', app: DialPlanApp.FORWARD, forward: { target: '+447911123456', ringTimeoutSeconds: 5 }, exits: [{ on: 'noAnswer', stepId: 'a' }] }],
+      };
+      const { events } = run(flow, null);
+      expect(events.filter((event) => event.kind === 'Entered')).to.have.length(MAX_STEPS_PER_CALL);
+    });
+  });
+
+  describe('FORWARD caller-ID presentation', () => {
+    const presenting = (callerId: ForwardCallerId): Flow => ({
+      entryStepId: 'office',
+      steps: [{ id: 'office', app: DialPlanApp.FORWARD, forward: { target: '+447911123456', ringTimeoutSeconds: 20, callerId }, exits: [] }],
+    });
+
+    it('DIAL_PLAN_NUMBER: the INVITE presents the plan number in P-Asserted-Identity and the From user, From tag kept', () => {
+      const { port } = run(presenting(ForwardCallerId.DIAL_PLAN_NUMBER), undefined, { [PLAN_ID]: '+442079460999' });
+      const sent = port.sent[0].request;
+      expect(sent.headers.from).to.deep.equal({ uri: 'sip:+442079460999@carrier', params: { tag: 'a' } });
+      expect(sent.headers['p-asserted-identity']).to.equal('<tel:+442079460999>');
+      expect(INVITE.headers.from.uri).to.equal('sip:+4930901820@carrier', "the caller's INVITE is not changed");
+    });
+
+    it('KEEP_CALLER: the INVITE keeps the caller', () => {
+      const { port } = run(presenting(ForwardCallerId.KEEP_CALLER), undefined, { [PLAN_ID]: '+442079460999' });
+      expect(port.sent[0].request.headers.from).to.deep.equal({ uri: 'sip:+4930901820@carrier', params: { tag: 'a' } });
+      expect(port.sent[0].request.headers['p-asserted-identity']).to.equal(undefined);
+    });
+
+    it('DIAL_PLAN_NUMBER on a plan whose number is gone from the snapshot: the call still goes out, keeping the caller', () => {
+      const { port } = run(presenting(ForwardCallerId.DIAL_PLAN_NUMBER));
+      expect(port.sent).to.have.length(1);
+      expect(port.sent[0].request.headers.from.uri).to.equal('sip:+4930901820@carrier');
+      expect(port.sent[0].request.headers['p-asserted-identity']).to.equal(undefined);
+    });
   });
 });
