@@ -19,6 +19,27 @@ export class HangupSettingsInput {
 }
 
 @InputType()
+export class WebhookSettingsInput {
+  @Field(() => String, { description: 'http or https; an IP-literal host must be a public address or in webhookAllowedNetworks' })
+  @Length(1, 2048)
+  url!: string;
+
+  @Field(() => Int, { nullable: true, description: '1..10, default 3' })
+  timeoutSeconds?: number | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'Write-only, 16..256 characters: signs each request (X-Signature). Left out on update: the same step keeps its secret; null: no signature',
+  })
+  secret?: string | null;
+
+  @Field(() => [String], { nullable: true, description: 'Exit names the answer may choose, besides success and failure (at most 10)' })
+  @IsOptional()
+  @ArrayMaxSize(10)
+  exits?: string[] | null;
+}
+
+@InputType()
 export class FlowExitInput {
   @Field(() => String)
   @Length(1, 64)
@@ -47,6 +68,11 @@ export class FlowStepInput {
   @IsOptional()
   @ValidateNested()
   hangup?: HangupSettingsInput | null;
+
+  @Field(() => WebhookSettingsInput, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  webhook?: WebhookSettingsInput | null;
 
   @Field(() => [FlowExitInput], { nullable: true })
   @IsOptional()

@@ -1,7 +1,8 @@
 import { In, type DataSource, type EntityManager } from 'typeorm';
 import { DialPlan } from '../../schema/entities/dial-plan.entity';
 import { Trunk } from '../../schema/entities/trunk.entity';
-import { validateFlow, type Flow, type FlowDraft } from '../../domain/flow/flow';
+import { WebhookAllowedNetworks } from '../../schema/entities/webhook-allowed-networks.entity';
+import { DialPlanApp, validateFlow, type Flow, type FlowContext, type FlowDraft } from '../../domain/flow/flow';
 import type { Actor } from '../auth/actor';
 import { findAccessibleCompany } from '../company/company.service';
 import { badInput, conflict, notFound, translateConstraintError } from '../errors';
@@ -18,10 +19,48 @@ const CONSTRAINTS = {
   trunk_failover_dial_plan_fkey: 'the dial plan is used for failover by a trunk',
 };
 
-function checkFlow(input: FlowInput): Flow {
-  const result = validateFlow(input as FlowDraft);
+function checkFlow(input: FlowInput, context: FlowContext): Flow {
+  const result = validateFlow(input as FlowDraft, context);
   if (!result.ok) throw badInput(result.problems);
   return result.flow;
+}
+
+/** What a flow is checked against, read as it is saved: the operator's webhook networks, only when a step needs them. */
+async function flowContext(manager: EntityManager, input: FlowInput): Promise<FlowContext> {
+  if (!input.steps.some((step) => step.app === DialPlanApp.WEBHOOK)) return { webhookAllowedNetworks: [] };
+  const [row] = await manager.find(WebhookAllowedNetworks);
+  return { webhookAllowedNetworks: row === undefined ? [] : [...row.cidrs] };
+}
+
+/**
+ * A webhook secret is write-only, so a client updating a flow cannot send it back: a WEBHOOK
+ * step whose secret is left out keeps the secret of the stored step with the same id (null
+ * removes it).
+ */
+function keepWebhookSecrets(flow: Flow, input: FlowInput, stored: Flow): Flow {
+  const omitted = new Set(input.steps.filter((step) => step.webhook != null && step.webhook.secret === undefined).map((step) => step.id));
+  const secrets = new Map<string, string>();
+  for (const step of stored.steps) {
+    if (step.app === DialPlanApp.WEBHOOK && step.webhook.secret !== null && omitted.has(step.id)) secrets.set(step.id, step.webhook.secret);
+  }
+  if (secrets.size === 0) return flow;
+  return {
+    ...flow,
+    steps: flow.steps.map((step) => {
+      const secret = secrets.get(step.id);
+      return step.app === DialPlanApp.WEBHOOK && secret !== undefined ? { ...step, webhook: { ...step.webhook, secret } } : step;
+    }),
+  };
+}
+
+/** The flow as the API shows it: a webhook's secret never leaves, only whether it is set. */
+function publicFlow(flow: Flow): FlowType {
+  const steps = flow.steps.map((step) => {
+    if (step.app !== DialPlanApp.WEBHOOK) return step;
+    const { secret, ...shown } = step.webhook;
+    return { ...step, webhook: { ...shown, signed: secret !== null } };
+  });
+  return { ...flow, steps } as unknown as FlowType;
 }
 
 function externalNumbers(externalNumber: string | null | undefined): string[] | undefined {
@@ -39,7 +78,7 @@ export async function toDialPlanTypes(manager: EntityManager, plans: readonly Di
       name: plan.name,
       internalNumber: plan.internalNumber,
       externalNumber: numbers.get(plan.id)?.[0] ?? null,
-      flow: plan.flow as unknown as FlowType,
+      flow: publicFlow(plan.flow),
       createdAt: plan.createdAt,
       updatedAt: plan.updatedAt,
     }),
@@ -68,7 +107,7 @@ export class DialPlanService {
 
   async create(actor: Actor, input: CreateDialPlanInput): Promise<DialPlanType> {
     const name = checkName(input.name) as string;
-    const flow = checkFlow(input.flow);
+    const flow = checkFlow(input.flow, await flowContext(this.dataSource.manager, input.flow));
     const numbers = externalNumbers(input.externalNumber) ?? [];
     try {
       return await inTransaction(this.dataSource, async (manager) => {
@@ -84,14 +123,14 @@ export class DialPlanService {
 
   async update(actor: Actor, id: string, input: UpdateDialPlanInput): Promise<DialPlanType> {
     const name = checkName(input.name);
-    const flow = input.flow == null ? undefined : checkFlow(input.flow);
+    const flow = input.flow == null ? undefined : checkFlow(input.flow, await flowContext(this.dataSource.manager, input.flow));
     const numbers = externalNumbers(input.externalNumber);
     try {
       return await inTransaction(this.dataSource, async (manager) => {
         const plan = await this.findAccessible(manager, actor, id);
         if (name !== undefined) plan.name = name;
         if (input.internalNumber != null) plan.internalNumber = input.internalNumber;
-        if (flow !== undefined) plan.flow = flow;
+        if (flow !== undefined) plan.flow = keepWebhookSecrets(flow, input.flow as FlowInput, plan.flow);
         const saved = await manager.save(plan);
         if (numbers !== undefined) await replaceNumbers(manager, { dialPlanId: plan.id }, numbers);
         return this.toType(manager, saved);

@@ -20,6 +20,21 @@ export class HangupSettingsType {
   status!: number;
 }
 
+@ObjectType('WebhookSettings', { description: 'The secret is write-only and never returned: signed says whether one is set' })
+export class WebhookSettingsType {
+  @Field(() => String)
+  url!: string;
+
+  @Field(() => Int)
+  timeoutSeconds!: number;
+
+  @Field(() => Boolean, { description: 'True when a secret is set: each request carries an X-Signature' })
+  signed!: boolean;
+
+  @Field(() => [String], { description: 'Declared exit names, besides success and failure' })
+  exits!: string[];
+}
+
 @ObjectType('FlowExit')
 export class FlowExitType {
   @Field(() => String, { description: 'The exit name, e.g. noAnswer' })
@@ -42,6 +57,9 @@ export class FlowStepType {
 
   @Field(() => HangupSettingsType, { nullable: true, description: 'Set on HANGUP steps' })
   hangup?: HangupSettingsType;
+
+  @Field(() => WebhookSettingsType, { nullable: true, description: 'Set on WEBHOOK steps' })
+  webhook?: WebhookSettingsType;
 
   @Field(() => [FlowExitType])
   exits!: FlowExitType[];

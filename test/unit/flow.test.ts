@@ -272,6 +272,7 @@ describe('app definitions', () => {
   const settings: Record<DialPlanApp, { valid: unknown; invalid: unknown; rule: RegExp }> = {
     [DialPlanApp.FORWARD]: { valid: { target: '+442079460000' }, invalid: { target: 'nowhere', ringTimeoutSeconds: 4 }, rule: /^flow\.steps\[3\]\.forward\.(target|ringTimeoutSeconds)/ },
     [DialPlanApp.HANGUP]: { valid: { status: 486 }, invalid: { status: 200 }, rule: /^flow\.steps\[3\]\.hangup\.status must be/ },
+    [DialPlanApp.WEBHOOK]: { valid: { url: 'https://example.com/route' }, invalid: { url: 'http://127.0.0.1/x', timeoutSeconds: 11 }, rule: /^flow\.steps\[3\]\.webhook\.(url|timeoutSeconds)/ },
   };
 
   it('every DialPlanApp has a definition whose settings key is the app name in camel case', () => {
@@ -303,5 +304,51 @@ describe('app definitions', () => {
     }
     expect(APPS[DialPlanApp.FORWARD].waits).to.equal(true);
     expect(APPS[DialPlanApp.HANGUP].waits).to.equal(false);
+  });
+});
+
+describe('validateFlow: WEBHOOK steps', () => {
+  const webhook = (id: string, exits: FlowExit[], declared: string[] = [], url = 'https://hooks.example.com/route'): StepDraft => ({
+    id,
+    app: DialPlanApp.WEBHOOK,
+    webhook: { url, exits: declared, secret: 'a-secret-of-16-chars' },
+    exits,
+  });
+
+  it('accepts the declared exits and success/failure, and stores the settings normalised', () => {
+    const result = validateFlow({
+      entryStepId: 'ask',
+      steps: [webhook('ask', [{ on: 'sales', stepId: 'busy' }, { on: 'success', stepId: 'busy' }, { on: 'failure', stepId: 'busy' }], ['sales']), hangup('busy')],
+    });
+    expect(result.ok).to.equal(true);
+    const step = result.ok ? result.flow.steps[0] : null;
+    expect(step).to.deep.include({ webhook: { url: 'https://hooks.example.com/route', timeoutSeconds: 3, secret: 'a-secret-of-16-chars', exits: ['sales'] } });
+  });
+
+  it('refuses an exit the step did not declare', () => {
+    const result = validateFlow({ entryStepId: 'ask', steps: [webhook('ask', [{ on: 'support', stepId: 'busy' }], ['sales']), hangup('busy')] });
+    expect(result).to.deep.equal({ ok: false, problems: ['flow.steps[0].exits[0].on: a WEBHOOK step has exits sales, success, failure, not "support"'] });
+  });
+
+  it('refuses a loopback URL unless the context allows its network', () => {
+    const draft: FlowDraft = { entryStepId: 'ask', steps: [webhook('ask', [], [], 'http://127.0.0.1:8080/x')] };
+    const refused = validateFlow(draft);
+    expect(refused.ok).to.equal(false);
+    expect(refused.ok ? [] : refused.problems).to.deep.equal(['flow.steps[0].webhook.url: the address 127.0.0.1 is loopback (RFC 1122), not in the allowed networks']);
+    expect(validateFlow(draft, { webhookAllowedNetworks: ['127.0.0.0/8'] }).ok).to.equal(true);
+  });
+
+  it('refuses a secret with a lone surrogate (not text, and not storable as JSON), never quoting it', () => {
+    const secret = 'sixteen-chars-ok\ud800';
+    const result = validateFlow({ entryStepId: 'ask', steps: [{ id: 'ask', app: DialPlanApp.WEBHOOK, webhook: { url: 'https://hooks.example.com/', secret }, exits: [] }] });
+    expect(result).to.deep.equal({ ok: false, problems: ['flow.steps[0].webhook.secret: not well-formed Unicode text'] });
+    expect(validateFlow({ entryStepId: 'ask', steps: [{ id: 'ask', app: DialPlanApp.WEBHOOK, webhook: { url: 'https://hooks.example.com/', secret: 'sixteen-chars-ok\u{1f600}' }, exits: [] }] }).ok).to.equal(true);
+  });
+
+  it('does not count as waiting: a loop of webhooks is refused, a loop through a FORWARD is not', () => {
+    const spinning = validateFlow({ entryStepId: 'a', steps: [webhook('a', [{ on: 'failure', stepId: 'b' }]), webhook('b', [{ on: 'success', stepId: 'a' }])] });
+    expect(spinning).to.deep.equal({ ok: false, problems: ['flow.steps: loop without a waiting app: a -> b -> a'] });
+    const held = validateFlow({ entryStepId: 'a', steps: [webhook('a', [{ on: 'failure', stepId: 'b' }]), forward('b', '+442079460000', [noAnswer('a')])] });
+    expect(held.ok).to.equal(true);
   });
 });

@@ -5,6 +5,7 @@ import type { Clock } from '../clock';
 import type { Snapshot } from '../config/snapshot';
 import type { Flow } from '../../domain/flow/flow';
 import { PlanRunner, type PlanBranchOptions } from '../dialplan/runner';
+import { createWebhookClient, type WebhookClient } from '../dialplan/webhook-client';
 import { decide, next } from '../routing/decide';
 import type { AttemptOutcome, ChannelView, Route } from '../routing/route';
 import type { Endpoint, NameAddr, SipRequest, SipResponse } from '../sip/message';
@@ -50,6 +51,8 @@ export interface CallDeps {
   readonly onAnswered: (call: AnsweredCall) => void;
   /** Setup is over (answered or failed): the INVITE transaction's state can go. */
   readonly onSettled: (call: InboundCall) => void;
+  /** Sends the dial plan's webhooks; one per worker (default: a client on the call's clock). */
+  readonly webhookClient?: WebhookClient;
 }
 
 type Phase =
@@ -279,6 +282,10 @@ export class InboundCall {
       recordRoute: this.deps.recordRoute,
       outboundGateway: this.snapshot.outboundGateway,
       startBranch: (options: PlanBranchOptions) => this.startBranch(options),
+      facts: { companyId: this.companyId ?? '', trunkId: this.trunkId, failoverReason: this.failoverReason },
+      webhookAllowedNetworks: this.snapshot.webhookAllowedNetworks,
+      webhookClient: this.deps.webhookClient ?? createWebhookClient({ clock: this.deps.clock }),
+      isOver: () => this.phase.kind === 'settled',
     };
     const runner = new PlanRunner(flow, call, (end) => {
       if (this.phase.kind === 'settled') return;

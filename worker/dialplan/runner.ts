@@ -6,6 +6,8 @@ import type { Endpoint, NameAddr, SipRequest, SipResponse } from '../sip/message
 import type { SipPort } from '../sip/port';
 import { forward } from './apps/forward';
 import { hangup } from './apps/hangup';
+import { webhook } from './apps/webhook';
+import type { WebhookClient } from './webhook-client';
 import { entry, next, UNANSWERED_STATUS, type Next } from './engine';
 
 /**
@@ -29,6 +31,21 @@ export interface PlanCall {
   readonly outboundGateway: string | null;
   /** Starts a branch of this call: the call relays its 1xx, records its attempt and routes the caller's CANCEL to it. */
   readonly startBranch: (options: PlanBranchOptions) => void;
+  /** What the call knows that a webhook reports. */
+  readonly facts: PlanCallFacts;
+  /** The operator's networks a webhook may reach besides public addresses, from the call's snapshot. */
+  readonly webhookAllowedNetworks: readonly string[];
+  readonly webhookClient: WebhookClient;
+  /** True once the call is settled (answered, cancelled, ended): a step that ends later leads nowhere. */
+  readonly isOver: () => boolean;
+}
+
+/** The call's routing facts, as the call record has them. */
+export interface PlanCallFacts {
+  readonly companyId: string;
+  /** The trunk that failed over, or null when the plan runs for its own number. */
+  readonly trunkId: string | null;
+  readonly failoverReason: string | null;
 }
 
 /** How the plan ends for the caller. */
@@ -48,6 +65,7 @@ export type AppExecutor<A extends DialPlanApp> = (step: StepOf<A>, call: PlanCal
 const EXECUTORS: { readonly [A in DialPlanApp]: AppExecutor<A> } = {
   [DialPlanApp.FORWARD]: forward,
   [DialPlanApp.HANGUP]: hangup,
+  [DialPlanApp.WEBHOOK]: webhook,
 };
 
 /**
@@ -78,6 +96,8 @@ export class PlanRunner {
     // The record pairs each app with its executor; the step's app picks that pair.
     const execute = EXECUTORS[step.app] as AppExecutor<DialPlanApp>;
     execute(step, this.call, (end) => {
+      // A step that ends after the call did (a webhook answering after the caller's CANCEL) goes nowhere.
+      if (this.call.isOver()) return;
       if (end.kind === 'Exit') this.enter(next(this.flow, step.id, end.exit));
       else this.onEnd(end);
     });

@@ -1,11 +1,13 @@
 import type { AppDefinition } from '../flow';
 import { forwardApp } from './forward';
 import { hangupApp } from './hangup';
+import { webhookApp } from './webhook';
 
 /** The apps a flow step can run. Adding one means a definition below (and an executor in the worker). */
 export enum DialPlanApp {
   FORWARD = 'FORWARD',
   HANGUP = 'HANGUP',
+  WEBHOOK = 'WEBHOOK',
 }
 
 /**
@@ -15,4 +17,5 @@ export enum DialPlanApp {
 export const APPS = {
   [DialPlanApp.FORWARD]: forwardApp,
   [DialPlanApp.HANGUP]: hangupApp,
+  [DialPlanApp.WEBHOOK]: webhookApp,
 } as const satisfies Readonly<Record<DialPlanApp, AppDefinition<string, unknown, never>>>;

@@ -43,6 +43,10 @@ function run(flow: Flow, outboundGateway: string | null = 'sip:198.51.100.20:507
       branches.push(branch);
       branch.start();
     },
+    facts: { companyId: 'company-1', trunkId: 'trunk-1', failoverReason: 'NOT_REGISTERED' },
+    webhookAllowedNetworks: [],
+    webhookClient: { send: () => new Promise(() => undefined) },
+    isOver: () => false,
   };
   new PlanRunner(flow, call, (end) => ends.push(end)).start();
   return { clock, port, ends, branches };
