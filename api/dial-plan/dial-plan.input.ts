@@ -1,6 +1,7 @@
 import { Field, ID, InputType, Int } from 'type-graphql';
 import { ArrayMaxSize, IsOptional, Length, Matches, ValidateNested } from 'class-validator';
 import { DialPlanApp, MAX_FLOW_STEPS } from '../../domain/flow/flow';
+import { MAX_RING_GROUP_TARGETS, RingStrategy } from '../../domain/flow/apps/ring-group';
 
 @InputType()
 export class ForwardSettingsInput {
@@ -40,6 +41,30 @@ export class WebhookSettingsInput {
 }
 
 @InputType()
+export class RingGroupTargetInput {
+  @Field(() => String, { description: 'E.164 number, sip: URI, or trunk:<trunk id> (another trunk of the company, at its registration)' })
+  @Length(1, 256)
+  target!: string;
+
+  @Field(() => Int, { nullable: true, description: '5..300; unset: 20 in a SEQUENTIAL group, the group time in a PARALLEL one (which bounds it)' })
+  ringTimeoutSeconds?: number | null;
+}
+
+@InputType()
+export class RingGroupSettingsInput {
+  @Field(() => RingStrategy)
+  strategy!: RingStrategy;
+
+  @Field(() => [RingGroupTargetInput], { description: `1..${MAX_RING_GROUP_TARGETS} targets` })
+  @ArrayMaxSize(MAX_RING_GROUP_TARGETS + 1)
+  @ValidateNested({ each: true })
+  targets!: RingGroupTargetInput[];
+
+  @Field(() => Int, { nullable: true, description: '5..300, default 30: bounds a PARALLEL group' })
+  ringTimeoutSeconds?: number | null;
+}
+
+@InputType()
 export class FlowExitInput {
   @Field(() => String)
   @Length(1, 64)
@@ -73,6 +98,11 @@ export class FlowStepInput {
   @IsOptional()
   @ValidateNested()
   webhook?: WebhookSettingsInput | null;
+
+  @Field(() => RingGroupSettingsInput, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  ringGroup?: RingGroupSettingsInput | null;
 
   @Field(() => [FlowExitInput], { nullable: true })
   @IsOptional()

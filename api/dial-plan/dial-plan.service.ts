@@ -2,6 +2,7 @@ import { In, type DataSource, type EntityManager } from 'typeorm';
 import { DialPlan } from '../../schema/entities/dial-plan.entity';
 import { Trunk } from '../../schema/entities/trunk.entity';
 import { WebhookAllowedNetworks } from '../../schema/entities/webhook-allowed-networks.entity';
+import { trunkTargetId } from '../../domain/flow/apps/ring-group';
 import { DialPlanApp, validateFlow, type Flow, type FlowContext, type FlowDraft } from '../../domain/flow/flow';
 import type { Actor } from '../auth/actor';
 import { findAccessibleCompany } from '../company/company.service';
@@ -51,6 +52,22 @@ function keepWebhookSecrets(flow: Flow, input: FlowInput, stored: Flow): Flow {
       return step.app === DialPlanApp.WEBHOOK && secret !== undefined ? { ...step, webhook: { ...step.webhook, secret } } : step;
     }),
   };
+}
+
+/** A ring group may ring another trunk of the plan's company only: any other id is answered as unknown, as the failover plan id is. */
+async function checkTrunkTargets(manager: EntityManager, companyId: string, flow: Flow): Promise<void> {
+  const ids = new Set<string>();
+  for (const step of flow.steps) {
+    if (step.app !== DialPlanApp.RING_GROUP) continue;
+    for (const { target } of step.ringGroup.targets) {
+      const trunkId = trunkTargetId(target);
+      if (trunkId !== null) ids.add(trunkId);
+    }
+  }
+  if (ids.size === 0) return;
+  const found = new Set((await manager.find(Trunk, { where: { id: In([...ids]), companyId }, select: { id: true } })).map((trunk) => trunk.id));
+  const missing = [...ids].find((id) => !found.has(id));
+  if (missing !== undefined) throw notFound('Trunk', missing);
 }
 
 /** The flow as the API shows it: a webhook's secret never leaves, only whether it is set. */
@@ -112,6 +129,7 @@ export class DialPlanService {
     try {
       return await inTransaction(this.dataSource, async (manager) => {
         await findAccessibleCompany(manager, actor, input.companyId);
+        await checkTrunkTargets(manager, input.companyId, flow);
         const plan = await manager.save(manager.create(DialPlan, { companyId: input.companyId, name, internalNumber: input.internalNumber, flow }));
         await replaceNumbers(manager, { dialPlanId: plan.id }, numbers);
         return this.toType(manager, plan);
@@ -130,6 +148,7 @@ export class DialPlanService {
         const plan = await this.findAccessible(manager, actor, id);
         if (name !== undefined) plan.name = name;
         if (input.internalNumber != null) plan.internalNumber = input.internalNumber;
+        if (flow !== undefined) await checkTrunkTargets(manager, plan.companyId, flow);
         if (flow !== undefined) plan.flow = keepWebhookSecrets(flow, input.flow as FlowInput, plan.flow);
         const saved = await manager.save(plan);
         if (numbers !== undefined) await replaceNumbers(manager, { dialPlanId: plan.id }, numbers);

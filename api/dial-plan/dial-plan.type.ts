@@ -1,9 +1,11 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import { DialPlanApp } from '../../domain/flow/flow';
+import { RingStrategy } from '../../domain/flow/apps/ring-group';
 import { Connection } from '../pagination';
 
 registerEnumType(DialPlanApp, { name: 'DialPlanApp', description: 'The app a flow step runs' });
+registerEnumType(RingStrategy, { name: 'RingStrategy', description: 'How a ring group rings its targets' });
 
 @ObjectType('ForwardSettings')
 export class ForwardSettingsType {
@@ -35,6 +37,27 @@ export class WebhookSettingsType {
   exits!: string[];
 }
 
+@ObjectType('RingGroupTarget')
+export class RingGroupTargetType {
+  @Field(() => String, { description: 'E.164 number, sip: URI, or trunk:<trunk id>' })
+  target!: string;
+
+  @Field(() => Int, { nullable: true, description: 'Unset: 20 in a SEQUENTIAL group, the group time in a PARALLEL one' })
+  ringTimeoutSeconds!: number | null;
+}
+
+@ObjectType('RingGroupSettings')
+export class RingGroupSettingsType {
+  @Field(() => RingStrategy)
+  strategy!: RingStrategy;
+
+  @Field(() => [RingGroupTargetType])
+  targets!: RingGroupTargetType[];
+
+  @Field(() => Int, { description: 'Bounds a PARALLEL group' })
+  ringTimeoutSeconds!: number;
+}
+
 @ObjectType('FlowExit')
 export class FlowExitType {
   @Field(() => String, { description: 'The exit name, e.g. noAnswer' })
@@ -60,6 +83,9 @@ export class FlowStepType {
 
   @Field(() => WebhookSettingsType, { nullable: true, description: 'Set on WEBHOOK steps' })
   webhook?: WebhookSettingsType;
+
+  @Field(() => RingGroupSettingsType, { nullable: true, description: 'Set on RING_GROUP steps' })
+  ringGroup?: RingGroupSettingsType;
 
   @Field(() => [FlowExitType])
   exits!: FlowExitType[];

@@ -272,6 +272,11 @@ describe('app definitions', () => {
   const settings: Record<DialPlanApp, { valid: unknown; invalid: unknown; rule: RegExp }> = {
     [DialPlanApp.FORWARD]: { valid: { target: '+442079460000' }, invalid: { target: 'nowhere', ringTimeoutSeconds: 4 }, rule: /^flow\.steps\[3\]\.forward\.(target|ringTimeoutSeconds)/ },
     [DialPlanApp.HANGUP]: { valid: { status: 486 }, invalid: { status: 200 }, rule: /^flow\.steps\[3\]\.hangup\.status must be/ },
+    [DialPlanApp.RING_GROUP]: {
+      valid: { strategy: 'PARALLEL', targets: [{ target: '+442079460000' }] },
+      invalid: { strategy: 'PARALLEL', targets: [{ target: 'nowhere' }], ringTimeoutSeconds: 301 },
+      rule: /^flow\.steps\[3\]\.ringGroup\.(targets\[0\]\.target|ringTimeoutSeconds)/,
+    },
     [DialPlanApp.WEBHOOK]: { valid: { url: 'https://example.com/route' }, invalid: { url: 'http://127.0.0.1/x', timeoutSeconds: 11 }, rule: /^flow\.steps\[3\]\.webhook\.(url|timeoutSeconds)/ },
   };
 
@@ -350,5 +355,59 @@ describe('validateFlow: WEBHOOK steps', () => {
     expect(spinning).to.deep.equal({ ok: false, problems: ['flow.steps: loop without a waiting app: a -> b -> a'] });
     const held = validateFlow({ entryStepId: 'a', steps: [webhook('a', [{ on: 'failure', stepId: 'b' }]), forward('b', '+442079460000', [noAnswer('a')])] });
     expect(held.ok).to.equal(true);
+  });
+});
+
+describe('validateFlow: RING_GROUP steps', () => {
+  const TRUNK = '7b0e4a5c-2f43-4b8e-9f0e-0a1b2c3d4e5f';
+  const ringGroup = (settings: Record<string, unknown>): FlowDraft => ({
+    entryStepId: 'group',
+    steps: [{ id: 'group', app: DialPlanApp.RING_GROUP, ringGroup: settings as never, exits: [noAnswer('busy')] }, hangup('busy')],
+  });
+  const problemsOf = (settings: Record<string, unknown>): string[] => {
+    const result = validateFlow(ringGroup(settings));
+    return result.ok ? [] : result.problems;
+  };
+  const targets = (count: number) => Array.from({ length: count }, (_, i) => ({ target: `+4420794600${String(i).padStart(2, '0')}` }));
+
+  it('accepts numbers, sip: URIs and trunk targets, normalised, with the group default of 30 s and per-target times kept or null', () => {
+    const result = validateFlow(ringGroup({ strategy: 'SEQUENTIAL', targets: [{ target: '+44 20 7946 0000', ringTimeoutSeconds: 5 }, { target: 'sip:desk@10.0.0.5' }, { target: `trunk:${TRUNK.toUpperCase()}`, ringTimeoutSeconds: 300 }] }));
+    expect(result.ok && result.flow.steps[0]).to.deep.include({
+      ringGroup: {
+        strategy: 'SEQUENTIAL',
+        targets: [
+          { target: '+442079460000', ringTimeoutSeconds: 5 },
+          { target: 'sip:desk@10.0.0.5', ringTimeoutSeconds: null },
+          { target: `trunk:${TRUNK}`, ringTimeoutSeconds: 300 },
+        ],
+        ringTimeoutSeconds: 30,
+      },
+    });
+  });
+
+  it('takes 1 and 20 targets, refuses 0 and 21', () => {
+    expect(problemsOf({ strategy: 'PARALLEL', targets: targets(1) })).to.deep.equal([]);
+    expect(problemsOf({ strategy: 'PARALLEL', targets: targets(20) })).to.deep.equal([]);
+    expect(problemsOf({ strategy: 'PARALLEL', targets: [] })).to.deep.equal(['flow.steps[0].ringGroup.targets: 1..20 targets']);
+    expect(problemsOf({ strategy: 'PARALLEL', targets: targets(21) })).to.deep.equal(['flow.steps[0].ringGroup.targets: 1..20 targets']);
+  });
+
+  it('takes ring times 5 and 300, refuses 4 and 301, for the group and each target', () => {
+    expect(problemsOf({ strategy: 'PARALLEL', targets: [{ target: '+442079460000', ringTimeoutSeconds: 5 }], ringTimeoutSeconds: 300 })).to.deep.equal([]);
+    expect(problemsOf({ strategy: 'PARALLEL', targets: [{ target: '+442079460000', ringTimeoutSeconds: 300 }], ringTimeoutSeconds: 5 })).to.deep.equal([]);
+    expect(problemsOf({ strategy: 'PARALLEL', targets: [{ target: '+442079460000', ringTimeoutSeconds: 4 }], ringTimeoutSeconds: 301 })).to.deep.equal([
+      'flow.steps[0].ringGroup.ringTimeoutSeconds must be 5..300',
+      'flow.steps[0].ringGroup.targets[0].ringTimeoutSeconds must be 5..300',
+    ]);
+    expect(problemsOf({ strategy: 'SEQUENTIAL', targets: [{ target: '+442079460000', ringTimeoutSeconds: 301 }], ringTimeoutSeconds: 4 })).to.have.length(2);
+  });
+
+  it('refuses a target that is no number, URI or trunk id, and an unknown strategy', () => {
+    expect(problemsOf({ strategy: 'PARALLEL', targets: [{ target: 'trunk:not-a-uuid' }, { target: 'tel:+442079460000' }, { target: '02079460000' }] })).to.deep.equal([
+      'flow.steps[0].ringGroup.targets[0].target: "trunk:not-a-uuid" is neither an E.164 number, a sip: URI nor trunk:<trunk id>',
+      'flow.steps[0].ringGroup.targets[1].target: "tel:+442079460000" is neither an E.164 number, a sip: URI nor trunk:<trunk id>',
+      'flow.steps[0].ringGroup.targets[2].target: "02079460000" is neither an E.164 number, a sip: URI nor trunk:<trunk id>',
+    ]);
+    expect(problemsOf({ strategy: 'RANDOM', targets: targets(1) })).to.deep.equal(['flow.steps[0].ringGroup.strategy must be PARALLEL or SEQUENTIAL']);
   });
 });

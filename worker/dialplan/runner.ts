@@ -7,6 +7,9 @@ import type { SipPort } from '../sip/port';
 import { forward } from './apps/forward';
 import { hangup } from './apps/hangup';
 import { webhook } from './apps/webhook';
+import { ringGroup } from './apps/ring-group';
+import type { BranchSetMember, BranchSetOutcome } from '../calls/branch-set';
+import type { RegistrationBinding } from '../config/snapshot';
 import type { WebhookClient } from './webhook-client';
 import { entry, next, UNANSWERED_STATUS, type Next } from './engine';
 
@@ -38,6 +41,17 @@ export interface PlanCall {
   readonly webhookClient: WebhookClient;
   /** True once the call is settled (answered, cancelled, ended): a step that ends later leads nowhere. */
   readonly isOver: () => boolean;
+  /** Starts branches at once (a BranchSet): the call relays their 1xx, records their attempts and routes the caller's CANCEL to them. */
+  readonly startBranchSet: (options: PlanBranchSetOptions) => void;
+  /** The current registration of a trunk of the call's company, or null (none, or not the company's). */
+  readonly trunkBinding: (trunkId: string) => RegistrationBinding | null;
+}
+
+/** A fork as an app asks for it. */
+export interface PlanBranchSetOptions {
+  readonly members: readonly BranchSetMember[];
+  /** Not called for the caller's CANCEL's outcome once the call is over. */
+  readonly onOutcome: (outcome: BranchSetOutcome) => void;
 }
 
 /** The call's routing facts, as the call record has them. */
@@ -66,6 +80,7 @@ const EXECUTORS: { readonly [A in DialPlanApp]: AppExecutor<A> } = {
   [DialPlanApp.FORWARD]: forward,
   [DialPlanApp.HANGUP]: hangup,
   [DialPlanApp.WEBHOOK]: webhook,
+  [DialPlanApp.RING_GROUP]: ringGroup,
 };
 
 /**

@@ -2,12 +2,14 @@ import type { AppDefinition } from '../flow';
 import { forwardApp } from './forward';
 import { hangupApp } from './hangup';
 import { webhookApp } from './webhook';
+import { ringGroupApp } from './ring-group';
 
 /** The apps a flow step can run. Adding one means a definition below (and an executor in the worker). */
 export enum DialPlanApp {
   FORWARD = 'FORWARD',
   HANGUP = 'HANGUP',
   WEBHOOK = 'WEBHOOK',
+  RING_GROUP = 'RING_GROUP',
 }
 
 /**
@@ -18,4 +20,5 @@ export const APPS = {
   [DialPlanApp.FORWARD]: forwardApp,
   [DialPlanApp.HANGUP]: hangupApp,
   [DialPlanApp.WEBHOOK]: webhookApp,
+  [DialPlanApp.RING_GROUP]: ringGroupApp,
 } as const satisfies Readonly<Record<DialPlanApp, AppDefinition<string, unknown, never>>>;

@@ -47,6 +47,9 @@ function run(flow: Flow, outboundGateway: string | null = 'sip:198.51.100.20:507
     webhookAllowedNetworks: [],
     webhookClient: { send: () => new Promise(() => undefined) },
     isOver: () => false,
+
+    startBranchSet: () => undefined,
+    trunkBinding: () => null,
   };
   new PlanRunner(flow, call, (end) => ends.push(end)).start();
   return { clock, port, ends, branches };

@@ -79,6 +79,9 @@ function run(client: WebhookClient, clock = new FakeClock()) {
     webhookAllowedNetworks: ['10.0.0.0/8'],
     webhookClient: client,
     isOver: () => over,
+
+    startBranchSet: () => undefined,
+    trunkBinding: () => null,
   };
   new PlanRunner(FLOW, call, (end) => {
     over = true;
