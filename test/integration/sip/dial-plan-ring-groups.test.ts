@@ -76,6 +76,20 @@ describe('RING_GROUP steps through a real failover (SIP on loopback)', function 
     await call.bye();
   });
 
+  it("PARALLEL: the caller's CANCEL reaches every ringing target, the caller gets 487 and the record says CANCELLED", async () => {
+    const DID = '+442079467005';
+    const first = await target('cancel-a', { kind: 'ring' });
+    const second = await target('cancel-b', { kind: 'ring' });
+    await h.trunk({ username: 'group-cancelled', number: DID, flow: groupFlow('PARALLEL', [{ target: first.peer.uri }, { target: second.peer.uri }]) });
+    const call = placeCall(h.carrier, h.proxy, DID);
+    await call.status(180);
+    await waitUntil(() => first.seen.invites.length > 0 && second.seen.invites.length > 0, 3000, 'INVITEs at both targets');
+    call.cancel();
+    expect((await call.final()).status).to.equal(487);
+    await waitUntil(() => first.seen.cancels.length > 0 && second.seen.cancels.length > 0, 3000, 'CANCEL at both targets');
+    expect(await h.record(call.callId)).to.include({ outcome: 'CANCELLED', final_status: 487 });
+  });
+
   it('SEQUENTIAL: the first target rings its 5 s, gets CANCEL, and the next one answers', async () => {
     const DID = '+442079467004';
     const first = await target('seq-a', { kind: 'ring' });
