@@ -18,6 +18,7 @@ import { Registrar } from './registrar/registrar';
 import { SharedFailureThrottle, type ThrottleBuffers } from './registrar/throttle';
 import { Containment } from './sip/containment';
 import { createSipStack } from './sip/stack';
+import { createWebhookClient } from './dialplan/webhook-client';
 
 /** What the SIP role hands each worker thread. */
 export interface SipWorkerData {
@@ -131,6 +132,7 @@ async function main(data: SipWorkerData): Promise<void> {
     release: (callId) => released.push(callId),
     accepting: () => accepting,
     overloaded: () => loadGuard.isOverloaded(),
+    webhookClient: createWebhookClient(),
   });
   const live = handler;
 

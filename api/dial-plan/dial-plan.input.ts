@@ -1,6 +1,7 @@
 import { Field, ID, InputType, Int } from 'type-graphql';
 import { ArrayMaxSize, IsOptional, Length, Matches, ValidateNested } from 'class-validator';
 import { DialPlanApp, ForwardCallerId, MAX_FLOW_STEPS } from '../../domain/flow/flow';
+import { MAX_RING_GROUP_TARGETS, RingStrategy } from '../../domain/flow/apps/ring-group';
 import { Weekday } from './dial-plan.type';
 
 @InputType()
@@ -71,6 +72,51 @@ export class GotoDialPlanSettingsInput {
 }
 
 @InputType()
+export class WebhookSettingsInput {
+  @Field(() => String, { description: 'http or https; an IP-literal host must be a public address or in webhookAllowedNetworks' })
+  @Length(1, 2048)
+  url!: string;
+
+  @Field(() => Int, { nullable: true, description: '1..10, default 3' })
+  timeoutSeconds?: number | null;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'Write-only, 16..256 characters: signs each request (X-Signature). Left out on update: the same step keeps its secret; null: no signature',
+  })
+  secret?: string | null;
+
+  @Field(() => [String], { nullable: true, description: 'Exit names the answer may choose, besides success and failure (at most 10)' })
+  @IsOptional()
+  @ArrayMaxSize(10)
+  exits?: string[] | null;
+}
+
+@InputType()
+export class RingGroupTargetInput {
+  @Field(() => String, { description: 'E.164 number, sip: URI, or trunk:<trunk id> (another trunk of the company, at its registration)' })
+  @Length(1, 256)
+  target!: string;
+
+  @Field(() => Int, { nullable: true, description: '5..300; unset: 20 in a SEQUENTIAL group, the group time in a PARALLEL one (which bounds it)' })
+  ringTimeoutSeconds?: number | null;
+}
+
+@InputType()
+export class RingGroupSettingsInput {
+  @Field(() => RingStrategy)
+  strategy!: RingStrategy;
+
+  @Field(() => [RingGroupTargetInput], { description: `1..${MAX_RING_GROUP_TARGETS} targets` })
+  @ArrayMaxSize(MAX_RING_GROUP_TARGETS + 1)
+  @ValidateNested({ each: true })
+  targets!: RingGroupTargetInput[];
+
+  @Field(() => Int, { nullable: true, description: '5..300, default 30: bounds a PARALLEL group' })
+  ringTimeoutSeconds?: number | null;
+}
+
+@InputType()
 export class FlowExitInput {
   @Field(() => String)
   @Length(1, 64)
@@ -114,6 +160,15 @@ export class FlowStepInput {
   @IsOptional()
   @ValidateNested()
   gotoDialPlan?: GotoDialPlanSettingsInput | null;
+  @Field(() => WebhookSettingsInput, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  webhook?: WebhookSettingsInput | null;
+
+  @Field(() => RingGroupSettingsInput, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  ringGroup?: RingGroupSettingsInput | null;
 
   @Field(() => [FlowExitInput], { nullable: true })
   @IsOptional()

@@ -1,7 +1,9 @@
 import { In, type DataSource, type EntityManager } from 'typeorm';
 import { DialPlan } from '../../schema/entities/dial-plan.entity';
 import { Trunk } from '../../schema/entities/trunk.entity';
-import { DialPlanApp, stepsPresentingPlanNumber, validateFlow, type Flow, type FlowDraft } from '../../domain/flow/flow';
+import { WebhookAllowedNetworks } from '../../schema/entities/webhook-allowed-networks.entity';
+import { trunkTargetId } from '../../domain/flow/apps/ring-group';
+import { DialPlanApp, stepsPresentingPlanNumber, validateFlow, type Flow, type FlowContext, type FlowDraft } from '../../domain/flow/flow';
 import { quoteInput } from '../../domain/quote-input';
 import type { Actor } from '../auth/actor';
 import { findAccessibleCompany } from '../company/company.service';
@@ -19,8 +21,8 @@ const CONSTRAINTS = {
   trunk_failover_dial_plan_fkey: 'the dial plan is used for failover by a trunk',
 };
 
-function checkFlow(input: FlowInput): Flow {
-  const result = validateFlow(input as FlowDraft);
+function checkFlow(input: FlowInput, context: FlowContext): Flow {
+  const result = validateFlow(input as FlowDraft, context);
   if (!result.ok) throw badInput(result.problems);
   return result.flow;
 }
@@ -100,6 +102,60 @@ function checkPlanNumberPresented(flow: Flow, numbers: readonly string[], removi
   );
 }
 
+/** What a flow is checked against, read as it is saved: the operator's webhook networks, only when a step needs them. */
+async function flowContext(manager: EntityManager, input: FlowInput): Promise<FlowContext> {
+  if (!input.steps.some((step) => step.app === DialPlanApp.WEBHOOK)) return { webhookAllowedNetworks: [] };
+  const [row] = await manager.find(WebhookAllowedNetworks);
+  return { webhookAllowedNetworks: row === undefined ? [] : [...row.cidrs] };
+}
+
+/**
+ * A webhook secret is write-only, so a client updating a flow cannot send it back: a WEBHOOK
+ * step whose secret is left out keeps the secret of the stored step with the same id (null
+ * removes it).
+ */
+function keepWebhookSecrets(flow: Flow, input: FlowInput, stored: Flow): Flow {
+  const omitted = new Set(input.steps.filter((step) => step.webhook != null && step.webhook.secret === undefined).map((step) => step.id));
+  const secrets = new Map<string, string>();
+  for (const step of stored.steps) {
+    if (step.app === DialPlanApp.WEBHOOK && step.webhook.secret !== null && omitted.has(step.id)) secrets.set(step.id, step.webhook.secret);
+  }
+  if (secrets.size === 0) return flow;
+  return {
+    ...flow,
+    steps: flow.steps.map((step) => {
+      const secret = secrets.get(step.id);
+      return step.app === DialPlanApp.WEBHOOK && secret !== undefined ? { ...step, webhook: { ...step.webhook, secret } } : step;
+    }),
+  };
+}
+
+/** A ring group may ring another trunk of the plan's company only: any other id is answered as unknown, as the failover plan id is. */
+async function checkTrunkTargets(manager: EntityManager, companyId: string, flow: Flow): Promise<void> {
+  const ids = new Set<string>();
+  for (const step of flow.steps) {
+    if (step.app !== DialPlanApp.RING_GROUP) continue;
+    for (const { target } of step.ringGroup.targets) {
+      const trunkId = trunkTargetId(target);
+      if (trunkId !== null) ids.add(trunkId);
+    }
+  }
+  if (ids.size === 0) return;
+  const found = new Set((await manager.find(Trunk, { where: { id: In([...ids]), companyId }, select: { id: true } })).map((trunk) => trunk.id));
+  const missing = [...ids].find((id) => !found.has(id));
+  if (missing !== undefined) throw notFound('Trunk', missing);
+}
+
+/** The flow as the API shows it: a webhook's secret never leaves, only whether it is set. */
+function publicFlow(flow: Flow): FlowType {
+  const steps = flow.steps.map((step) => {
+    if (step.app !== DialPlanApp.WEBHOOK) return step;
+    const { secret, ...shown } = step.webhook;
+    return { ...step, webhook: { ...shown, signed: secret !== null } };
+  });
+  return { ...flow, steps } as unknown as FlowType;
+}
+
 function externalNumbers(externalNumber: string | null | undefined): string[] | undefined {
   if (externalNumber === undefined) return undefined;
   return externalNumber === null ? [] : normaliseNumbers([externalNumber], 'externalNumber');
@@ -115,7 +171,7 @@ export async function toDialPlanTypes(manager: EntityManager, plans: readonly Di
       name: plan.name,
       internalNumber: plan.internalNumber,
       externalNumber: numbers.get(plan.id)?.[0] ?? null,
-      flow: plan.flow as unknown as FlowType,
+      flow: publicFlow(plan.flow),
       createdAt: plan.createdAt,
       updatedAt: plan.updatedAt,
     }),
@@ -144,13 +200,14 @@ export class DialPlanService {
 
   async create(actor: Actor, input: CreateDialPlanInput): Promise<DialPlanType> {
     const name = checkName(input.name) as string;
-    const flow = checkFlow(input.flow);
+    const flow = checkFlow(input.flow, await flowContext(this.dataSource.manager, input.flow));
     const numbers = externalNumbers(input.externalNumber) ?? [];
     checkPlanNumberPresented(flow, numbers, false);
     try {
       return await inTransaction(this.dataSource, async (manager) => {
         await findAccessibleCompany(manager, actor, input.companyId);
         await checkGotos(manager, input.companyId, null, flow);
+        await checkTrunkTargets(manager, input.companyId, flow);
         const plan = await manager.save(manager.create(DialPlan, { companyId: input.companyId, name, internalNumber: input.internalNumber, flow }));
         await replaceNumbers(manager, { dialPlanId: plan.id }, numbers);
         return this.toType(manager, plan);
@@ -162,7 +219,7 @@ export class DialPlanService {
 
   async update(actor: Actor, id: string, input: UpdateDialPlanInput): Promise<DialPlanType> {
     const name = checkName(input.name);
-    const flow = input.flow == null ? undefined : checkFlow(input.flow);
+    const flow = input.flow == null ? undefined : checkFlow(input.flow, await flowContext(this.dataSource.manager, input.flow));
     const numbers = externalNumbers(input.externalNumber);
     try {
       return await inTransaction(this.dataSource, async (manager) => {
@@ -172,7 +229,8 @@ export class DialPlanService {
         if (name !== undefined) plan.name = name;
         if (input.internalNumber != null) plan.internalNumber = input.internalNumber;
         if (flow !== undefined) await checkGotos(manager, plan.companyId, plan.id, flow);
-        if (flow !== undefined) plan.flow = flow;
+        if (flow !== undefined) await checkTrunkTargets(manager, plan.companyId, flow);
+        if (flow !== undefined) plan.flow = keepWebhookSecrets(flow, input.flow as FlowInput, plan.flow);
         const saved = await manager.save(plan);
         if (numbers !== undefined) await replaceNumbers(manager, { dialPlanId: plan.id }, numbers);
         return this.toType(manager, saved);

@@ -2,9 +2,11 @@ import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import { DialPlanApp, ForwardCallerId } from '../../domain/flow/flow';
 import { WEEKDAYS, type Weekday as DomainWeekday } from '../../domain/time-window';
+import { RingStrategy } from '../../domain/flow/apps/ring-group';
 import { Connection } from '../pagination';
 
 registerEnumType(DialPlanApp, { name: 'DialPlanApp', description: 'The app a flow step runs' });
+registerEnumType(RingStrategy, { name: 'RingStrategy', description: 'How a ring group rings its targets' });
 registerEnumType(ForwardCallerId, {
   name: 'ForwardCallerId',
   description: 'Whom a forwarded call presents as its caller',
@@ -85,6 +87,42 @@ export class GotoDialPlanSettingsType {
   dialPlanId!: string;
 }
 
+@ObjectType('WebhookSettings', { description: 'The secret is write-only and never returned: signed says whether one is set' })
+export class WebhookSettingsType {
+  @Field(() => String)
+  url!: string;
+
+  @Field(() => Int)
+  timeoutSeconds!: number;
+
+  @Field(() => Boolean, { description: 'True when a secret is set: each request carries an X-Signature' })
+  signed!: boolean;
+
+  @Field(() => [String], { description: 'Declared exit names, besides success and failure' })
+  exits!: string[];
+}
+
+@ObjectType('RingGroupTarget')
+export class RingGroupTargetType {
+  @Field(() => String, { description: 'E.164 number, sip: URI, or trunk:<trunk id>' })
+  target!: string;
+
+  @Field(() => Int, { nullable: true, description: 'Unset: 20 in a SEQUENTIAL group, the group time in a PARALLEL one' })
+  ringTimeoutSeconds!: number | null;
+}
+
+@ObjectType('RingGroupSettings')
+export class RingGroupSettingsType {
+  @Field(() => RingStrategy)
+  strategy!: RingStrategy;
+
+  @Field(() => [RingGroupTargetType])
+  targets!: RingGroupTargetType[];
+
+  @Field(() => Int, { description: 'Bounds a PARALLEL group' })
+  ringTimeoutSeconds!: number;
+}
+
 @ObjectType('FlowExit')
 export class FlowExitType {
   @Field(() => String, { description: 'The exit name, e.g. noAnswer' })
@@ -116,6 +154,11 @@ export class FlowStepType {
 
   @Field(() => GotoDialPlanSettingsType, { nullable: true, description: 'Set on GOTO_DIAL_PLAN steps' })
   gotoDialPlan?: GotoDialPlanSettingsType;
+  @Field(() => WebhookSettingsType, { nullable: true, description: 'Set on WEBHOOK steps' })
+  webhook?: WebhookSettingsType;
+
+  @Field(() => RingGroupSettingsType, { nullable: true, description: 'Set on RING_GROUP steps' })
+  ringGroup?: RingGroupSettingsType;
 
   @Field(() => [FlowExitType])
   exits!: FlowExitType[];

@@ -20,12 +20,22 @@ export interface AppDefinition<Key extends string, Settings, Draft> {
   readonly settingsKey: Key;
   readonly exits: readonly string[];
   readonly waits: boolean;
+  /** The exits of a step whose settings are `draft`, when they depend on its settings (a webhook's declared exits); else `exits`. */
+  exitsOf?(draft: Draft): readonly string[];
   /**
    * Checks and normalises the settings. Each problem starts with `at` (the step's settings, e.g.
    * `flow.steps[2].forward`) and names the rule. Null when no usable settings can be built.
    */
-  normalise(draft: Draft, at: string, problems: string[]): Settings | null;
+  normalise(draft: Draft, at: string, problems: string[], context?: FlowContext): Settings | null;
 }
+
+/** What a flow is checked against besides itself, read when the plan is saved. */
+export interface FlowContext {
+  /** The operator's networks a webhook may reach besides public addresses (canonical CIDRs). */
+  readonly webhookAllowedNetworks: readonly string[];
+}
+
+const NO_CONTEXT: FlowContext = { webhookAllowedNetworks: [] };
 
 type Apps = typeof APPS;
 type KeyOf<A extends DialPlanApp> = Apps[A]['settingsKey'];
@@ -72,7 +82,7 @@ export type FlowResult = { ok: true; flow: Flow } | { ok: false; problems: strin
 
 const SETTINGS_KEYS: readonly string[] = Object.values(APPS).map((definition) => definition.settingsKey);
 
-function buildStep(draft: StepDraft, at: string, problems: string[]): FlowStep | null {
+function buildStep(draft: StepDraft, at: string, problems: string[], context: FlowContext): FlowStep | null {
   const definition: AppDefinition<string, unknown, unknown> | undefined = APPS[draft.app];
   const settingsKey = definition?.settingsKey;
   const drafts = draft as unknown as Readonly<Record<string, unknown>>;
@@ -90,10 +100,18 @@ function buildStep(draft: StepDraft, at: string, problems: string[]): FlowStep |
     problems.push(`${at}: a ${draft.app} step needs ${settingsKey} settings`);
     return null;
   }
-  const settings = definition.normalise(settingsDraft, `${at}.${settingsKey}`, problems);
+  const settings = definition.normalise(settingsDraft, `${at}.${settingsKey}`, problems, context);
   if (settings === null) return null;
   // The key and the settings come from the definition of `draft.app`: the shape is that app's step.
   return { id: draft.id, app: draft.app, [settingsKey]: settings, exits: draft.exits ?? [] } as unknown as FlowStep;
+}
+
+/** The exits a step may have: its app's, or those its settings declare. */
+function exitsOfDraft(draft: StepDraft): readonly string[] {
+  const definition: AppDefinition<string, unknown, unknown> | undefined = APPS[draft.app];
+  if (definition === undefined) return [];
+  const settingsDraft = (draft as unknown as Readonly<Record<string, unknown>>)[definition.settingsKey];
+  return definition.exitsOf !== undefined && settingsDraft != null ? definition.exitsOf(settingsDraft) : definition.exits;
 }
 
 /** Steps reachable from the entry, following exits. */
@@ -141,7 +159,7 @@ function findSpinningLoop(byId: ReadonlyMap<string, FlowStep>): string[] | null 
  * knows and pointing at existing steps, every step reachable from the entry, and no loop
  * that could run without waiting. Returns every problem found, not just the first.
  */
-export function validateFlow(draft: FlowDraft): FlowResult {
+export function validateFlow(draft: FlowDraft, context: FlowContext = NO_CONTEXT): FlowResult {
   const problems: string[] = [];
   if (draft.steps.length === 0) problems.push('flow.steps: a flow needs at least one step');
   if (draft.steps.length > MAX_FLOW_STEPS) problems.push(`flow.steps: at most ${MAX_FLOW_STEPS} steps`);
@@ -152,11 +170,11 @@ export function validateFlow(draft: FlowDraft): FlowResult {
     if (!STEP_ID.test(stepDraft.id)) problems.push(`${at}.id must be 1..64 letters, digits, "_" or "-"`);
     if (ids.has(stepDraft.id)) problems.push(`${at}.id ${quoteInput(stepDraft.id)} is used by another step`);
     ids.add(stepDraft.id);
-    const step = buildStep(stepDraft, at, problems);
+    const step = buildStep(stepDraft, at, problems, context);
     if (step !== null && !byId.has(step.id)) byId.set(step.id, step);
   });
   draft.steps.forEach((stepDraft, index) => {
-    const allowed: readonly string[] = APPS[stepDraft.app]?.exits ?? [];
+    const allowed = exitsOfDraft(stepDraft);
     const seenExits = new Set<string>();
     (stepDraft.exits ?? []).forEach((exit, exitIndex) => {
       const at = `flow.steps[${index}].exits[${exitIndex}]`;

@@ -64,8 +64,12 @@ export class Samples {
         return ['198.51.100.0/24'];
       case 'uri':
         return 'sip:gw.example.net';
-      case 'flow':
-        return forwardFlow() as Json;
+      case 'flow': {
+        // A webhook secret is a secret like a password: searched for in every log.
+        const secret = `webhook-secret-${serial}-${randomUUID()}`;
+        this.passwords.push(secret);
+        return webhookThenForwardFlow(secret);
+      }
       case 'maxConcurrentCalls':
         return 2;
       default:
@@ -115,6 +119,18 @@ function targetOf(operation: string): string | undefined {
   if (operation === 'revokeApiKey') return 'ApiKey';
   if (operation.startsWith('delete')) return undefined;
   return /^update(\w+)$/.exec(operation)?.[1] ?? operation.charAt(0).toUpperCase() + operation.slice(1);
+}
+
+/** A WEBHOOK step with a secret whose `failure` exit leads to forwardFlow's steps. */
+function webhookThenForwardFlow(secret: string): Json {
+  const forward = forwardFlow() as { entryStepId: string; steps: Json[] };
+  return {
+    entryStepId: 'ask',
+    steps: [
+      { id: 'ask', app: 'WEBHOOK', webhook: { url: 'https://hooks.example.com/route', secret, exits: ['direct'] }, exits: [{ on: 'failure', stepId: forward.entryStepId }] },
+      ...forward.steps,
+    ],
+  };
 }
 
 export function argumentsFor(samples: Samples, fixtures: Fixtures, field: GraphQLField<unknown, unknown>): Record<string, Json> {

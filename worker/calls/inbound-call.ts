@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CallOutcome, type CallAttempt, type CallStep, type FailoverReason } from '../../domain/call';
 import type { Clock } from '../clock';
-import type { DialPlanConfig, Snapshot } from '../config/snapshot';
+import type { DialPlanConfig, RegistrationBinding, Snapshot } from '../config/snapshot';
 import { dialPlanNumber } from '../dialplan/plan-number';
-import { PlanRunner, type PlanBranchOptions, type StepEvent } from '../dialplan/runner';
+import { PlanRunner, type PlanBranchOptions, type PlanBranchSetOptions, type StepEvent } from '../dialplan/runner';
+import { currentBinding } from '../routing/decide';
+import { BranchSet } from './branch-set';
+import { createWebhookClient, type WebhookClient } from '../dialplan/webhook-client';
 import { decide, next } from '../routing/decide';
 import type { AttemptOutcome, ChannelView, Route } from '../routing/route';
 import type { Endpoint, NameAddr, SipRequest, SipResponse } from '../sip/message';
@@ -50,12 +53,16 @@ export interface CallDeps {
   readonly onAnswered: (call: AnsweredCall) => void;
   /** Setup is over (answered or failed): the INVITE transaction's state can go. */
   readonly onSettled: (call: InboundCall) => void;
+  /** Sends the dial plan's webhooks; one per worker (default: a client on the call's clock). */
+  readonly webhookClient?: WebhookClient;
 }
 
 type Phase =
   | { readonly kind: 'routing' }
   /** A branch (to the PBX or a dial plan's target) is out; the caller's CANCEL goes to it. */
   | { readonly kind: 'ringing'; readonly branch: Branch }
+  /** A dial plan's fork (a parallel ring group) is out; the caller's CANCEL goes to every branch. */
+  | { readonly kind: 'forking'; readonly set: BranchSet }
   | { readonly kind: 'settled' };
 
 /**
@@ -132,6 +139,7 @@ export class InboundCall {
     if (phase.kind === 'settled') return;
     this.answer(487, 'Request Terminated');
     if (phase.kind === 'ringing') phase.branch.cancelByCaller();
+    if (phase.kind === 'forking') phase.set.cancelByCaller();
     this.settle(CallOutcome.CANCELLED, 487);
   }
 
@@ -149,6 +157,12 @@ export class InboundCall {
     if (phase.kind === 'ringing') {
       guarded(this.logger, 'giving up the branch', () => {
         if (phase.branch.abort()) this.attempts.push(phase.branch.attempt());
+      });
+    }
+    if (phase.kind === 'forking') {
+      guarded(this.logger, 'giving up the fork', () => {
+        phase.set.abort();
+        this.attempts.push(...phase.set.attempts().map((entry) => entry.attempt));
       });
     }
     if (!this.finalSent) guarded(this.logger, 'answering 500', () => this.answer(500, 'Server Internal Error'));
@@ -239,6 +253,36 @@ export class InboundCall {
     branch.start();
   }
 
+  /**
+   * Starts a fork of this call (a parallel ring group): each branch's 1xx goes to the caller, the
+   * winner's retransmitted 2xx too, every branch's attempt goes on the record, the caller's CANCEL
+   * goes to every branch, and the outcome is passed on only while the call is not settled.
+   */
+  private startBranchSet(options: PlanBranchSetOptions): void {
+    const set = new BranchSet(
+      {
+        members: options.members,
+        onProvisional: (response) => this.relay(response),
+        onAnswerRetransmitted: (response) => this.relay(response),
+        onOutcome: (outcome) => {
+          this.attempts.push(...outcome.branches.map((entry) => entry.attempt));
+          if (this.phase.kind !== 'settled') options.onOutcome(outcome);
+        },
+      },
+      this.deps.port,
+      this.deps.clock,
+    );
+    this.phase = { kind: 'forking', set };
+    set.start();
+  }
+
+  /** A trunk's current registration, for a dial plan target: only a trunk of this call's company. */
+  private trunkBinding(trunkId: string): RegistrationBinding | null {
+    const trunk = this.snapshot.trunks.get(trunkId);
+    if (trunk === undefined || trunk.companyId !== this.companyId) return null;
+    return currentBinding(this.snapshot, trunkId, this.deps.clock.now());
+  }
+
   private afterDelivery(route: Extract<Route, { kind: 'Deliver' }>, outcome: AttemptOutcome, response: SipResponse | null): void {
     if (this.phase.kind === 'settled') return;
     if (outcome.kind === 'Answered' && response !== null) {
@@ -284,6 +328,12 @@ export class InboundCall {
       companyId: dialPlan.companyId,
       snapshot: this.snapshot,
       dialPlanNumber: (dialPlanId: string) => dialPlanNumber(this.snapshot.dids, dialPlanId),
+      facts: { companyId: this.companyId ?? '', trunkId: this.trunkId, failoverReason: this.failoverReason },
+      webhookAllowedNetworks: this.snapshot.webhookAllowedNetworks,
+      webhookClient: this.deps.webhookClient ?? createWebhookClient({ clock: this.deps.clock }),
+      isOver: () => this.phase.kind === 'settled',
+      startBranchSet: (options: PlanBranchSetOptions) => this.startBranchSet(options),
+      trunkBinding: (trunkId: string) => this.trunkBinding(trunkId),
     };
     const runner = new PlanRunner(dialPlan, call, (end) => {
       if (this.phase.kind === 'settled') return;

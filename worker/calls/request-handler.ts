@@ -13,6 +13,7 @@ import { InboundCall, type ChannelGate } from './inbound-call';
 import { maxForwards, ownRecordRoute, requestUser } from './proxy';
 import type { CallRecorder } from './recorder';
 import type { WorkerCounters } from './counters';
+import type { WebhookClient } from '../dialplan/webhook-client';
 
 export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, PRACK, REFER, NOTIFY';
 
@@ -45,6 +46,8 @@ export interface RequestHandlerDeps {
   readonly accepting: () => boolean;
   /** True while the worker is overloaded: new calls are shed with 503 (see load-guard.ts). */
   readonly overloaded: () => boolean;
+  /** Sends the dial plans' webhooks. */
+  readonly webhookClient?: WebhookClient;
 }
 
 /**
@@ -184,6 +187,7 @@ export class RequestHandler {
       timerCMs: this.deps.timerCMs,
       onAnswered: (answered) => this.dialogs.add(answered),
       onSettled: (settled) => this.settled(settled),
+      webhookClient: this.deps.webhookClient,
     });
     this.calls.set(callId, call);
     call.start();

@@ -10,6 +10,11 @@ import { hangup } from './apps/hangup';
 import { timeCondition } from './apps/time-condition';
 import { callerCondition } from './apps/caller-condition';
 import { gotoDialPlan } from './apps/goto-dial-plan';
+import { webhook } from './apps/webhook';
+import { ringGroup } from './apps/ring-group';
+import type { BranchSetMember, BranchSetOutcome } from '../calls/branch-set';
+import type { RegistrationBinding } from '../config/snapshot';
+import type { WebhookClient } from './webhook-client';
 import { entry, next, UNANSWERED_STATUS, type Next } from './engine';
 
 /**
@@ -47,6 +52,32 @@ export interface PlanCall {
   readonly snapshot: Pick<Snapshot, 'dialPlans' | 'companies'>;
   /** A dial plan's external number (E.164) in the snapshot the call started with; null when it has none. */
   readonly dialPlanNumber: (dialPlanId: string) => string | null;
+  /** What the call knows that a webhook reports. */
+  readonly facts: PlanCallFacts;
+  /** The operator's networks a webhook may reach besides public addresses, from the call's snapshot. */
+  readonly webhookAllowedNetworks: readonly string[];
+  readonly webhookClient: WebhookClient;
+  /** True once the call is settled (answered, cancelled, ended): a step that ends later leads nowhere. */
+  readonly isOver: () => boolean;
+  /** Starts branches at once (a BranchSet): the call relays their 1xx, records their attempts and routes the caller's CANCEL to them. */
+  readonly startBranchSet: (options: PlanBranchSetOptions) => void;
+  /** The current registration of a trunk of the call's company, or null (none, or not the company's). */
+  readonly trunkBinding: (trunkId: string) => RegistrationBinding | null;
+}
+
+/** A fork as an app asks for it. */
+export interface PlanBranchSetOptions {
+  readonly members: readonly BranchSetMember[];
+  /** Not called for the caller's CANCEL's outcome once the call is over. */
+  readonly onOutcome: (outcome: BranchSetOutcome) => void;
+}
+
+/** The call's routing facts, as the call record has them. */
+export interface PlanCallFacts {
+  readonly companyId: string;
+  /** The trunk that failed over, or null when the plan runs for its own number. */
+  readonly trunkId: string | null;
+  readonly failoverReason: string | null;
 }
 
 /** A dial plan as the runner runs it: its id (each step taken names it) and its flow. */
@@ -87,6 +118,8 @@ const EXECUTORS: { readonly [A in DialPlanApp]: AppExecutor<A> } = {
   [DialPlanApp.TIME_CONDITION]: timeCondition,
   [DialPlanApp.CALLER_CONDITION]: callerCondition,
   [DialPlanApp.GOTO_DIAL_PLAN]: gotoDialPlan,
+  [DialPlanApp.WEBHOOK]: webhook,
+  [DialPlanApp.RING_GROUP]: ringGroup,
 };
 
 /**
@@ -125,6 +158,8 @@ export class PlanRunner {
       step,
       this.call,
       (end) => {
+        // A step that ends after the call did (a webhook answering after the caller's CANCEL) goes nowhere.
+        if (this.call.isOver()) return;
         if (end.kind === 'Exit') {
           this.onStep({ kind: 'Left', exit: end.exit });
           this.enter(next(flow, step.id, end.exit));

@@ -4,6 +4,8 @@ import { hangupApp } from './hangup';
 import { timeConditionApp } from './time-condition';
 import { callerConditionApp } from './caller-condition';
 import { gotoDialPlanApp } from './goto-dial-plan';
+import { webhookApp } from './webhook';
+import { ringGroupApp } from './ring-group';
 
 /** The apps a flow step can run. Adding one means a definition below (and an executor in the worker). */
 export enum DialPlanApp {
@@ -12,6 +14,8 @@ export enum DialPlanApp {
   TIME_CONDITION = 'TIME_CONDITION',
   CALLER_CONDITION = 'CALLER_CONDITION',
   GOTO_DIAL_PLAN = 'GOTO_DIAL_PLAN',
+  WEBHOOK = 'WEBHOOK',
+  RING_GROUP = 'RING_GROUP',
 }
 
 /**
@@ -24,4 +28,6 @@ export const APPS = {
   [DialPlanApp.TIME_CONDITION]: timeConditionApp,
   [DialPlanApp.CALLER_CONDITION]: callerConditionApp,
   [DialPlanApp.GOTO_DIAL_PLAN]: gotoDialPlanApp,
+  [DialPlanApp.WEBHOOK]: webhookApp,
+  [DialPlanApp.RING_GROUP]: ringGroupApp,
 } as const satisfies Readonly<Record<DialPlanApp, AppDefinition<string, unknown, never>>>;

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { PLAN_CALL_DEFAULTS } from '../../support/plan-call';
 import pino from 'pino';
 import { DialPlanApp, type Flow, type FlowStep } from '../../../domain/flow/flow';
 import type { TimeWindow } from '../../../domain/time-window';
@@ -58,6 +59,7 @@ function run(flow: Flow, options: RunOptions = {}, dialPlanId = 'first-plan') {
   const events: StepEvent[] = [];
   const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(String(JSON.parse(line).msg)) });
   const call: PlanCall = {
+    ...PLAN_CALL_DEFAULTS,
     invite: options.invite ?? invite('sip:+4930901820@carrier'),
     port,
     clock,
@@ -70,7 +72,6 @@ function run(flow: Flow, options: RunOptions = {}, dialPlanId = 'first-plan') {
       dialPlans: new Map((options.plans ?? []).map((plan) => [plan.id, plan])),
       companies: new Map((options.companies ?? [{ id: COMPANY, timeZone: 'Europe/Berlin' }]).map((company) => [company.id, company])),
     },
-    dialPlanNumber: () => null,
   };
   new PlanRunner({ id: dialPlanId, flow }, call, (end) => ends.push(end), (event) => events.push(event)).start();
   return { port, ends, warnings, events };

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { PLAN_CALL_DEFAULTS } from '../../support/plan-call';
 import pino from 'pino';
 import { DialPlanApp, ForwardCallerId, type Flow } from '../../../domain/flow/flow';
 import { Branch } from '../../../worker/calls/branch';
@@ -35,6 +36,7 @@ function run(flow: Flow, outboundGateway: string | null = 'sip:198.51.100.20:507
   const events: StepEvent[] = [];
   const branches: Branch[] = [];
   const call: PlanCall = {
+    ...PLAN_CALL_DEFAULTS,
     invite: INVITE,
     port,
     clock,
@@ -46,8 +48,6 @@ function run(flow: Flow, outboundGateway: string | null = 'sip:198.51.100.20:507
       branches.push(branch);
       branch.start();
     },
-    companyId: 'company',
-    snapshot: { dialPlans: new Map(), companies: new Map() },
     dialPlanNumber: (dialPlanId) => numbers[dialPlanId] ?? null,
   };
   new PlanRunner({ id: PLAN_ID, flow }, call, (end) => ends.push(end), (event) => events.push(event)).start();
