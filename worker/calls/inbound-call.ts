@@ -2,17 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CallOutcome, type CallAttempt, type CallStep, type FailoverReason } from '../../domain/call';
 import type { Clock } from '../clock';
-import type { DialPlanConfig, RegistrationBinding, Snapshot } from '../config/snapshot';
-import { dialPlanNumber } from '../dialplan/plan-number';
-import { PlanRunner, type PlanBranchOptions, type PlanBranchSetOptions, type StepEvent } from '../dialplan/runner';
-import { currentBinding } from '../routing/decide';
-import { BranchSet } from './branch-set';
-import { createWebhookClient, type WebhookClient } from '../dialplan/webhook-client';
+import type { DialPlanConfig, Snapshot } from '../config/snapshot';
+import { PlanRunner, type PlanBranchOptions, type StepEvent } from '../dialplan/runner';
+import type { BranchSet } from './branch-set';
+import type { WebhookClient } from '../dialplan/webhook-client';
 import { decide, next } from '../routing/decide';
 import type { AttemptOutcome, ChannelView, Route } from '../routing/route';
 import type { Endpoint, NameAddr, SipRequest, SipResponse } from '../sip/message';
 import type { SipPort } from '../sip/port';
 import { Branch } from './branch';
+import { planCallFor } from './plan-call';
 import type { CallRecorder } from './recorder';
 import { cancelMatches, forwardedRequest, requestUser, responseForCaller } from './proxy';
 import { passUpstream } from './upstream';
@@ -253,36 +252,6 @@ export class InboundCall {
     branch.start();
   }
 
-  /**
-   * Starts a fork of this call (a parallel ring group): each branch's 1xx goes to the caller, the
-   * winner's retransmitted 2xx too, every branch's attempt goes on the record, the caller's CANCEL
-   * goes to every branch, and the outcome is passed on only while the call is not settled.
-   */
-  private startBranchSet(options: PlanBranchSetOptions): void {
-    const set = new BranchSet(
-      {
-        members: options.members,
-        onProvisional: (response) => this.relay(response),
-        onAnswerRetransmitted: (response) => this.relay(response),
-        onOutcome: (outcome) => {
-          this.attempts.push(...outcome.branches.map((entry) => entry.attempt));
-          if (this.phase.kind !== 'settled') options.onOutcome(outcome);
-        },
-      },
-      this.deps.port,
-      this.deps.clock,
-    );
-    this.phase = { kind: 'forking', set };
-    set.start();
-  }
-
-  /** A trunk's current registration, for a dial plan target: only a trunk of this call's company. */
-  private trunkBinding(trunkId: string): RegistrationBinding | null {
-    const trunk = this.snapshot.trunks.get(trunkId);
-    if (trunk === undefined || trunk.companyId !== this.companyId) return null;
-    return currentBinding(this.snapshot, trunkId, this.deps.clock.now());
-  }
-
   private afterDelivery(route: Extract<Route, { kind: 'Deliver' }>, outcome: AttemptOutcome, response: SipResponse | null): void {
     if (this.phase.kind === 'settled') return;
     if (outcome.kind === 'Answered' && response !== null) {
@@ -317,24 +286,19 @@ export class InboundCall {
   /** Hands the plan to the runner; the call keeps the caller's leg, the branches and the record. */
   private runPlan(dialPlan: DialPlanConfig): void {
     const outcome = this.failoverReason === null ? CallOutcome.DELIVERED : CallOutcome.FAILED_OVER;
-    const call = {
+    const call = planCallFor(dialPlan, this.deps, {
       invite: this.invite,
-      port: this.deps.port,
-      clock: this.deps.clock,
-      logger: this.logger,
-      recordRoute: this.deps.recordRoute,
-      outboundGateway: this.snapshot.outboundGateway,
-      startBranch: (options: PlanBranchOptions) => this.startBranch(options),
-      companyId: dialPlan.companyId,
       snapshot: this.snapshot,
-      dialPlanNumber: (dialPlanId: string) => dialPlanNumber(this.snapshot.dids, dialPlanId),
+      logger: this.logger,
       facts: { companyId: this.companyId ?? '', trunkId: this.trunkId, failoverReason: this.failoverReason },
-      webhookAllowedNetworks: this.snapshot.webhookAllowedNetworks,
-      webhookClient: this.deps.webhookClient ?? createWebhookClient({ clock: this.deps.clock }),
       isOver: () => this.phase.kind === 'settled',
-      startBranchSet: (options: PlanBranchSetOptions) => this.startBranchSet(options),
-      trunkBinding: (trunkId: string) => this.trunkBinding(trunkId),
-    };
+      startBranch: (options) => this.startBranch(options),
+      relay: (response) => this.relay(response),
+      forking: (set) => {
+        this.phase = { kind: 'forking', set };
+      },
+      recordAttempts: (attempts) => this.attempts.push(...attempts),
+    });
     const runner = new PlanRunner(dialPlan, call, (end) => {
       if (this.phase.kind === 'settled') return;
       if (end.kind === 'Answered') {
