@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { DialPlanApp, type Flow } from '../../../domain/flow/flow';
 import { MAX_SIMULATED_GOTO_HOPS, simulatePlan, type SimulatedCall } from '../../../api/simulate/plan-path';
 import type { DialPlanConfig } from '../../../worker/config/snapshot';
+import { MAX_DIAL_PLAN_HOPS } from '../../../worker/dialplan/runner';
 
 const CALL: SimulatedCall = { did: '+442079461000', caller: null, timeZone: 'Europe/Berlin', at: new Date('2026-12-22T21:00:00Z') };
 
@@ -18,6 +19,10 @@ function chain(gotos: number): Map<string, DialPlanConfig> {
 }
 
 describe('simulatePlan: GOTO_DIAL_PLAN hops', () => {
+  it("stops where the worker's runner stops", () => {
+    expect(MAX_SIMULATED_GOTO_HOPS).to.equal(MAX_DIAL_PLAN_HOPS);
+  });
+
   it(`follows a chain of ${MAX_SIMULATED_GOTO_HOPS} hops to its end`, () => {
     const plans = chain(MAX_SIMULATED_GOTO_HOPS);
     const steps = simulatePlan(plans.get('p0') as DialPlanConfig, plans, CALL);
