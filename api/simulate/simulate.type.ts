@@ -1,6 +1,7 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { DialPlanApp } from '../../domain/flow/flow';
 import { FailoverReason } from '../../schema/entities/call-record.entity';
+import '../dial-plan/dial-plan.type';
 
 export enum SimulatedDecision {
   DELIVER = 'DELIVER',
@@ -30,7 +31,7 @@ export class SimulatedStepType {
   @Field(() => String)
   stepId!: string;
 
-  @Field(() => String, { description: 'A DialPlanApp name' })
+  @Field(() => DialPlanApp)
   app!: DialPlanApp;
 
   @Field(() => String, { nullable: true, description: 'The exit the step would leave by; null where the path ends (HANGUP, WEBHOOK, GOTO_DIAL_PLAN moves on)' })
