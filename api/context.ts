@@ -5,6 +5,7 @@ import type { CallService } from './call/call.service';
 import type { CarrierService } from './carrier/carrier.service';
 import type { CompanyService } from './company/company.service';
 import type { DialPlanService } from './dial-plan/dial-plan.service';
+import type { SimulateService } from './simulate/simulate.service';
 import type { TrunkService } from './trunk/trunk.service';
 import type { WebhookService } from './webhook/webhook.service';
 
@@ -14,6 +15,7 @@ export interface Services {
   readonly carriers: CarrierService;
   readonly companies: CompanyService;
   readonly dialPlans: DialPlanService;
+  readonly simulations: SimulateService;
   readonly trunks: TrunkService;
   readonly webhooks: WebhookService;
 }

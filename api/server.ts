@@ -15,6 +15,7 @@ import { DialPlanService } from './dial-plan/dial-plan.service';
 import { ApiError, ErrorCode, serviceUnavailable } from './errors';
 import { createErrorFormatter } from './format-error';
 import { findRequestExcess, queryTooComplex } from './query-limits';
+import { SimulateService } from './simulate/simulate.service';
 import { TrunkService } from './trunk/trunk.service';
 import { WebhookService } from './webhook/webhook.service';
 
@@ -45,6 +46,7 @@ export function createServices(dataSource: DataSource, logger: Logger, sipRealm:
     carriers: new CarrierService(dataSource),
     companies: new CompanyService(dataSource),
     dialPlans: new DialPlanService(dataSource),
+    simulations: new SimulateService(dataSource),
     trunks: new TrunkService(dataSource, sipRealm),
     webhooks: new WebhookService(dataSource),
   };

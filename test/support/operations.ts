@@ -54,6 +54,8 @@ export class Samples {
       }
       case 'inboundNumbers':
         return [`+44207946${digits}`];
+      case 'did':
+        return `+44207946${digits}`;
       case 'externalNumber':
         return `+44161496${digits}`;
       case 'internalNumber':

@@ -92,6 +92,13 @@ const ATTEMPTS: Attempt[] = [
     variables: () => ({}),
     expect: (data) => expect((data.calls as { edges: unknown[] }).edges).to.deep.equal([]),
   },
+  {
+    operation: 'simulateCall',
+    query: `query ($input: SimulateCallInput!) { simulateCall(input: $input) { decision } }`,
+    variables: () => ({ input: { did: '+442079460100', assume: { registered: true } } }),
+    expect: 'NOT_FOUND',
+    unknown: () => ({ input: { did: '+442079469876', assume: { registered: true } } }),
+  },
   { operation: 'carriers', query: `{ carriers { edges { node { id } } } }`, variables: () => ({}), expect: 'FORBIDDEN' },
   { operation: 'outboundGateway', query: `{ outboundGateway { uri } }`, variables: () => ({}), expect: 'FORBIDDEN' },
   { operation: 'webhookAllowedNetworks', query: `{ webhookAllowedNetworks }`, variables: () => ({}), expect: 'FORBIDDEN' },
