@@ -1,4 +1,5 @@
 import type { PlanCall } from '../../worker/dialplan/runner';
+import type { SipRequest } from '../../worker/sip/message';
 
 /**
  * What a plan runner test's call provides when the test does not care: no company data, no plan
@@ -19,3 +20,18 @@ export const PLAN_CALL_DEFAULTS: Pick<
   startBranchSet: () => undefined,
   trunkBinding: () => null,
 };
+
+/** A carrier's INVITE to +442079460001 from +4930901820: the caller's leg a plan's branches copy. */
+export function planInvite(callId: string, branch: string): SipRequest {
+  return {
+    method: 'INVITE',
+    uri: 'sip:+442079460001@192.0.2.1',
+    headers: {
+      via: [{ host: '198.51.100.7', params: { branch } }],
+      to: { uri: 'sip:+442079460001@192.0.2.1', params: {} },
+      from: { uri: 'sip:+4930901820@carrier', params: { tag: 'a' } },
+      'call-id': callId,
+      cseq: { seq: 1, method: 'INVITE' },
+    },
+  };
+}

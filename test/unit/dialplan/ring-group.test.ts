@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { PLAN_CALL_DEFAULTS } from '../../support/plan-call';
+import { planInvite, PLAN_CALL_DEFAULTS } from '../../support/plan-call';
 import pino from 'pino';
 import { RingStrategy, type RingGroupSettings } from '../../../domain/flow/apps/ring-group';
 import { DialPlanApp, type Flow } from '../../../domain/flow/flow';
@@ -7,20 +7,10 @@ import { Branch } from '../../../worker/calls/branch';
 import { BranchSet } from '../../../worker/calls/branch-set';
 import type { RegistrationBinding } from '../../../worker/config/snapshot';
 import { PlanRunner, type PlanCall, type PlanEnd } from '../../../worker/dialplan/runner';
-import type { SipRequest, SipResponse } from '../../../worker/sip/message';
+import type { SipResponse } from '../../../worker/sip/message';
 import { FakeClock, FakePort, responseTo } from '../../support/fakes';
 
-const INVITE: SipRequest = {
-  method: 'INVITE',
-  uri: 'sip:+442079460001@192.0.2.1',
-  headers: {
-    via: [{ host: '198.51.100.7', params: { branch: 'z9hG4bKg' } }],
-    to: { uri: 'sip:+442079460001@192.0.2.1', params: {} },
-    from: { uri: 'sip:+4930901820@carrier', params: { tag: 'a' } },
-    'call-id': 'group-1',
-    cseq: { seq: 1, method: 'INVITE' },
-  },
-};
+const INVITE = planInvite('group-1', 'z9hG4bKg');
 
 const REGISTERED = '11111111-1111-4111-8111-111111111111';
 const UNREGISTERED = '22222222-2222-4222-8222-222222222222';

@@ -1,23 +1,12 @@
 import { expect } from 'chai';
-import { PLAN_CALL_DEFAULTS } from '../../support/plan-call';
+import { planInvite, PLAN_CALL_DEFAULTS } from '../../support/plan-call';
 import pino from 'pino';
 import { DialPlanApp, ForwardCallerId, type Flow } from '../../../domain/flow/flow';
 import { Branch } from '../../../worker/calls/branch';
 import { MAX_STEPS_PER_CALL, PlanRunner, type PlanCall, type PlanEnd, type StepEvent } from '../../../worker/dialplan/runner';
-import type { SipRequest } from '../../../worker/sip/message';
 import { FakeClock, FakePort, responseTo } from '../../support/fakes';
 
-const INVITE: SipRequest = {
-  method: 'INVITE',
-  uri: 'sip:+442079460001@192.0.2.1',
-  headers: {
-    via: [{ host: '198.51.100.7', params: { branch: 'z9hG4bKr' } }],
-    to: { uri: 'sip:+442079460001@192.0.2.1', params: {} },
-    from: { uri: 'sip:+4930901820@carrier', params: { tag: 'a' } },
-    'call-id': 'plan-1',
-    cseq: { seq: 1, method: 'INVITE' },
-  },
-};
+const INVITE = planInvite('plan-1', 'z9hG4bKr');
 
 const FORWARD_THEN_HANGUP: Flow = {
   entryStepId: 'mobile',

@@ -1,25 +1,14 @@
 import { expect } from 'chai';
-import { PLAN_CALL_DEFAULTS } from '../../support/plan-call';
+import { planInvite, PLAN_CALL_DEFAULTS } from '../../support/plan-call';
 import pino from 'pino';
 import { DialPlanApp, type Flow } from '../../../domain/flow/flow';
 import type { WebhookAnswer } from '../../../domain/webhook';
 import { Branch } from '../../../worker/calls/branch';
 import { PlanRunner, type PlanCall, type PlanEnd } from '../../../worker/dialplan/runner';
 import { createWebhookClient, type WebhookClient, type WebhookRequest } from '../../../worker/dialplan/webhook-client';
-import type { SipRequest } from '../../../worker/sip/message';
 import { FakeClock, FakePort } from '../../support/fakes';
 
-const INVITE: SipRequest = {
-  method: 'INVITE',
-  uri: 'sip:+442079460001@192.0.2.1',
-  headers: {
-    via: [{ host: '198.51.100.7', params: { branch: 'z9hG4bKw' } }],
-    to: { uri: 'sip:+442079460001@192.0.2.1', params: {} },
-    from: { uri: 'sip:02079460999@carrier', params: { tag: 'a' } },
-    'call-id': 'hook-1',
-    cseq: { seq: 1, method: 'INVITE' },
-  },
-};
+const INVITE = planInvite('hook-1', 'z9hG4bKw');
 
 const SECRET = 'a-secret-of-16-chars';
 
