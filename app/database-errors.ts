@@ -87,3 +87,12 @@ export function isContentError(error: unknown): boolean {
   const code = errorCode(error);
   return code.length === 5 && (code.startsWith('22') || code.startsWith('23') || code === '54000');
 }
+
+/**
+ * True when the same work may succeed if tried again later: the database cannot be reached, is
+ * short of resources, or aborted the transaction for a collision. Anything else is the work's own
+ * fault (a refused row, a bug) and retrying it cannot help.
+ */
+export function isWorthRetrying(error: unknown): boolean {
+  return isDatabaseUnreachable(error) || isDatabaseStrained(error) || isTransactionCollision(error);
+}

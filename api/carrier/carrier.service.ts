@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { Carrier } from '../../schema/entities/carrier.entity';
 import { OutboundGateway } from '../../schema/entities/outbound-gateway.entity';
-import { parseCidr } from '../../domain/cidr';
+import { canonicalCidrs } from '../cidrs';
 import { parseSipUri } from '../../domain/sip-uri';
 import { quoteInput } from '../../domain/quote-input';
 import type { Actor } from '../auth/actor';
@@ -19,25 +19,13 @@ function requireOperator(actor: Actor): void {
   if (actor.kind !== 'operator') throw forbidden('carriers and the outbound gateway are managed by operators');
 }
 
-function canonicalCidrs(inputs: readonly string[]): string[] {
-  const problems: string[] = [];
-  const cidrs = new Set<string>();
-  inputs.forEach((input, index) => {
-    const result = parseCidr(input);
-    if (result.ok) cidrs.add(result.cidr);
-    else problems.push(`sourceCidrs[${index}]: ${result.reason}`);
-  });
-  if (problems.length > 0) throw badInput(problems);
-  return [...cidrs];
-}
-
 /** Operator-level configuration: the carriers calls are admitted from, and the outbound gateway. */
 export class CarrierService {
   constructor(private readonly dataSource: DataSource) {}
 
   async create(actor: Actor, input: CreateCarrierInput): Promise<CarrierType> {
     requireOperator(actor);
-    const carrier = { name: checkName(input.name) as string, sourceCidrs: canonicalCidrs(input.sourceCidrs) };
+    const carrier = { name: checkName(input.name) as string, sourceCidrs: canonicalCidrs(input.sourceCidrs, 'sourceCidrs') };
     try {
       return CarrierType.from(await inTransaction(this.dataSource, (manager) => manager.save(manager.create(Carrier, carrier))));
     } catch (error) {
@@ -48,7 +36,7 @@ export class CarrierService {
   async update(actor: Actor, id: string, input: UpdateCarrierInput): Promise<CarrierType> {
     requireOperator(actor);
     const name = checkName(input.name);
-    const sourceCidrs = input.sourceCidrs == null ? undefined : canonicalCidrs(input.sourceCidrs);
+    const sourceCidrs = input.sourceCidrs == null ? undefined : canonicalCidrs(input.sourceCidrs, 'sourceCidrs');
     try {
       return await inTransaction(this.dataSource, async (manager) => {
         const carrier = isId(id) ? await manager.findOneBy(Carrier, { id }) : null;

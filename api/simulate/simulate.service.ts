@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { hasControlCharacter } from '../../domain/control-characters';
 import { toE164 } from '../../domain/phone-number';
 import { newestFirst } from '../../domain/registration';
 import { SELECT, toBinding, toCompany, toDialPlan, toTrunk, type CompanyRow, type DialPlanRow, type RegistrationRow, type TrunkRow } from '../../worker/config/rows';
@@ -6,7 +7,7 @@ import type { DidTarget, RegistrationBinding, Snapshot, TrunkConfig } from '../.
 import { decide, next } from '../../worker/routing/decide';
 import type { AttemptOutcome, Route } from '../../worker/routing/route';
 import { canAccessCompany, type Actor } from '../auth/actor';
-import { ApiError, ErrorCode } from '../errors';
+import { ApiError, badInput, ErrorCode } from '../errors';
 import { inTransaction } from '../transaction';
 import { simulatePlan } from './plan-path';
 import { SimulatedPbxAnswer, type SimulateCallInput } from './simulate.input';
@@ -54,6 +55,8 @@ export class SimulateService {
   constructor(private readonly dataSource: DataSource) {}
 
   async simulate(actor: Actor, input: SimulateCallInput): Promise<SimulatedCallType> {
+    // The caller is read as a From user part; a control character is in none (a CRLF would be header injection).
+    if (input.caller != null && hasControlCharacter(input.caller)) throw badInput(['caller: must not contain control characters']);
     const did = toE164(input.did);
     if (did === null) throw numberNotFound();
     const at = input.at ?? new Date();

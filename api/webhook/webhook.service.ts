@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
-import { parseCidr } from '../../domain/cidr';
 import { WebhookAllowedNetworks } from '../../schema/entities/webhook-allowed-networks.entity';
 import type { Actor } from '../auth/actor';
+import { canonicalCidrs } from '../cidrs';
 import { badInput, forbidden } from '../errors';
 import { inTransaction } from '../transaction';
 
@@ -10,20 +10,6 @@ export const MAX_WEBHOOK_ALLOWED_NETWORKS = 100;
 
 function requireOperator(actor: Actor): void {
   if (actor.kind !== 'operator') throw forbidden('the networks webhooks may reach are managed by operators');
-}
-
-/** Each input as a canonical CIDR, duplicates dropped, order kept; every bad one named. */
-function canonicalCidrs(inputs: readonly string[]): string[] {
-  if (inputs.length > MAX_WEBHOOK_ALLOWED_NETWORKS) throw badInput([`cidrs: at most ${MAX_WEBHOOK_ALLOWED_NETWORKS} networks`]);
-  const problems: string[] = [];
-  const cidrs = new Set<string>();
-  inputs.forEach((input, index) => {
-    const result = parseCidr(input);
-    if (result.ok) cidrs.add(result.cidr);
-    else problems.push(`cidrs[${index}]: ${result.reason}`);
-  });
-  if (problems.length > 0) throw badInput(problems);
-  return [...cidrs];
 }
 
 /**
@@ -36,7 +22,8 @@ export class WebhookService {
   /** Replaces the whole list; returns it as stored (canonical). */
   async setAllowedNetworks(actor: Actor, inputs: readonly string[]): Promise<string[]> {
     requireOperator(actor);
-    const cidrs = canonicalCidrs(inputs);
+    if (inputs.length > MAX_WEBHOOK_ALLOWED_NETWORKS) throw badInput([`cidrs: at most ${MAX_WEBHOOK_ALLOWED_NETWORKS} networks`]);
+    const cidrs = canonicalCidrs(inputs, 'cidrs');
     return inTransaction(this.dataSource, async (manager) => {
       const [existing] = await manager.find(WebhookAllowedNetworks, { lock: { mode: 'pessimistic_write' } });
       const row = existing ?? manager.create(WebhookAllowedNetworks, {});

@@ -8,7 +8,7 @@ import type { SipRequest } from '../../worker/sip/message';
  */
 export const PLAN_CALL_DEFAULTS: Pick<
   PlanCall,
-  'companyId' | 'snapshot' | 'dialPlanNumber' | 'facts' | 'webhookAllowedNetworks' | 'webhookClient' | 'isOver' | 'startBranchSet' | 'trunkBinding'
+  'companyId' | 'snapshot' | 'dialPlanNumber' | 'facts' | 'webhookAllowedNetworks' | 'webhookClient' | 'isOver' | 'abort' | 'startBranchSet' | 'trunkBinding'
 > = {
   companyId: 'company',
   snapshot: { dialPlans: new Map(), companies: new Map() },
@@ -17,19 +17,20 @@ export const PLAN_CALL_DEFAULTS: Pick<
   webhookAllowedNetworks: [],
   webhookClient: { send: () => new Promise(() => undefined) },
   isOver: () => false,
+  abort: () => undefined,
   startBranchSet: () => undefined,
   trunkBinding: () => null,
 };
 
-/** A carrier's INVITE to +442079460001 from +4930901820: the caller's leg a plan's branches copy. */
-export function planInvite(callId: string, branch: string): SipRequest {
+/** A carrier's INVITE to +442079460001 (from +4930901820 unless `from` says): the caller's leg a plan's branches copy. */
+export function planInvite(callId: string, branch: string, from = 'sip:+4930901820@carrier'): SipRequest {
   return {
     method: 'INVITE',
     uri: 'sip:+442079460001@192.0.2.1',
     headers: {
       via: [{ host: '198.51.100.7', params: { branch } }],
       to: { uri: 'sip:+442079460001@192.0.2.1', params: {} },
-      from: { uri: 'sip:+4930901820@carrier', params: { tag: 'a' } },
+      from: { uri: from, params: { tag: 'a' } },
       'call-id': callId,
       cseq: { seq: 1, method: 'INVITE' },
     },

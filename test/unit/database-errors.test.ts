@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { QueryFailedError } from 'typeorm';
-import { isContentError, isDatabaseStrained, isDatabaseUnreachable, isTransactionCollision } from '../../app/database-errors';
+import { isContentError, isDatabaseStrained, isDatabaseUnreachable, isTransactionCollision, isWorthRetrying } from '../../app/database-errors';
 
 const pg = (fields: Record<string, unknown>, message = 'server said no'): Error => Object.assign(new Error(message), fields);
 const failedQuery = (driverError: Error): QueryFailedError => new QueryFailedError('SELECT 1', [], driverError);
@@ -73,5 +73,10 @@ describe('what else a database error means', () => {
   it('isDatabaseStrained: class 53 and a cancelled statement, not a refused row or an outage', () => {
     for (const code of ['53100', '53200', '57014']) expect(isDatabaseStrained({ code }), code).to.equal(true);
     for (const code of ['22021', '08006', '57P01', '42P01']) expect(isDatabaseStrained({ code }), code).to.equal(false);
+  });
+
+  it('isWorthRetrying: an outage, a strained server or a collision; never a refused row or a fault of ours', () => {
+    for (const code of ['ECONNREFUSED', '08006', '57P01', '53100', '57014', '40P01', '40001']) expect(isWorthRetrying(Object.assign(new Error('from pg'), { code })), code).to.equal(true);
+    for (const code of ['22021', '23505', '54000', '42P01', '']) expect(isWorthRetrying(Object.assign(new Error('from pg'), { code })), code).to.equal(false);
   });
 });

@@ -292,6 +292,7 @@ export class InboundCall {
       logger: this.logger,
       facts: { companyId: this.companyId ?? '', trunkId: this.trunkId, failoverReason: this.failoverReason },
       isOver: () => this.phase.kind === 'settled',
+      abort: () => this.abort(),
       startBranch: (options) => this.startBranch(options),
       relay: (response) => this.relay(response),
       forking: (set) => {

@@ -28,6 +28,8 @@ export interface PlanCallOwner {
   readonly logger: Logger;
   readonly facts: PlanCallFacts;
   readonly isOver: () => boolean;
+  /** Ends the call as a contained fault does. */
+  readonly abort: () => void;
   readonly startBranch: (options: PlanBranchOptions) => void;
   /** A branch's response, passed on to the caller through the INVITE's server transaction. */
   readonly relay: (response: SipResponse) => void;
@@ -55,6 +57,10 @@ export function planCallFor(dialPlan: DialPlanConfig, deps: PlanCallDeps, owner:
     webhookAllowedNetworks: snapshot.webhookAllowedNetworks,
     webhookClient: deps.webhookClient ?? createWebhookClient({ clock: deps.clock }),
     isOver: owner.isOver,
+    abort: (error: unknown) => {
+      owner.logger.error({ err: error }, 'a dial plan step failed after its message was handled; the call is ended');
+      owner.abort();
+    },
     startBranchSet: (options: PlanBranchSetOptions) => startBranchSet(options, deps, owner),
     trunkBinding: (trunkId: string) => trunkBinding(trunkId, deps.clock, owner),
   };

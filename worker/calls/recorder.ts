@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import type { Logger } from 'pino';
-import { errorCode, isContentError, isDatabaseStrained, isDatabaseUnreachable, isTransactionCollision } from '../../app/database-errors';
+import { errorCode, isContentError, isWorthRetrying } from '../../app/database-errors';
 import type { CallAttempt, CallOutcome, CallStep, FailoverReason } from '../../domain/call';
 import { systemClock, type Clock, type Timer } from '../clock';
 import { optionalRecordText, recordAttempt, recordStep, recordText } from './record-text';
@@ -230,7 +230,7 @@ export class BatchRecorder implements CallRecorder {
         // else is this part's own fault (a refused value, or a bug), so it is split until the
         // culprit is alone. Deciding "unavailable" positively keeps one bad row from holding up
         // every record behind it.
-        if (isDatabaseUnreachable(error) || isDatabaseStrained(error) || isTransactionCollision(error)) {
+        if (isWorthRetrying(error)) {
           requeue([...part, ...parts.reverse().flat()]);
           this.unavailable(error);
           return 'unavailable';

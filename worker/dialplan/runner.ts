@@ -59,6 +59,12 @@ export interface PlanCall {
   readonly webhookClient: WebhookClient;
   /** True once the call is settled (answered, cancelled, ended): a step that ends later leads nowhere. */
   readonly isOver: () => boolean;
+  /**
+   * A step went wrong after the message that started it was handled (a webhook's answer runs the
+   * next steps in a promise, outside the stack's per-message containment): ends the call as a
+   * contained fault does (500 unless a final response went out, channel and record settled).
+   */
+  readonly abort: (error: unknown) => void;
   /** Starts branches at once (a BranchSet): the call relays their 1xx, records their attempts and routes the caller's CANCEL to them. */
   readonly startBranchSet: (options: PlanBranchSetOptions) => void;
   /** The current registration of a trunk of the call's company, or null (none, or not the company's). */

@@ -191,7 +191,7 @@ export function createWebhookClient(deps: WebhookClientDeps = {}): WebhookClient
           } catch (error) {
             settle(failure('CONNECTION_FAILED', (error as Error).message));
           }
-        });
+        }).catch((error: unknown) => settle(failure('CONNECTION_FAILED', error instanceof Error ? error.message : String(error))));
       });
     },
   };

@@ -10,7 +10,7 @@ import { requestUser } from '../calls/proxy';
 import { challengeHeader, nonceOf, parseCredentials, verifyResponse, type DigestCredentials } from './digest-auth';
 import type { NonceService } from './nonce';
 import type { WorkerCounters } from '../calls/counters';
-import { isDatabaseStrained, isDatabaseUnreachable, isTransactionCollision } from '../../app/database-errors';
+import { isDatabaseUnreachable, isWorthRetrying } from '../../app/database-errors';
 import { hasControlCharacter } from '../../domain/control-characters';
 import { recordText } from '../calls/record-text';
 import type { FailureThrottle } from './throttle';
@@ -209,7 +209,7 @@ export class Registrar {
       // Unreachable, short of resources, or a collision with another transaction: the PBX keeps its
       // old binding and retries soon. Only a lost connection is closed rather than reused.
       broken = isDatabaseUnreachable(error);
-      if (broken || isDatabaseStrained(error) || isTransactionCollision(error)) {
+      if (isWorthRetrying(error)) {
         this.deps.logger.error({ err: error, trunkId: trunk.id, retryAfterS: RETRY_AFTER_S }, 'registration not stored: database unavailable');
         port.reply(request, 503, 'Service Unavailable', { headers: { 'retry-after': String(RETRY_AFTER_S) } });
         return;

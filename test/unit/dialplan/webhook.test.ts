@@ -8,7 +8,7 @@ import { PlanRunner, type PlanCall, type PlanEnd } from '../../../worker/dialpla
 import { createWebhookClient, type WebhookClient, type WebhookRequest } from '../../../worker/dialplan/webhook-client';
 import { FakeClock, FakePort } from '../../support/fakes';
 
-const INVITE = planInvite('hook-1', 'z9hG4bKw');
+const INVITE = planInvite('hook-1', 'z9hG4bKw', 'sip:02079460999@carrier');
 
 const SECRET = 'a-secret-of-16-chars';
 

@@ -46,5 +46,5 @@ export const webhook: AppExecutor<DialPlanApp.WEBHOOK> = (step, call, done) => {
     }
     call.logger.info({ stepId: step.id, status, exit, why, ms: call.clock.now() - startedAt }, 'webhook answered');
     done({ kind: 'Exit', exit });
-  });
+  }).catch((error: unknown) => call.abort(error));
 };
