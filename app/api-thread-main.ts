@@ -22,12 +22,18 @@ async function main(data: ApiThreadData): Promise<void> {
     host.on('message', (message: HostMessage) => {
       if (message.kind !== 'stop') return;
       void (async () => {
-        await server.stop();
-        await dataSource.destroy();
-        logger.flush(() => {
-          post({ kind: 'stopped' });
-          process.exit(0);
-        });
+        try {
+          await server.stop();
+          await dataSource.destroy();
+        } catch (error) {
+          // The thread exits regardless: the host waits for `stopped`, not for a clean stop.
+          logger.error({ err: error }, 'API thread stop failed');
+        } finally {
+          logger.flush(() => {
+            post({ kind: 'stopped' });
+            process.exit(0);
+          });
+        }
       })();
     });
     post({ kind: 'listening', url: server.url });

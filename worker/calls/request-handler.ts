@@ -5,7 +5,7 @@ import type { Clock } from '../clock';
 import type { Snapshot } from '../config/snapshot';
 import type { Endpoint, NameAddr, SipRequest } from '../sip/message';
 import type { ResponseExtension, SipPort } from '../sip/port';
-import { isOwnAddress } from '../sip/own-address';
+import { ownAddressMatcher } from '../sip/own-address';
 import { DIALOG_LINGER_MS } from '../sip/timers';
 import type { Registrar } from '../registrar/registrar';
 import { DialogTable } from './dialogs';
@@ -61,11 +61,14 @@ export class RequestHandler {
   /** Call-IDs whose last transaction still lingers, with how many lingers are running. */
   private readonly lingering = new Map<string, number>();
   private readonly recordRoute: NameAddr;
+  /** Our own public address, canonicalised once: every Via of every request is tested against it. */
+  private readonly isOwnAddress: (host: string, port: number | undefined) => boolean;
   /** Untrusted INVITEs since the last log line about them, and when that line was written. */
   private untrusted = { count: 0, loggedAt: -Infinity };
 
   constructor(private readonly deps: RequestHandlerDeps) {
     this.recordRoute = ownRecordRoute(deps.port.publicAddress, deps.port.publicPort);
+    this.isOwnAddress = ownAddressMatcher({ address: deps.port.publicAddress, port: deps.port.publicPort });
     this.dialogs = new DialogTable({
       port: deps.port,
       clock: deps.clock,
@@ -104,8 +107,7 @@ export class RequestHandler {
       this.refuse(request, 483, 'Too Many Hops');
       return;
     }
-    const own = { address: port.publicAddress, port: port.publicPort };
-    if (request.headers.via.some((via) => isOwnAddress(own, via.host, via.port))) {
+    if (request.headers.via.some((via) => this.isOwnAddress(via.host, via.port))) {
       // Our own Via already on it: the request went round and came back (RFC 3261 section 16.3 step 4).
       this.refuse(request, 482, 'Loop Detected');
       return;

@@ -12,6 +12,8 @@ export type SourceVerdict = 'carrier' | 'stranger' | 'unknown';
 export class EdgeAdmission {
   private matcher: CarrierMatcher | null = null;
   private cidrCount: number | null = null;
+  /** The list the matcher was compiled from: every worker posts the same list after a change. */
+  private lastCidrs: readonly string[] | null = null;
 
   /**
    * Takes a worker's carrier list whole: the last list received wins. Snapshot versions are
@@ -21,8 +23,11 @@ export class EdgeAdmission {
    * docs/decisions.md).
    */
   update(sourceCidrs: readonly string[]): void {
-    this.matcher = compileCarrierMatcher([{ id: 'edge', name: 'carriers', sourceCidrs: Object.freeze([...sourceCidrs]) }]);
-    this.cidrCount = sourceCidrs.length;
+    if (this.lastCidrs !== null && sameList(this.lastCidrs, sourceCidrs)) return;
+    const cidrs = Object.freeze([...sourceCidrs]);
+    this.matcher = compileCarrierMatcher([{ id: 'edge', name: 'carriers', sourceCidrs: cidrs }]);
+    this.lastCidrs = cidrs;
+    this.cidrCount = cidrs.length;
   }
 
   judge(address: string): SourceVerdict {
@@ -34,4 +39,8 @@ export class EdgeAdmission {
   sourceCidrCount(): number | null {
     return this.cidrCount;
   }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((cidr, index) => cidr === b[index]);
 }

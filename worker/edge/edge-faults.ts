@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { throwSite } from '../sip/containment';
 
 /**
  * Where a fault on the edge's main thread stops. The edge reads hostile bytes there (the Call-ID
@@ -47,11 +48,4 @@ export class EdgeFaults {
     kind.unlogged = 0;
     kind.lastLoggedAt = now;
   }
-}
-
-/** The first stack frame: what distinguishes one bug from another, whatever the input was. */
-function throwSite(error: unknown): string {
-  if (!(error instanceof Error)) return typeof error;
-  const frame = (error.stack ?? '').split('\n').find((line) => line.trimStart().startsWith('at '));
-  return `${error.name} ${frame?.trim() ?? ''}`;
 }

@@ -8,7 +8,7 @@ import type { Affinity } from './affinity';
 import { scanCallId } from './call-id';
 import { EdgeFaults } from './edge-faults';
 import { EdgeLoad } from './edge-load';
-import { registerEdgeMetrics, type EdgeDropReason, type EdgeStats } from './edge-metrics';
+import { EDGE_DROP_REASONS, registerEdgeMetrics, type EdgeDropReason, type EdgeStats } from './edge-metrics';
 import type { EdgeToWorker, SendMessage, WorkerToEdge } from './protocol';
 import { Refusals, type RefusalReason } from './refusals';
 import { scanRequest, scanToTag, statelessResponse, StatelessTags, type ScannedRequest } from './stateless-response';
@@ -104,7 +104,7 @@ class UdpEdge implements Edge {
   private readonly affinity: Affinity;
   private received = 0;
   private dispatched = 0;
-  private readonly dropped: Record<EdgeDropReason, number> = { 'no-call-id': 0, 'no-worker': 0, 'worker-unavailable': 0, 'edge-exception': 0 };
+  private readonly dropped = Object.fromEntries(EDGE_DROP_REASONS.map((reason) => [reason, 0])) as Record<EdgeDropReason, number>;
   private sent = 0;
   private sendErrors = 0;
   private socketErrors = 0;
@@ -269,7 +269,8 @@ class UdpEdge implements Edge {
     }
     if (!startsWith(msg, INVITE_LINE)) return 'pass';
     const toTag = scanToTag(msg);
-    const flooded = this.load.pressure() === 'flooded';
+    const pressure = this.load.pressure();
+    const flooded = pressure === 'flooded';
     if (typeof toTag === 'string') {
       this.refuse('no-dialog', flooded ? null : scanRequest(msg), callId, 481, 'Call/Transaction Does Not Exist', [], rinfo);
       return 'refused';
@@ -281,7 +282,7 @@ class UdpEdge implements Edge {
     // An INVITE these scans cannot read opens nothing: a worker's parser decides (400 or drop).
     if (toTag === undefined) return 'pass';
     const noWorker = !this.affinity.acceptsNew();
-    if (!noWorker && this.load.pressure() !== 'overloaded') return 'new-call';
+    if (!noWorker && pressure !== 'overloaded') return 'new-call';
     const request = scanRequest(msg);
     if (request === null || request.toTag !== null) return 'pass';
     if (noWorker) this.refuse('no-worker', request, callId, 503, 'Service Unavailable', [['Retry-After', String(NO_WORKER_RETRY_AFTER_S)]], rinfo);

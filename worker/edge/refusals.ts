@@ -24,7 +24,7 @@ interface Pending {
 }
 
 export class Refusals {
-  readonly counts: Record<RefusalReason, number> = { 'untrusted-source': 0, 'no-worker': 0, 'edge-overload': 0, 'no-dialog': 0 };
+  readonly counts = Object.fromEntries(REFUSAL_REASONS.map((reason) => [reason, 0])) as Record<RefusalReason, number>;
   /** Refusals that got no response: under a flood, or no response could be built from the request. */
   unanswered = 0;
   private readonly pending = new Map<RefusalReason, Pending>();

@@ -36,7 +36,7 @@ export class Containment {
 }
 
 /** The first stack frame: what distinguishes one bug from another, whatever the input was. */
-function throwSite(error: unknown): string {
+export function throwSite(error: unknown): string {
   if (!(error instanceof Error)) return typeof error;
   const frame = (error.stack ?? '').split('\n').find((line) => line.trimStart().startsWith('at '));
   return `${error.name} ${frame?.trim() ?? ''}`;

@@ -16,10 +16,15 @@ export function canonicalHost(host: string): string {
 }
 
 /**
- * True when `host` and `port` name this proxy (`own`: our public address and port). The one test
- * for "is this us", for Route entries we remove (section 16.4) and Vias that mean a loop (16.3 step 4).
+ * The test for "is this us": a function true when `host` and `port` name this proxy (`own`: our
+ * public address and port), for Route entries we remove (section 16.4) and Vias that mean a loop
+ * (16.3 step 4). `own` is canonicalised once, here, not on every Via of every request.
  */
-export function isOwnAddress(own: Endpoint, host: string, port: number | undefined): boolean {
-  const effectivePort = port !== undefined && Number.isFinite(port) ? port : DEFAULT_SIP_PORT;
-  return effectivePort === own.port && canonicalHost(host) === canonicalHost(own.address);
+export function ownAddressMatcher(own: Endpoint): (host: string, port: number | undefined) => boolean {
+  const ownHost = canonicalHost(own.address);
+  const ownPort = own.port;
+  return (host, port) => {
+    const effectivePort = port !== undefined && Number.isFinite(port) ? port : DEFAULT_SIP_PORT;
+    return effectivePort === ownPort && canonicalHost(host) === ownHost;
+  };
 }

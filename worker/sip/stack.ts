@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { DropReason } from '../calls/counters';
 import { Containment } from './containment';
 import type { Endpoint, SipRequest, SipResponse } from './message';
-import { isOwnAddress } from './own-address';
+import { ownAddressMatcher } from './own-address';
 import type { ClientBranch, ResponseExtension, SipPort } from './port';
 import { TIMER_C_MS } from './timers';
 
@@ -52,7 +52,7 @@ export function newTag(): string {
 export function createSipStack(options: StackOptions): SipStack {
   const { logger, publicAddress, publicPort } = options;
   const containment = new Containment(logger, options.onDrop ?? (() => undefined));
-  const own = { address: publicAddress, port: publicPort };
+  const isOwnAddress = ownAddressMatcher({ address: publicAddress, port: publicPort });
   const sendErrorListeners = new Set<(destination: Endpoint, code: string) => void>();
   options.socket.on('send-error', (error) => {
     for (const listener of sendErrorListeners) {
@@ -151,7 +151,7 @@ export function createSipStack(options: StackOptions): SipStack {
     },
     isOwnUri(uri) {
       const parsed = sip.parseUri(uri);
-      return parsed !== undefined && isOwnAddress(own, parsed.host, parsed.port);
+      return parsed !== undefined && isOwnAddress(parsed.host, parsed.port);
     },
     destroy() {
       stack.destroy();

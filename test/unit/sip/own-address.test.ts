@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { canonicalHost, isOwnAddress } from '../../../worker/sip/own-address';
+import { canonicalHost, ownAddressMatcher } from '../../../worker/sip/own-address';
 
-describe('isOwnAddress: is this host and port us?', () => {
+describe('ownAddressMatcher: is this host and port us?', () => {
   const rows: { own: string; host: string; port?: number; expected: boolean }[] = [
     { own: '192.0.2.1', host: '192.0.2.1', expected: true },
     { own: '192.0.2.1', host: '192.0.2.1', port: 5060, expected: true },
@@ -18,7 +18,7 @@ describe('isOwnAddress: is this host and port us?', () => {
   ];
   for (const row of rows) {
     it(`${row.host}${row.port === undefined ? '' : `:${row.port}`} ${row.expected ? 'is' : 'is not'} ${row.own}:5060`, () => {
-      expect(isOwnAddress({ address: row.own, port: 5060 }, row.host, row.port)).to.equal(row.expected);
+      expect(ownAddressMatcher({ address: row.own, port: 5060 })(row.host, row.port)).to.equal(row.expected);
     });
   }
 
