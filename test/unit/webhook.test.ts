@@ -58,6 +58,8 @@ describe('webhookProblems', () => {
     { name: 'an empty exit name', draft: { ...ok, exits: [''] }, problems: [`${AT}.exits[0]: "" must be 1..64 letters, digits, "_" or "-"`] },
     { name: 'an exit name with a space', draft: { ...ok, exits: ['to sales'] }, problems: [`${AT}.exits[0]: "to sales" must be 1..64 letters, digits, "_" or "-"`] },
     { name: 'an exit name of 64', draft: { ...ok, exits: ['x'.repeat(64)] }, problems: [] },
+    // Cut to 64 characters and an ellipsis: the 65-character name is never quoted whole.
+    { name: 'an exit name of 65', draft: { ...ok, exits: ['x'.repeat(65)] }, problems: [`${AT}.exits[0]: "${'x'.repeat(64)}…" must be 1..64 letters, digits, "_" or "-"`] },
   ];
   for (const row of rows) {
     it(`${row.problems.length === 0 ? 'accepts' : 'refuses'} ${row.name}`, () => {

@@ -85,6 +85,18 @@ describe('dial plans: RING_GROUP steps through the API', () => {
     expect(result.text).to.include('targets[0].target').and.include('targets[0].ringTimeoutSeconds must be 5..300');
   });
 
+  for (const [name, target] of [
+    ['a sip: target of 100,000 characters', `sip:${'a'.repeat(100_000)}`],
+    ['a target with CRLF', 'sip:a@b\r\nVia: x'],
+    ['a trunk: target with no id', 'trunk:'],
+  ] as const) {
+    it(`refuses ${name} with BAD_USER_INPUT and a short answer`, async () => {
+      const result = await api.request(company.key, CREATE, { input: input(groupFlow([{ target }])) });
+      expect(result.errors?.[0].extensions?.code).to.equal('BAD_USER_INPUT', result.text.slice(0, 500));
+      expect(result.text.length).to.be.below(2_000);
+    });
+  }
+
   it('deletes a trunk a ring group targets (the target then fails at run time)', async () => {
     const doomed = await trunk(company, 'group-doomed', '+442079466003');
     await api.ok(company.key, CREATE, { input: input(groupFlow([{ target: `trunk:${doomed}` }])) });

@@ -179,4 +179,27 @@ describe('simulateCall', () => {
     expect(theirs.errors?.[0].extensions?.code).to.equal('NOT_FOUND');
     expect(theirs.text).to.equal(unknown.text);
   });
+
+  const hostile: { name: string; input: Record<string, unknown> }[] = [
+    { name: 'a did of 33 characters', input: { did: `+${'4'.repeat(32)}` } },
+    { name: 'an empty did', input: { did: '' } },
+    { name: 'a caller of 65 characters', input: { did: FAILOVER_DID, caller: `+${'4'.repeat(64)}` } },
+    { name: 'a caller with a NUL', input: { did: FAILOVER_DID, caller: '+4930\u0000901820' } },
+    { name: 'a caller with CRLF', input: { did: FAILOVER_DID, caller: '+4930901820\r\nVia: x' } },
+    { name: 'an `at` that is not a date', input: { did: FAILOVER_DID, at: 'not-a-date' } },
+  ];
+  for (const row of hostile) {
+    it(`refuses ${row.name} with BAD_USER_INPUT and a short answer`, async () => {
+      const result = await api.request(company.key, SIMULATE, { input: row.input });
+      expect(result.errors?.[0].extensions?.code).to.equal('BAD_USER_INPUT', result.text.slice(0, 500));
+      expect(result.text.length).to.be.below(2_000);
+    });
+  }
+
+  it('takes a did of exactly 32 characters and a caller of exactly 64', async () => {
+    const did = await api.request(company.key, SIMULATE, { input: { did: `+${'4'.repeat(31)}` } });
+    expect(did.errors?.[0].extensions?.code).to.not.equal('BAD_USER_INPUT', did.text.slice(0, 500));
+    const caller = await api.request(company.key, SIMULATE, { input: { did: FAILOVER_DID, caller: `+${'4'.repeat(63)}` } });
+    expect(caller.errors, caller.text.slice(0, 500)).to.equal(undefined);
+  });
 });

@@ -53,8 +53,6 @@ function run(ringGroup: RingGroupSettings, outboundGateway: string | null = null
     outboundGateway,
     startBranch: (options) => new Branch({ ...options, onProvisional: noop, onAnswerRetransmitted: noop }, port, clock).start(),
     facts: { companyId: 'c', trunkId: null, failoverReason: null },
-    webhookAllowedNetworks: [],
-    webhookClient: { send: () => new Promise(noop) },
     isOver: () => ends.length > 0,
     startBranchSet: (options) => new BranchSet({ ...options, onProvisional: noop, onAnswerRetransmitted: noop }, port, clock).start(),
     trunkBinding: (trunkId) => (trunkId === REGISTERED ? BINDING : null),

@@ -80,11 +80,15 @@ describe('PlanRunner: one call through its dial plan', () => {
   });
 
   it("the caller's CANCEL ends the branch and nothing follows: the call settles it", () => {
-    const { port, ends, branches } = run(FORWARD_THEN_HANGUP);
+    const { clock, port, ends, branches } = run(FORWARD_THEN_HANGUP);
     port.sent[0].respond(responseTo(port.sent[0].request, 180));
     branches[0].cancelByCaller();
     expect(port.sent[0].cancelled).to.equal(1);
     expect(ends).to.deep.equal([]);
+    port.sent[0].respond(responseTo(port.sent[0].request, 487));
+    clock.advance(60_000);
+    expect(ends).to.deep.equal([], 'the 487 for the CANCEL does not take the noAnswer exit');
+    expect(port.sent).to.have.length(1, 'no next step sends anything');
   });
 
   it('a FORWARD without a noAnswer exit ends with 480', () => {

@@ -70,9 +70,6 @@ function run(client: WebhookClient, clock = new FakeClock()) {
     webhookAllowedNetworks: ['10.0.0.0/8'],
     webhookClient: client,
     isOver: () => over,
-
-    startBranchSet: () => undefined,
-    trunkBinding: () => null,
   };
   new PlanRunner({ id: 'webhook-plan', flow: FLOW }, call, (end) => {
     over = true;
@@ -138,7 +135,7 @@ describe('WEBHOOK executor', () => {
     expect(ends).to.deep.equal([{ kind: 'Respond', status: 503 }]);
   });
 
-  it("the caller's CANCEL during the request: the answer that follows is ignored and no next step runs", async () => {
+  it('once the call is over, the webhook answer that follows is ignored and no next step runs', async () => {
     const client = new FakeWebhookClient();
     const { ends, port, end, logged } = run(client);
     end();
