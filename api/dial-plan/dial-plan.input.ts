@@ -2,6 +2,7 @@ import { Field, ID, InputType, Int } from 'type-graphql';
 import { ArrayMaxSize, IsOptional, Length, Matches, ValidateNested } from 'class-validator';
 import { DialPlanApp, ForwardCallerId, MAX_FLOW_STEPS } from '../../domain/flow/flow';
 import { MAX_RING_GROUP_TARGETS, RingStrategy } from '../../domain/flow/apps/ring-group';
+import { MAX_WEBHOOK_EXITS } from '../../domain/webhook';
 import { Weekday } from './dial-plan.type';
 
 @InputType()
@@ -88,7 +89,7 @@ export class WebhookSettingsInput {
 
   @Field(() => [String], { nullable: true, description: 'Exit names the answer may choose, besides success and failure (at most 10)' })
   @IsOptional()
-  @ArrayMaxSize(10)
+  @ArrayMaxSize(MAX_WEBHOOK_EXITS + 1)
   exits?: string[] | null;
 }
 

@@ -228,9 +228,11 @@ export class DialPlanService {
         checkPlanNumberPresented(flow ?? plan.flow, numbersAfter, flow === undefined);
         if (name !== undefined) plan.name = name;
         if (input.internalNumber != null) plan.internalNumber = input.internalNumber;
-        if (flow !== undefined) await checkGotos(manager, plan.companyId, plan.id, flow);
-        if (flow !== undefined) await checkTrunkTargets(manager, plan.companyId, flow);
-        if (flow !== undefined) plan.flow = keepWebhookSecrets(flow, input.flow as FlowInput, plan.flow);
+        if (flow !== undefined) {
+          await checkGotos(manager, plan.companyId, plan.id, flow);
+          await checkTrunkTargets(manager, plan.companyId, flow);
+          plan.flow = keepWebhookSecrets(flow, input.flow as FlowInput, plan.flow);
+        }
         const saved = await manager.save(plan);
         if (numbers !== undefined) await replaceNumbers(manager, { dialPlanId: plan.id }, numbers);
         return this.toType(manager, saved);
@@ -258,7 +260,7 @@ export class DialPlanService {
           .andWhere(`source.flow -> 'steps' @> CAST(:needle AS jsonb)`, { needle: JSON.stringify([{ gotoDialPlan: { dialPlanId: plan.id } }]) })
           .getMany();
         if (sources.length > 0) {
-          throw conflict(`the dial plan is the target of a GOTO_DIAL_PLAN step in dial plan ${sources.map((source) => `"${source.name}" (${source.id})`).join(', ')}`);
+          throw conflict(`the dial plan is the target of a GOTO_DIAL_PLAN step in dial plan ${sources.map((source) => `${quoteInput(source.name)} (${source.id})`).join(', ')}`);
         }
         await manager.delete(DialPlan, { id: plan.id });
         return id;

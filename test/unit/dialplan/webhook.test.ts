@@ -155,4 +155,28 @@ describe('WEBHOOK executor', () => {
     expect(text).to.include('"exit":"support"').and.include('"stepId":"ask"');
     expect(text).to.not.include(SECRET).and.not.include('t0k3n');
   });
+
+  it('a fault in the steps after the answer (run outside any SIP message) ends the call through abort, once', async () => {
+    const client = new FakeWebhookClient();
+    const aborted: unknown[] = [];
+    const call: PlanCall = {
+      ...PLAN_CALL_DEFAULTS,
+      invite: INVITE,
+      port: new FakePort(),
+      clock: new FakeClock(),
+      logger: pino({ level: 'silent' }),
+      recordRoute: { uri: 'sip:192.0.2.1:5060;lr', params: {} },
+      outboundGateway: null,
+      webhookClient: client,
+      startBranch: () => {
+        throw new Error('the branch could not start');
+      },
+      abort: (error) => aborted.push(error),
+    };
+    const ends: PlanEnd[] = [];
+    new PlanRunner({ id: 'webhook-plan', flow: FLOW }, call, (end) => ends.push(end)).start();
+    await client.answer({ kind: 'answer', status: 200, body: JSON.stringify({ exit: 'support' }) });
+    expect(aborted.map((error) => (error as Error).message)).to.deep.equal(['the branch could not start']);
+    expect(ends).to.deep.equal([]);
+  });
 });
