@@ -8,6 +8,7 @@ import { Affinity } from '../../../worker/edge/affinity';
 import { createEdge, type Edge } from '../../../worker/edge/edge';
 import type { WorkerToEdge } from '../../../worker/edge/protocol';
 import { Supervisor } from '../../../worker/edge/supervisor';
+import { waitUntil } from '../../support/sip-peer';
 import type { EchoCommand, EchoEvent, EchoWorkerData } from '../../support/echo-worker';
 
 const ECHO_WORKER = path.join(__dirname, '..', '..', 'support', 'echo-worker.js');
@@ -99,7 +100,8 @@ describe('SIP edge (real socket, real worker threads)', () => {
     }
     // The worker that got call-a ends it; its reported load drops, so it takes the next new call.
     expect(await peer.ask(edge, 'BYE', 'call-a@carrier')).to.equal(first);
-    expect(affinity.workerOf('call-a@carrier')).to.equal(undefined);
+    // The worker posts its release after its answer, so the answer may reach the peer first.
+    await waitUntil(() => affinity.workerOf('call-a@carrier') === undefined, 3000, 'call-a released');
     expect(await peer.ask(edge, 'INVITE', 'call-c@carrier')).to.equal(first);
     await settle();
     expect(edge.stats()).to.include({ received: 14, dispatched: 14, sent: 14, bindings: 2 });
