@@ -6,7 +6,7 @@ import { startSipRole } from '../app/sip-role';
 /**
  * For bench/untrusted-flood.ts: the SIP role alone in a process of its own (as `--role sip`,
  * configured from the same environment), which answers `stats` over the IPC channel with the
- * edge's counters and this process's memory, so the bench can read bindings and RSS without
+ * edge's counters and this process's memory, so the bench can read pins and RSS without
  * waiting for the node's once-a-minute counters line. Run with `fork`.
  */
 async function main(): Promise<void> {

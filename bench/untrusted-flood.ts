@@ -19,7 +19,7 @@ import { memoryKb, sleep } from './sip-process';
  * a Node flooder on 127.0.0.3 (no carrier) sends INVITEs with fresh Call-IDs as fast as it can.
  * The SIP role runs alone in its own process with 2 workers (bench/sip-node.ts). Reports trusted
  * calls failed and their setup p99 without a flood, beside a flood paced at 5,000/s and beside one
- * at full speed; untrusted INVITEs sent, read and answered; edge bindings and RSS before, right
+ * at full speed; untrusted INVITEs sent, read and answered; edge pins and RSS before, right
  * after, and once the carrier's calls have lingered out. Writes bench/results/untrusted-flood.md.
  *
  * `npm run build && node dist/bench/untrusted-flood.js` (`--no-write` to only print). Database:
@@ -260,7 +260,7 @@ async function main(): Promise<void> {
       );
     };
     const memoryRow = (when: string, stats: NodeStats, rss: number): string =>
-      `| ${when} | ${stats.edge.bindings} | ${fmt(rss)} | ${fmt(stats.memory.heapUsed / 2 ** 20)} |`;
+      `| ${when} | ${stats.edge.pins} | ${fmt(rss)} | ${fmt(stats.memory.heapUsed / 2 ** 20)} |`;
     const markdown = [
       '# Untrusted flood beside trusted calls',
       '',
@@ -288,15 +288,15 @@ async function main(): Promise<void> {
       '|---|---|---|---|---|---|---|---|',
       ...runs.map(floodRow),
       '',
-      '## Edge bindings and memory of the SIP process',
+      '## Edge pins and memory of the SIP process',
       '',
-      '| when | Call-ID bindings | RSS MB | heap used MB |',
+      '| when | Call-ID pins | RSS MB | heap used MB |',
       '|---|---|---|---|',
       ...runs.flatMap((run) => [memoryRow(`before the ${run.label} flood`, run.before, run.rssBefore), memoryRow(`right after it`, run.after, run.rssAfter)]),
-      memoryRow(`${LINGER_WAIT_S} s later (the carrier calls' bindings lingered out)`, settled, rssSettled),
+      memoryRow(`${LINGER_WAIT_S} s later (the carrier calls' pins lingered out)`, settled, rssSettled),
       '',
       'Before the change (issue 6, same job with `npm start`): trusted calls failed 0 % -> 88.8 % under a full-speed flood (setup p99 12 s),',
-      '14.1 % at 5,000/s; 111,644 bindings left, RSS 258 MB -> 1.1 GB.',
+      '14.1 % at 5,000/s; 111,644 pins left, RSS 258 MB -> 1.1 GB.',
       '',
     ].join('\n');
     process.stdout.write(`\n${markdown}`);

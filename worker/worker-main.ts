@@ -39,7 +39,7 @@ export interface SipWorkerData {
 }
 
 const HEALTH_INTERVAL_MS = 1000;
-const RELEASE_FLUSH_MS = 100;
+const UNPIN_FLUSH_MS = 100;
 const DRAIN_HEALTH_INTERVAL_MS = 200;
 const COUNTERS_INTERVAL_MS = 10_000;
 
@@ -95,7 +95,7 @@ async function main(data: SipWorkerData): Promise<void> {
   let accepting = true;
   const loadGuard = new LoadGuard();
   loadGuard.start();
-  let released: string[] = [];
+  let unpinned: string[] = [];
 
   let handler: RequestHandler | null = null;
   const stack = createSipStack({
@@ -129,7 +129,7 @@ async function main(data: SipWorkerData): Promise<void> {
     timerCMs: data.timerCMs,
     worker,
     snapshot: () => listener.current(),
-    release: (callId) => released.push(callId),
+    unpin: (callId) => unpinned.push(callId),
     accepting: () => accepting,
     overloaded: () => loadGuard.isOverloaded(),
     webhookClient: createWebhookClient(),
@@ -143,10 +143,10 @@ async function main(data: SipWorkerData): Promise<void> {
     // The node logs these once a minute; a few samples in between are plenty.
     setInterval(postCounters, COUNTERS_INTERVAL_MS),
     setInterval(() => {
-      if (released.length === 0) return;
-      post({ type: 'release', callIds: released });
-      released = [];
-    }, RELEASE_FLUSH_MS),
+      if (unpinned.length === 0) return;
+      post({ type: 'unpin', callIds: unpinned });
+      unpinned = [];
+    }, UNPIN_FLUSH_MS),
     setInterval(() => post({ type: 'keep', callIds: live.liveCallIds() }), KEEP_INTERVAL_MS),
   ];
 

@@ -55,10 +55,10 @@ socket.on('message', (buf, rinfo) => {
   if (callId === null) return;
   const reply = Buffer.from(`SIP/2.0 200 OK\r\nX-Worker: ${data.index}\r\nCall-ID: ${callId}\r\n\r\n`, 'latin1');
   socket.send(reply, 0, reply.length, rinfo.port, rinfo.address);
-  // Release after the last send, which refreshes the binding it answers on.
+  // Release after the last send, which refreshes the pin it answers on.
   if (buf.subarray(0, 3).toString('latin1') === 'BYE') {
     calls.delete(callId);
-    post({ type: 'release', callIds: [callId] });
+    post({ type: 'unpin', callIds: [callId] });
   } else {
     calls.add(callId);
   }

@@ -41,7 +41,7 @@ export interface RequestHandlerDeps {
   readonly timerCMs: number;
   readonly snapshot: () => Snapshot;
   /** A Call-ID this worker is done with: the edge may forget its affinity. */
-  readonly release: (callId: string) => void;
+  readonly unpin: (callId: string) => void;
   /** False while draining: new calls are refused with 503 so the carrier retries elsewhere. */
   readonly accepting: () => boolean;
   /** True while the worker is overloaded: new calls are shed with 503 (see load-guard.ts). */
@@ -75,7 +75,7 @@ export class RequestHandler {
       channels: deps.channels,
       recorder: deps.recorder,
       logger: deps.logger,
-      onGone: (callId) => deps.release(callId),
+      onGone: (callId) => deps.unpin(callId),
     });
   }
 
@@ -198,7 +198,7 @@ export class RequestHandler {
   /**
    * A fault was contained while handling a message with this Call-ID (worker/sip/stack.ts): its
    * call in setup, if any, is ended cleanly (InboundCall.abort: 500, channel back, one record) and
-   * leaves the table, so its Call-ID is released and a drain is not held up. An answered call's
+   * leaves the table, so its Call-ID is unpinned and a drain is not held up. An answered call's
    * dialog is left up: its state (tags and addresses) is set once and no in-dialog request changes
    * it, so a fault while forwarding one request costs that request; a dialog whose own end failed
    * still goes after its linger (dialogs.ts). Never throws.
@@ -222,7 +222,7 @@ export class RequestHandler {
     if (this.calls.get(call.callId) !== call) return;
     this.calls.delete(call.callId);
     this.deps.counters.call();
-    this.releaseAfterLinger(call.callId);
+    this.unpinAfterLinger(call.callId);
   }
 
   /**
@@ -232,7 +232,7 @@ export class RequestHandler {
    */
   private refuse(request: SipRequest, status: number, reason: string, extension?: ResponseExtension): void {
     this.deps.port.reply(request, status, reason, extension);
-    this.releaseAfterLinger(request.headers['call-id']);
+    this.unpinAfterLinger(request.headers['call-id']);
   }
 
   /**
@@ -241,7 +241,7 @@ export class RequestHandler {
    * over, and never while a call or dialog of this worker uses it (a merged request, a call that
    * came after a refusal).
    */
-  private releaseAfterLinger(callId: string): void {
+  private unpinAfterLinger(callId: string): void {
     this.lingering.set(callId, (this.lingering.get(callId) ?? 0) + 1);
     this.deps.clock.after(DIALOG_LINGER_MS, () => {
       const left = (this.lingering.get(callId) ?? 1) - 1;
@@ -250,7 +250,7 @@ export class RequestHandler {
         return;
       }
       this.lingering.delete(callId);
-      if (!this.dialogs.has(callId) && !this.calls.has(callId)) this.deps.release(callId);
+      if (!this.dialogs.has(callId) && !this.calls.has(callId)) this.deps.unpin(callId);
     });
   }
 

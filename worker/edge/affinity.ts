@@ -2,13 +2,13 @@ import { fnv1a } from './hash';
 
 /**
  * Which worker thread owns each Call-ID. Every datagram of a dialog or transaction must reach the
- * worker holding its state, so the edge asks this table for each datagram it receives, and binds
+ * worker holding its state, so the edge asks this table for each datagram it receives, and pins
  * the Call-IDs a worker creates when that worker first sends them.
  *
- * A binding ends when its worker releases it (call or transaction over), when the worker dies, or
- * when nothing touched it for `idleExpiryMs`: a safety net for a release that never came. Workers
+ * A pin ends when its worker unpins it (call or transaction over), when the worker dies, or
+ * when nothing touched it for `idleExpiryMs`: a safety net for an unpin that never came. Workers
  * post `keep` for live dialogs (protocol.ts `KEEP_INTERVAL_MS`), so a long quiet call keeps its
- * binding.
+ * pin.
  */
 
 /** Fifteen minutes: fifteen missed keeps before a live dialog could lose its worker. */
@@ -20,7 +20,7 @@ export interface AffinityOptions {
   readonly idleExpiryMs?: number;
 }
 
-interface Binding {
+interface Pin {
   readonly worker: number;
   lastSeen: number;
 }
@@ -30,13 +30,13 @@ interface WorkerLoad {
   accepting: boolean;
   /** Live calls in the worker's last `health` report. */
   reported: number;
-  bindings: number;
+  pins: number;
 }
 
 export class Affinity {
   private readonly clock: () => number;
   private readonly idleExpiryMs: number;
-  private readonly bindings = new Map<string, Binding>();
+  private readonly pins = new Map<string, Pin>();
   private readonly workers = new Map<number, WorkerLoad>();
   private accepting: number[] | null = null;
 
@@ -50,23 +50,23 @@ export class Affinity {
     this.accepting = null;
     const existing = this.workers.get(index);
     if (existing) existing.accepting = true;
-    else this.workers.set(index, { accepting: true, reported: 0, bindings: 0 });
+    else this.workers.set(index, { accepting: true, reported: 0, pins: 0 });
   }
 
-  /** A draining worker keeps its bindings but gets no new Call-IDs. */
+  /** A draining worker keeps its pins but gets no new Call-IDs. */
   drainWorker(index: number): void {
     this.accepting = null;
     const load = this.workers.get(index);
     if (load) load.accepting = false;
   }
 
-  /** A worker died or was stopped: its bindings go, and it gets nothing until `addWorker` again. */
+  /** A worker died or was stopped: its pins go, and it gets nothing until `addWorker` again. */
   dropWorker(index: number): number {
     this.accepting = null;
     let dropped = 0;
-    for (const [callId, binding] of this.bindings) {
-      if (binding.worker === index) {
-        this.bindings.delete(callId);
+    for (const [callId, pin] of this.pins) {
+      if (pin.worker === index) {
+        this.pins.delete(callId);
         dropped++;
       }
     }
@@ -80,30 +80,30 @@ export class Affinity {
   }
 
   /**
-   * The worker for a received datagram: its Call-ID's worker if bound, else the least-loaded
-   * accepting worker, which it is then bound to. Null when no worker can take it.
+   * The worker for a received datagram: its Call-ID's worker if pinned, else the least-loaded
+   * accepting worker, which it is then pinned to. Null when no worker can take it.
    */
   assign(callId: string): number | null {
     const now = this.clock();
-    const known = this.bindings.get(callId);
+    const known = this.pins.get(callId);
     if (known) {
       known.lastSeen = now;
       return known.worker;
     }
     const index = this.leastLoaded();
     if (index === null) return null;
-    this.bind(callId, index, now);
+    this.pin(callId, index, now);
     return index;
   }
 
   /**
    * The worker for a datagram that opens no call (anything but an INVITE): its Call-ID's worker if
-   * bound, else an accepting worker chosen by a hash of the Call-ID, so retransmissions meet the
-   * transaction they belong to. Nothing is bound: a stranger's OPTIONS, stray BYEs and responses
+   * pinned, else an accepting worker chosen by a hash of the Call-ID, so retransmissions meet the
+   * transaction they belong to. Nothing is pinned: a stranger's OPTIONS, stray BYEs and responses
    * with made-up Call-IDs cost the edge no memory. Null when no worker can take it.
    */
   route(callId: string): number | null {
-    const known = this.bindings.get(callId);
+    const known = this.pins.get(callId);
     if (known) {
       known.lastSeen = this.clock();
       return known.worker;
@@ -114,59 +114,59 @@ export class Affinity {
   }
 
   /**
-   * A worker answered with a Call-ID: refreshes its binding if the Call-ID is bound to that worker.
-   * An answer binds nothing: only the requests a worker sends open something the peer answers.
+   * A worker answered with a Call-ID: refreshes its pin if the Call-ID is pinned to that worker.
+   * An answer pins nothing: only the requests a worker sends open something the peer answers.
    */
   touch(callId: string, index: number): void {
-    const known = this.bindings.get(callId);
+    const known = this.pins.get(callId);
     if (known && known.worker === index) known.lastSeen = this.clock();
   }
 
   /**
    * A worker sends with a Call-ID (a new leg, an OPTIONS probe): answers must come back to it. An
-   * existing binding is kept (first owner wins) and refreshed if it is this worker's. Returns
-   * whether the Call-ID is bound to `index` afterwards.
+   * existing pin is kept (first owner wins) and refreshed if it is this worker's. Returns
+   * whether the Call-ID is pinned to `index` afterwards.
    */
-  bindOutgoing(callId: string, index: number): boolean {
+  pinOutgoing(callId: string, index: number): boolean {
     const now = this.clock();
-    const known = this.bindings.get(callId);
+    const known = this.pins.get(callId);
     if (known) {
       if (known.worker !== index) return false;
       known.lastSeen = now;
       return true;
     }
     if (!this.workers.has(index)) return false;
-    this.bind(callId, index, now);
+    this.pin(callId, index, now);
     return true;
   }
 
-  /** Ends bindings; with `owner`, only those bound to that worker (one worker cannot end another's). */
-  release(callIds: readonly string[], owner?: number): number {
-    let released = 0;
+  /** Ends pins; with `owner`, only those pinned to that worker (one worker cannot end another's). */
+  unpin(callIds: readonly string[], owner?: number): number {
+    let unpinned = 0;
     for (const callId of callIds) {
-      const binding = this.bindings.get(callId);
-      if (!binding || (owner !== undefined && binding.worker !== owner)) continue;
-      this.unbind(callId, binding);
-      released++;
+      const pin = this.pins.get(callId);
+      if (!pin || (owner !== undefined && pin.worker !== owner)) continue;
+      this.forget(callId, pin);
+      unpinned++;
     }
-    return released;
+    return unpinned;
   }
 
-  /** Refreshes the idle clock of live bindings; with `owner`, only those bound to that worker. */
+  /** Refreshes the idle clock of live pins; with `owner`, only those pinned to that worker. */
   keep(callIds: readonly string[], owner?: number): void {
     const now = this.clock();
     for (const callId of callIds) {
-      const binding = this.bindings.get(callId);
-      if (binding && (owner === undefined || binding.worker === owner)) binding.lastSeen = now;
+      const pin = this.pins.get(callId);
+      if (pin && (owner === undefined || pin.worker === owner)) pin.lastSeen = now;
     }
   }
 
-  /** Removes bindings idle longer than the expiry; returns how many. */
+  /** Removes pins idle longer than the expiry; returns how many. */
   sweep(now: number = this.clock()): number {
     let removed = 0;
-    for (const [callId, binding] of this.bindings) {
-      if (now - binding.lastSeen > this.idleExpiryMs) {
-        this.unbind(callId, binding);
+    for (const [callId, pin] of this.pins) {
+      if (now - pin.lastSeen > this.idleExpiryMs) {
+        this.forget(callId, pin);
         removed++;
       }
     }
@@ -179,33 +179,33 @@ export class Affinity {
   }
 
   workerOf(callId: string): number | undefined {
-    return this.bindings.get(callId)?.worker;
+    return this.pins.get(callId)?.worker;
   }
 
-  /** All bindings, or those of one worker. */
+  /** All pins, or those of one worker. */
   size(index?: number): number {
-    if (index === undefined) return this.bindings.size;
-    return this.workers.get(index)?.bindings ?? 0;
+    if (index === undefined) return this.pins.size;
+    return this.workers.get(index)?.pins ?? 0;
   }
 
   /**
-   * Least loaded = fewest bindings: they count every dialog and transaction the worker holds,
+   * Least loaded = fewest pins: they count every dialog and transaction the worker holds,
    * including datagrams still on their way to it. A worker's `health` report lags by exactly
    * those, so ranking by it first would pile a burst of new calls onto whichever worker reported
    * last. The report breaks ties, then the lower index, so the choice is deterministic.
    */
   private leastLoaded(): number | null {
     let best: number | null = null;
-    let bestBindings = Infinity;
+    let bestPins = Infinity;
     let bestReported = Infinity;
     for (const [index, load] of this.workers) {
       if (!load.accepting) continue;
       if (
-        load.bindings < bestBindings ||
-        (load.bindings === bestBindings && (load.reported < bestReported || (load.reported === bestReported && index < (best as number))))
+        load.pins < bestPins ||
+        (load.pins === bestPins && (load.reported < bestReported || (load.reported === bestReported && index < (best as number))))
       ) {
         best = index;
-        bestBindings = load.bindings;
+        bestPins = load.pins;
         bestReported = load.reported;
       }
     }
@@ -220,15 +220,15 @@ export class Affinity {
     return this.accepting;
   }
 
-  private bind(callId: string, index: number, now: number): void {
-    this.bindings.set(callId, { worker: index, lastSeen: now });
+  private pin(callId: string, index: number, now: number): void {
+    this.pins.set(callId, { worker: index, lastSeen: now });
     const load = this.workers.get(index);
-    if (load) load.bindings++;
+    if (load) load.pins++;
   }
 
-  private unbind(callId: string, binding: Binding): void {
-    this.bindings.delete(callId);
-    const load = this.workers.get(binding.worker);
-    if (load) load.bindings--;
+  private forget(callId: string, pin: Pin): void {
+    this.pins.delete(callId);
+    const load = this.workers.get(pin.worker);
+    if (load) load.pins--;
   }
 }

@@ -26,7 +26,7 @@ export interface EdgeStats {
   readonly sent: number;
   readonly sendErrors: number;
   readonly socketErrors: number;
-  readonly bindings: number;
+  readonly pins: number;
   /** INVITEs the edge refused itself, by reason (refusals.ts). */
   readonly refused: Readonly<Record<RefusalReason, number>>;
   /** Of those, refused without a response (a flood, or a request no response can be built for). */
@@ -77,11 +77,11 @@ export function registerEdgeMetrics(registry: Registry, stats: () => EdgeStats):
   counter('sip_edge_invites_refused_unanswered_total', 'INVITEs refused at the edge without a response', (s) => s.refusedUnanswered);
   labelledCounter('sip_edge_invites_refused_total', 'INVITEs refused by the SIP edge itself, by reason', REFUSAL_REASONS, (s) => s.refused);
   labelledCounter('sip_edge_datagrams_dropped_total', 'Datagrams (for edge-exception, also workers\' messages) dropped by the SIP edge, by reason', EDGE_DROP_REASONS, (s) => s.dropped);
-  names.push('sip_edge_call_id_bindings');
+  names.push('sip_edge_call_id_pins');
   new Gauge({
-    name: 'sip_edge_call_id_bindings', help: 'Call-IDs bound to a SIP worker', registers: [registry],
+    name: 'sip_edge_call_id_pins', help: 'Call-IDs pinned to a SIP worker', registers: [registry],
     collect(this: Gauge) {
-      this.set(stats().bindings);
+      this.set(stats().pins);
     },
   });
   return () => {

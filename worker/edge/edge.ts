@@ -25,7 +25,7 @@ export type { EdgeDropReason, EdgeStats } from './edge-metrics';
 
 /** Kernel default receive/send buffers drop bursts of INVITEs; 4 MiB absorbs several thousand. */
 export const DEFAULT_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
-/** Idle bindings expire in minutes; sweeping every minute keeps the table close to the truth. */
+/** Idle pins expire in minutes; sweeping every minute keeps the table close to the truth. */
 const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
 /** A restarting worker is back within seconds unless it crash-loops; the carrier retries elsewhere meanwhile. */
 export const NO_WORKER_RETRY_AFTER_S = 5;
@@ -64,7 +64,7 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
   // No reuseAddr: with it a second process would silently take the port's traffic (DESIGN section 3).
   const socket = dgram.createSocket({ type: isIPv6(options.host) ? 'udp6' : 'udp4' });
   await bind(socket, options.host, options.port);
-  // The sizes can only be set on a bound socket.
+  // The sizes can only be set on a pinned socket.
   setBufferSize(socket, 'receive', options.recvBufferSize ?? DEFAULT_SOCKET_BUFFER_BYTES, logger);
   setBufferSize(socket, 'send', options.sendBufferSize ?? DEFAULT_SOCKET_BUFFER_BYTES, logger);
   const edge = new UdpEdge(socket, options, logger);
@@ -123,7 +123,7 @@ class UdpEdge implements Edge {
   private readonly onDraining = (index: number): void => this.affinity.drainWorker(index);
   private readonly onGone = (index: number): void => {
     const dropped = this.affinity.dropWorker(index);
-    this.logger.info({ worker: index, bindings: dropped }, 'dropped the Call-ID bindings of a SIP worker that is gone');
+    this.logger.info({ worker: index, pins: dropped }, 'dropped the Call-ID pins of a SIP worker that is gone');
   };
   private readonly onWorkerMessage = (index: number, message: WorkerToEdge): void => {
     try {
@@ -170,7 +170,7 @@ class UdpEdge implements Edge {
     });
     this.sweepTimer = setInterval(() => {
       const removed = this.affinity.sweep();
-      if (removed > 0) this.logger.info({ removed }, 'expired idle Call-ID bindings');
+      if (removed > 0) this.logger.info({ removed }, 'expired idle Call-ID pins');
     }, options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS);
     this.unregisterMetrics = options.metrics ? registerEdgeMetrics(options.metrics, () => this.stats()) : () => undefined;
   }
@@ -187,7 +187,7 @@ class UdpEdge implements Edge {
       sent: this.sent,
       sendErrors: this.sendErrors,
       socketErrors: this.socketErrors,
-      bindings: this.affinity.size(),
+      pins: this.affinity.size(),
       refused: { ...this.refusals.counts },
       refusedUnanswered: this.refusals.unanswered,
       statelessSent: this.statelessSent,
@@ -220,14 +220,14 @@ class UdpEdge implements Edge {
       this.drop('no-call-id', rinfo);
       return false;
     }
-    // A bound Call-ID belongs to a worker whatever it carries: retransmissions, in-dialog requests.
+    // A pinned Call-ID belongs to a worker whatever it carries: retransmissions, in-dialog requests.
     let opensCall = false;
     if (this.affinity.workerOf(callId) === undefined) {
-      const judged = this.judgeUnbound(msg, callId, rinfo);
+      const judged = this.judgeUnpinned(msg, callId, rinfo);
       if (judged === 'refused' || judged === 'answered') return judged === 'refused';
       opensCall = judged === 'new-call';
     }
-    // Only a new call binds its Call-ID here; anything else is routed by its binding or a hash.
+    // Only a new call pins its Call-ID here; anything else is routed by its pin or a hash.
     const index = opensCall ? this.affinity.assign(callId) : this.affinity.route(callId);
     if (index === null) {
       this.drop('no-worker', rinfo);
@@ -247,13 +247,13 @@ class UdpEdge implements Edge {
 
   /**
    * An INVITE or ACK whose Call-ID no worker holds. An INVITE with a To tag belongs to no dialog
-   * of ours: the INVITE that opened each of them bound its Call-ID, and workers keep the bindings
+   * of ours: the INVITE that opened each of them pinned its Call-ID, and workers keep the pins
    * of live dialogs (protocol.ts `KeepMessage`). It gets 481 (RFC 3261 section 12.2.2) from
    * whoever sent it. An out-of-dialog INVITE (no To tag) is judged (DESIGN section 4 step 1):
    * from a source that is no carrier it gets 403; when no worker takes calls, or this loop is
    * saturated by real traffic, 503 with Retry-After; otherwise it is a `new-call`, the only kind
-   * that binds its Call-ID. An ACK carrying the To tag of one of our stateless answers ends here
-   * (section 17.1.1.3: it only confirms that answer). Nothing refused or answered here binds a
+   * that pins its Call-ID. An ACK carrying the To tag of one of our stateless answers ends here
+   * (section 17.1.1.3: it only confirms that answer). Nothing refused or answered here pins a
    * Call-ID or reaches a worker.
    *
    * Ordered by cost, since a flood comes through here: the To line and the source are read
@@ -261,7 +261,7 @@ class UdpEdge implements Edge {
    * what a stranger could have sent (481s, 403s) is dropped unanswered: a drop costs a fraction
    * of a send, and this loop is what the flood spends.
    */
-  private judgeUnbound(msg: Buffer, callId: string, rinfo: dgram.RemoteInfo): 'new-call' | 'pass' | 'refused' | 'answered' {
+  private judgeUnpinned(msg: Buffer, callId: string, rinfo: dgram.RemoteInfo): 'new-call' | 'pass' | 'refused' | 'answered' {
     if (startsWith(msg, ACK_LINE)) {
       if (!this.tags.isStatelessTag(callId, scanToTag(msg) ?? null)) return 'pass';
       this.acksAbsorbed++;
@@ -325,8 +325,8 @@ class UdpEdge implements Edge {
     switch (message.type) {
       case 'send':
         return this.sendFor(index, message);
-      case 'release':
-        this.affinity.release(message.callIds, index);
+      case 'unpin':
+        this.affinity.unpin(message.callIds, index);
         return;
       case 'keep':
         this.affinity.keep(message.callIds, index);
@@ -357,7 +357,7 @@ class UdpEdge implements Edge {
     const callId = scanCallId(bytes);
     if (callId !== null) {
       if (startsWith(bytes, RESPONSE_LINE)) this.affinity.touch(callId, index);
-      else this.affinity.bindOutgoing(callId, index);
+      else this.affinity.pinOutgoing(callId, index);
     }
     try {
       this.socket.send(bytes, port, address, (err) => {

@@ -1,7 +1,7 @@
 /**
  * 32-bit FNV-1a over a string's UTF-16 code units (one byte each for the latin1 strings the edge
  * scans), with an optional seed XORed into the offset basis. Cheap and evenly spread: the edge
- * spreads unbound Call-IDs over workers with it (affinity.ts) and tags its stateless answers
+ * spreads unpinned Call-IDs over workers with it (affinity.ts) and tags its stateless answers
  * (stateless-response.ts), where a per-process seed keeps the tags from being predicted.
  */
 const FNV_OFFSET_BASIS = 0x811c9dc5;

@@ -62,13 +62,13 @@ export interface SendMessage {
   readonly port: number;
 }
 
-/** These Call-IDs are over (dialog ended, transaction terminated): drop their affinity. */
-export interface ReleaseMessage {
-  readonly type: 'release';
+/** These Call-IDs are over (dialog ended, transaction terminated): unpin them. */
+export interface UnpinMessage {
+  readonly type: 'unpin';
   readonly callIds: readonly string[];
 }
 
-/** These Call-IDs are still live: refresh their affinity's idle clock (see `KEEP_INTERVAL_MS`). */
+/** These Call-IDs are still live: refresh their pins' idle clock (see `KEEP_INTERVAL_MS`). */
 export interface KeepMessage {
   readonly type: 'keep';
   readonly callIds: readonly string[];
@@ -97,7 +97,7 @@ export interface CarriersMessage {
   readonly sourceCidrs: readonly string[];
 }
 
-export type WorkerToEdge = ReadyMessage | SendMessage | ReleaseMessage | KeepMessage | HealthMessage | CarriersMessage | EventMessage;
+export type WorkerToEdge = ReadyMessage | SendMessage | UnpinMessage | KeepMessage | HealthMessage | CarriersMessage | EventMessage;
 
 /**
  * How often a worker posts `keep` for its live dialogs. The edge forgets a Call-ID idle for
@@ -105,7 +105,7 @@ export type WorkerToEdge = ReadyMessage | SendMessage | ReleaseMessage | KeepMes
  */
 export const KEEP_INTERVAL_MS = 60_000;
 
-const WORKER_TO_EDGE_TYPES: ReadonlySet<string> = new Set<WorkerToEdge['type']>(['ready', 'send', 'release', 'keep', 'health', 'carriers', 'event']);
+const WORKER_TO_EDGE_TYPES: ReadonlySet<string> = new Set<WorkerToEdge['type']>(['ready', 'send', 'unpin', 'keep', 'health', 'carriers', 'event']);
 
 /**
  * Whether a value posted by a worker has a known `type`. Only the discriminant is checked: the

@@ -106,7 +106,7 @@ describe('SIP edge admission (real socket, echo workers)', () => {
     expect(edge.stats().refused['untrusted-source']).to.equal(0);
   });
 
-  it('answers a stranger\'s INVITE with one stateless 403: no worker, no binding, no retransmission; absorbs its ACK', async () => {
+  it('answers a stranger\'s INVITE with one stateless 403: no worker, no pin, no retransmission; absorbs its ACK', async () => {
     await start();
     knowCarriers();
     stranger.send(edge, sipRequest('INVITE', 'stranger-1@x'));
@@ -121,7 +121,7 @@ describe('SIP edge admission (real socket, echo workers)', () => {
     stranger.send(edge, sipRequest('ACK', 'stranger-1@x', { toTag: tag }));
     await new Promise((resolve) => setTimeout(resolve, 2 * T1_MS + 100));
     expect(stranger.inbox, 'nothing retransmitted, the ACK not echoed by a worker').to.deep.equal([]);
-    expect(edge.stats()).to.include({ dispatched: 0, bindings: 0, statelessSent: 2, acksAbsorbed: 1, refusedUnanswered: 0 });
+    expect(edge.stats()).to.include({ dispatched: 0, pins: 0, statelessSent: 2, acksAbsorbed: 1, refusedUnanswered: 0 });
     expect(edge.stats().refused).to.deep.equal({ 'untrusted-source': 2, 'no-worker': 0, 'edge-overload': 0, 'no-dialog': 0 });
     expect(await registry.getSingleMetricAsString('sip_edge_invites_refused_total')).to.contain('sip_edge_invites_refused_total{reason="untrusted-source"} 2');
   });
@@ -133,10 +133,10 @@ describe('SIP edge admission (real socket, echo workers)', () => {
       stranger.send(edge, datagram);
       expect(await stranger.next()).to.match(/^SIP\/2\.0 200 OK\r\nX-Worker/);
     }
-    expect(edge.stats()).to.include({ dispatched: 3, statelessSent: 0, bindings: 0 });
+    expect(edge.stats()).to.include({ dispatched: 3, statelessSent: 0, pins: 0 });
   });
 
-  it('answers a re-INVITE whose Call-ID no worker holds with one stateless 481, from anyone: no worker, no binding', async () => {
+  it('answers a re-INVITE whose Call-ID no worker holds with one stateless 481, from anyone: no worker, no pin', async () => {
     await start();
     knowCarriers();
     for (const peer of [stranger, carrier]) {
@@ -150,29 +150,29 @@ describe('SIP edge admission (real socket, echo workers)', () => {
     await new Promise((resolve) => setTimeout(resolve, 2 * T1_MS + 100));
     expect(stranger.inbox, 'sent once, never retransmitted').to.deep.equal([]);
     expect(carrier.inbox).to.deep.equal([]);
-    expect(edge.stats()).to.include({ dispatched: 0, bindings: 0, statelessSent: 2, refusedUnanswered: 0 });
+    expect(edge.stats()).to.include({ dispatched: 0, pins: 0, statelessSent: 2, refusedUnanswered: 0 });
     expect(edge.stats().refused).to.include({ 'no-dialog': 2, 'untrusted-source': 0 });
   });
 
-  it('a flood of made-up re-INVITEs leaves the bindings as they were, and is dropped unanswered while the edge is flooded', async () => {
+  it('a flood of made-up re-INVITEs leaves the pins as they were, and is dropped unanswered while the edge is flooded', async () => {
     await start();
     knowCarriers();
     carrier.send(edge, sipRequest('INVITE', 'live@carrier'));
     await carrier.next();
-    expect(edge.stats().bindings).to.equal(1);
+    expect(edge.stats().pins).to.equal(1);
     busy = 0.99;
     // The first saturated sample: not yet overloaded (two in a row are).
     load.sample();
     for (let k = 0; k < 200; k++) stranger.send(edge, sipRequest('INVITE', `made-up-${k}@x`, { toTag: `t${k}` }));
     await settle(stranger, edge, 'marker-1@x');
-    expect(edge.stats()).to.include({ bindings: 1, dispatched: 2, statelessSent: 200 });
+    expect(edge.stats()).to.include({ pins: 1, dispatched: 2, statelessSent: 200 });
     expect(edge.stats().refused['no-dialog']).to.equal(200);
     load.sample();
     expect(edge.stats().pressure).to.equal('flooded');
     stranger.inbox.length = 0;
     for (let k = 0; k < 50; k++) stranger.send(edge, sipRequest('INVITE', `made-up-again-${k}@x`, { toTag: 'x' }));
     await settle(stranger, edge, 'marker-2@x');
-    expect(edge.stats()).to.include({ bindings: 1, statelessSent: 200, refusedUnanswered: 50 });
+    expect(edge.stats()).to.include({ pins: 1, statelessSent: 200, refusedUnanswered: 50 });
     expect(edge.stats().refused['no-dialog']).to.equal(250);
   });
 
@@ -191,8 +191,8 @@ describe('SIP edge admission (real socket, echo workers)', () => {
     knowCarriers();
     stranger.send(edge, Buffer.from('INVITE sip:a@b SIP/2.0\r\nCall-ID: no-via@x\r\nCSeq: 1 INVITE\r\n\r\n', 'latin1'));
     await settle(stranger, edge, 'marker@x');
-    // The marker OPTIONS reached a worker and, opening no call, bound nothing.
-    expect(edge.stats()).to.include({ dispatched: 1, bindings: 0, refusedUnanswered: 1 });
+    // The marker OPTIONS reached a worker and, opening no call, pinned nothing.
+    expect(edge.stats()).to.include({ dispatched: 1, pins: 0, refusedUnanswered: 1 });
   });
 
   it('answers a new INVITE with 503 and Retry-After when no worker is live, instead of dropping it', async () => {

@@ -16,7 +16,7 @@ const logger = pino({ level: 'silent' });
 
 function request(method: string, callId: string | null): Buffer {
   const callIdLine = callId === null ? '' : `Call-ID: ${callId}\r\n`;
-  // No To tag: out of dialog, so an INVITE opens a call (the edge binds only those).
+  // No To tag: out of dialog, so an INVITE opens a call (the edge pins only those).
   return Buffer.from(`${method} sip:+4930123@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK${callId}\r\nTo: <sip:+4930123@127.0.0.1>\r\n${callIdLine}CSeq: 1 ${method}\r\n\r\n`);
 }
 
@@ -104,7 +104,7 @@ describe('SIP edge (real socket, real worker threads)', () => {
     await waitUntil(() => affinity.workerOf('call-a@carrier') === undefined, 3000, 'call-a released');
     expect(await peer.ask(edge, 'INVITE', 'call-c@carrier')).to.equal(first);
     await settle();
-    expect(edge.stats()).to.include({ received: 14, dispatched: 14, sent: 14, bindings: 2 });
+    expect(edge.stats()).to.include({ received: 14, dispatched: 14, sent: 14, pins: 2 });
   });
 
   it('spreads a burst of new Call-IDs over the workers and answers from the edge\'s own port', async () => {
@@ -134,7 +134,7 @@ describe('SIP edge (real socket, real worker threads)', () => {
     expect(metrics).to.contain('sip_edge_datagrams_dropped_total{reason="no-call-id"} 2');
   });
 
-  it('sends what a worker posts, and binds the Call-ID it created to that worker', async () => {
+  it('sends what a worker posts, and pins the Call-ID it created to that worker', async () => {
     const owner = await peer.ask(edge, 'INVITE', 'inbound-1');
     const other = 1 - owner;
     const outgoing = peer.next();
@@ -148,8 +148,8 @@ describe('SIP edge (real socket, real worker threads)', () => {
     expect(await peer.ask(edge, 'INVITE', 'inbound-2')).to.equal(other);
   });
 
-  it('binds nothing for what opens no call: requests other than INVITE, answers, strays with made-up Call-IDs', async () => {
-    const before = edge.stats().bindings;
+  it('pins nothing for what opens no call: requests other than INVITE, answers, strays with made-up Call-IDs', async () => {
+    const before = edge.stats().pins;
     const owners = new Set<number>();
     for (let k = 0; k < 40; k++) owners.add(await peer.ask(edge, k % 2 === 0 ? 'OPTIONS' : 'BYE', `stray-${k}@attacker`));
     // Spread by the Call-ID's hash, and a retransmission meets the same worker.
@@ -159,7 +159,7 @@ describe('SIP edge (real socket, real worker threads)', () => {
     const outgoing = peer.next();
     control(supervisor, 0, { cmd: 'send', text: 'SIP/2.0 481 Call/Transaction Does Not Exist\r\nCall-ID: stray-1@attacker\r\n\r\n', address: '127.0.0.1', port: peer.port });
     await outgoing;
-    expect(edge.stats().bindings).to.equal(before);
+    expect(edge.stats().pins).to.equal(before);
   });
 
   it('reports a failed send back to the worker that asked for it', async () => {
@@ -173,7 +173,7 @@ describe('SIP edge (real socket, real worker threads)', () => {
     expect(edge.stats()).to.include({ sendErrors: 2, sent: 0 });
   });
 
-  it('a worker that dies loses its bindings; its Call-IDs go to a live worker', async () => {
+  it('a worker that dies loses its pins; its Call-IDs go to a live worker', async () => {
     const owner = await peer.ask(edge, 'INVITE', 'doomed');
     const exited = once(supervisor, 'exit');
     const restarted = once(supervisor, 'ready');

@@ -74,7 +74,7 @@ describe('an untrusted flood beside trusted calls (real SIP on loopback)', funct
     await h.stop();
   });
 
-  it('answers each stranger\'s INVITE at most once at the edge, never reaching a worker or binding a Call-ID, while every carrier call is delivered', async () => {
+  it('answers each stranger\'s INVITE at most once at the edge, never reaching a worker or pin a Call-ID, while every carrier call is delivered', async () => {
     const flooder = await new Flooder().open('127.0.0.3');
     try {
       const before = h.sip.edge.stats();
@@ -103,7 +103,7 @@ describe('an untrusted flood beside trusted calls (real SIP on loopback)', funct
       expect(pbxSeen.invites).to.have.length(calls.length);
       // The workers see the carrier's calls (INVITE, ACK, BYE and the PBX's answers), never the flood.
       expect(after.dispatched - before.dispatched).to.be.below(calls.length * 10);
-      expect(after.bindings - before.bindings, 'no Call-ID of the flood bound').to.be.at.most(calls.length);
+      expect(after.pins - before.pins, 'no Call-ID of the flood bound').to.be.at.most(calls.length);
       // The workers' own counters agree: INVITEs from carriers only.
       await waitUntil(() => [0, 1].every((index) => (reports.get(index)?.at ?? 0) > floodEnded), 12_000, 'a counters report from each worker');
       const invites = [0, 1].reduce((sum, index) => sum + (reports.get(index)?.report.requests.INVITE ?? 0), 0);
@@ -112,7 +112,7 @@ describe('an untrusted flood beside trusted calls (real SIP on loopback)', funct
       expect(untrusted).to.equal(0);
       process.stdout.write(
         `      flood: ${FLOOD} sent in ${floodMs} ms, ${refused} read by the edge, ${flooder.answers.size} answered, ${unanswered} unanswered (flooded); ` +
-          `${calls.length} carrier calls all delivered; bindings ${before.bindings} -> ${after.bindings}\n`,
+          `${calls.length} carrier calls all delivered; pins ${before.pins} -> ${after.pins}\n`,
       );
     } finally {
       flooder.close();

@@ -51,7 +51,7 @@ function setup() {
   const clock = new FakeClock();
   const channels = new Channels();
   const records: CallRecordDraft[] = [];
-  const released: string[] = [];
+  const unpinned: string[] = [];
   const handler = new RequestHandler({
     port,
     clock,
@@ -63,7 +63,7 @@ function setup() {
     worker: 'w',
     timerCMs: 180_000,
     snapshot: () => snapshotOf({ registrations: [binding()], carrierOf: () => ({ id: 'c', name: 'c', sourceCidrs: [] }) }),
-    release: (callId) => released.push(callId),
+    unpin: (callId) => unpinned.push(callId),
     accepting: () => true,
     overloaded: () => false,
   });
@@ -77,7 +77,7 @@ function setup() {
       return error;
     }
   };
-  return { port, clock, channels, records, released, handler, contained };
+  return { port, clock, channels, records, unpinned, handler, contained };
 }
 
 /**
@@ -85,8 +85,8 @@ function setup() {
  * ever, its Call-ID kept alive at the edge, its channel held and a drain waiting its full time.
  */
 describe('a fault contained in a call ends that call cleanly', () => {
-  it('a throw at start: 500 to the caller, one REJECTED record, nothing live, the Call-ID released after the linger', () => {
-    const { port, clock, channels, records, released, handler, contained } = setup();
+  it('a throw at start: 500 to the caller, one REJECTED record, nothing live, the Call-ID unpinned after the linger', () => {
+    const { port, clock, channels, records, unpinned, handler, contained } = setup();
     channels.faultyView = true;
 
     const thrown = contained(() => handler.handle(invite('boom-start'), CARRIER), 'boom-start');
@@ -98,7 +98,7 @@ describe('a fault contained in a call ends that call cleanly', () => {
     expect(handler.liveCallIds()).to.deep.equal([]);
     expect(channels.held).to.equal(0);
     clock.advance(DIALOG_LINGER_MS);
-    expect(released).to.deep.equal(['boom-start']);
+    expect(unpinned).to.deep.equal(['boom-start']);
 
     handler.abort('boom-start');
     expect(records).to.have.length(1);

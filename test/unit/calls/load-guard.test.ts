@@ -42,7 +42,7 @@ describe('overload protection', () => {
       worker: 'w',
       timerCMs: 180_000,
       snapshot: () => snapshotOf({ registrations: [binding()], carrierOf: () => ({ id: 'c', name: 'c', sourceCidrs: [] }) }),
-      release: () => undefined,
+      unpin: () => undefined,
       accepting: () => true,
       overloaded: () => true,
     });

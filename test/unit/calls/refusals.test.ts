@@ -34,7 +34,7 @@ class V6Port extends FakePort {
 function setup(options: { overloaded?: boolean; port?: FakePort } = {}) {
   const port = options.port ?? new FakePort();
   const clock = new FakeClock();
-  const released: string[] = [];
+  const unpinned: string[] = [];
   const lines: { msg: string; count?: number }[] = [];
   const logger = pino(
     { level: 'warn' },
@@ -56,18 +56,18 @@ function setup(options: { overloaded?: boolean; port?: FakePort } = {}) {
     worker: 'w',
     timerCMs: 180_000,
     snapshot: () => snapshotOf({ registrations: [binding()], carrierOf: (address) => (address === CARRIER.address ? { id: 'c', name: 'c', sourceCidrs: [] } : null) }),
-    release: (callId) => released.push(callId),
+    unpin: (callId) => unpinned.push(callId),
     accepting: () => true,
     overloaded: () => options.overloaded ?? false,
   });
-  return { port, clock, released, lines, handler };
+  return { port, clock, unpinned, lines, handler };
 }
 
 /**
  * Refusals made before any call exists let their Call-ID go after the transaction's linger (issue 6: the
  * edge kept each one bound for its idle expiry), but never one a live call or dialog uses.
  */
-describe('refused requests: their Call-IDs are released after the linger', () => {
+describe('refused requests: their Call-IDs are unpinned after the linger', () => {
   const rows: { name: string; status: number; request: SipRequest; source?: typeof CARRIER; overloaded?: boolean }[] = [
     { name: 'an INVITE from a source that is no carrier', status: 403, request: request('INVITE', 'r-403'), source: STRANGER },
     { name: 'an INVITE in SIP/7.0', status: 505, request: request('INVITE', 'r-505', { version: '7.0' }) },
@@ -80,18 +80,18 @@ describe('refused requests: their Call-IDs are released after the linger', () =>
   ];
   for (const row of rows) {
     it(`${row.status} to ${row.name}`, () => {
-      const { port, clock, released, handler } = setup({ overloaded: row.overloaded });
+      const { port, clock, unpinned, handler } = setup({ overloaded: row.overloaded });
       handler.handle(row.request, row.source ?? CARRIER);
       expect(port.replies.map((reply) => reply.status)).to.deep.equal([row.status]);
       clock.advance(DIALOG_LINGER_MS - 1);
-      expect(released).to.deep.equal([], 'not while the transaction lingers');
+      expect(unpinned).to.deep.equal([], 'not while the transaction lingers');
       clock.advance(1);
-      expect(released).to.deep.equal([row.request.headers['call-id']]);
+      expect(unpinned).to.deep.equal([row.request.headers['call-id']]);
     });
   }
 
-  it("never releases the Call-ID of a live call refused a merged request (482), only after the call's own linger", () => {
-    const { port, clock, released, handler } = setup();
+  it("never unpins the Call-ID of a live call refused a merged request (482), only after the call's own linger", () => {
+    const { port, clock, unpinned, handler } = setup();
     handler.handle(request('INVITE', 'live'), CARRIER);
     const [branch] = port.sent;
     branch.respond(responseTo(branch.request, 180));
@@ -102,23 +102,23 @@ describe('refused requests: their Call-IDs are released after the linger', () =>
     expect(port.replies.map((reply) => reply.status)).to.deep.equal([100, 482]);
 
     clock.advance(DIALOG_LINGER_MS);
-    expect(released).to.deep.equal([], 'the call is still ringing');
+    expect(unpinned).to.deep.equal([], 'the call is still ringing');
     branch.respond(responseTo(branch.request, 486));
     clock.advance(DIALOG_LINGER_MS - 1);
-    expect(released).to.deep.equal([]);
+    expect(unpinned).to.deep.equal([]);
     clock.advance(1);
-    expect(released).to.deep.equal(['live']);
+    expect(unpinned).to.deep.equal(['live']);
   });
 
   it('waits for the last of several lingers of one Call-ID', () => {
-    const { clock, released, handler } = setup();
+    const { clock, unpinned, handler } = setup();
     handler.handle(request('BYE', 'twice'), CARRIER);
     clock.advance(DIALOG_LINGER_MS / 2);
     handler.handle(request('BYE', 'twice'), CARRIER);
     clock.advance(DIALOG_LINGER_MS / 2);
-    expect(released).to.deep.equal([]);
+    expect(unpinned).to.deep.equal([]);
     clock.advance(DIALOG_LINGER_MS / 2);
-    expect(released).to.deep.equal(['twice']);
+    expect(unpinned).to.deep.equal(['twice']);
   });
 
   it('logs untrusted INVITEs at most once per interval, with the count since the last line', () => {

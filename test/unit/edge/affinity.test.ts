@@ -20,16 +20,16 @@ describe('Affinity', () => {
     expect(affinity.size(0)).to.equal(2);
   });
 
-  it('load is the bindings a worker holds; the reported live calls break ties, then the lower index', () => {
+  it('load is the pins a worker holds; the reported live calls break ties, then the lower index', () => {
     const { affinity } = setup([3, 1, 2]);
     affinity.reportLoad(1, 5);
     affinity.reportLoad(2, 4);
     affinity.reportLoad(3, 4);
     // All hold nothing: 2 and 3 report fewer calls than 1, and 2 has the lower index.
     expect(affinity.assign('n1')).to.equal(2);
-    // A burst before the next report spreads by bindings.
+    // A burst before the next report spreads by pins.
     expect(['n2', 'n3', 'n4', 'n5', 'n6'].map((callId) => affinity.assign(callId))).to.deep.equal([3, 1, 2, 3, 1]);
-    affinity.release(['n1', 'n4']);
+    affinity.unpin(['n1', 'n4']);
     expect(affinity.assign('n7')).to.equal(2);
   });
 
@@ -42,7 +42,7 @@ describe('Affinity', () => {
     expect(affinity.assign('new2')).to.equal(1);
   });
 
-  it('no accepting worker: null, and nothing is bound', () => {
+  it('no accepting worker: null, and nothing is pinned', () => {
     const { affinity } = setup([0]);
     affinity.drainWorker(0);
     expect(affinity.assign('x')).to.equal(null);
@@ -50,7 +50,7 @@ describe('Affinity', () => {
     expect(setup([]).affinity.assign('x')).to.equal(null);
   });
 
-  it('route: a bound Call-ID goes to its worker; an unbound one to a worker fixed by its hash, binding nothing', () => {
+  it('route: a pinned Call-ID goes to its worker; an unpinned one to a worker fixed by its hash, pinning nothing', () => {
     const { affinity } = setup([0, 1, 2]);
     expect(affinity.assign('call')).to.equal(0);
     expect(affinity.route('call')).to.equal(0);
@@ -68,12 +68,12 @@ describe('Affinity', () => {
     expect(affinity.route('stray-0@example.net')).to.equal(null);
   });
 
-  it('touch refreshes a binding of the worker that answers, and binds nothing new', () => {
+  it('touch refreshes a pin of the worker that answers, and pins nothing new', () => {
     const { affinity, clock } = setup([0, 1], 1000);
     affinity.assign('call');
     clock.now += 900;
     affinity.touch('call', 1);
-    affinity.touch('unbound', 0);
+    affinity.touch('unpinned', 0);
     expect(affinity.sweep(clock.now + 200)).to.equal(1);
     affinity.assign('call');
     clock.now += 900;
@@ -82,29 +82,29 @@ describe('Affinity', () => {
     expect(affinity.size()).to.equal(1);
   });
 
-  it('bindOutgoing binds a Call-ID a worker creates; the first owner wins', () => {
+  it('pinOutgoing pins a Call-ID a worker creates; the first owner wins', () => {
     const { affinity } = setup();
-    expect(affinity.bindOutgoing('leg-b', 1)).to.equal(true);
+    expect(affinity.pinOutgoing('leg-b', 1)).to.equal(true);
     expect(affinity.assign('leg-b')).to.equal(1);
-    expect(affinity.bindOutgoing('leg-b', 0)).to.equal(false);
+    expect(affinity.pinOutgoing('leg-b', 0)).to.equal(false);
     expect(affinity.workerOf('leg-b')).to.equal(1);
-    expect(affinity.bindOutgoing('x', 7)).to.equal(false);
+    expect(affinity.pinOutgoing('x', 7)).to.equal(false);
   });
 
-  it('release ends bindings, only those of the releasing worker when it is named', () => {
+  it('unpin ends pins, only those of the unpinning worker when it is named', () => {
     const { affinity } = setup();
     affinity.assign('a');
     affinity.assign('b');
-    expect(affinity.release(['a', 'b', 'unknown'], 0)).to.equal(1);
+    expect(affinity.unpin(['a', 'b', 'unknown'], 0)).to.equal(1);
     expect(affinity.workerOf('a')).to.equal(undefined);
     expect(affinity.workerOf('b')).to.equal(1);
-    expect(affinity.release(['b'])).to.equal(1);
+    expect(affinity.unpin(['b'])).to.equal(1);
     expect(affinity.size()).to.equal(0);
     expect(affinity.size(0)).to.equal(0);
     expect(affinity.size(1)).to.equal(0);
   });
 
-  it('sweep removes bindings idle longer than the expiry; traffic and keep refresh them', () => {
+  it('sweep removes pins idle longer than the expiry; traffic and keep refresh them', () => {
     const { affinity, clock } = setup([0, 1], 1000);
     affinity.assign('quiet');
     affinity.assign('busy');
@@ -120,7 +120,7 @@ describe('Affinity', () => {
     expect(affinity.size()).to.equal(0);
   });
 
-  it('keep from another worker does not refresh a binding', () => {
+  it('keep from another worker does not refresh a pin', () => {
     const { affinity, clock } = setup([0, 1], 1000);
     expect(affinity.assign('a')).to.equal(0);
     clock.now += 900;
@@ -137,7 +137,7 @@ describe('Affinity', () => {
     expect(affinity.sweep(clock.now + DEFAULT_IDLE_EXPIRY_MS + 1)).to.equal(1);
   });
 
-  it('dropWorker removes a dead worker and its bindings until it is added again', () => {
+  it('dropWorker removes a dead worker and its pins until it is added again', () => {
     const { affinity } = setup();
     affinity.assign('a');
     affinity.assign('b');
