@@ -5,9 +5,10 @@ import { InitialSchema1764150000000 } from './migrations/1764150000000-InitialSc
 import { WebhookAllowedNetworks1765100000000 } from './migrations/1765100000000-WebhookAllowedNetworks';
 import { CallRecordSteps1765200000000 } from './migrations/1765200000000-CallRecordSteps';
 import { ForwardCallerId1765200000001 } from './migrations/1765200000001-ForwardCallerId';
+import { CallRecordDialled1765300000000 } from './migrations/1765300000000-CallRecordDialled';
 import { ENTITIES } from './schema/entities';
 
-export const MIGRATIONS = [InitialSchema1764150000000, WebhookAllowedNetworks1765100000000, CallRecordSteps1765200000000, ForwardCallerId1765200000001];
+export const MIGRATIONS = [InitialSchema1764150000000, WebhookAllowedNetworks1765100000000, CallRecordSteps1765200000000, ForwardCallerId1765200000001, CallRecordDialled1765300000000];
 
 export interface DataSourceOptions {
   readonly url: string;

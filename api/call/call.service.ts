@@ -45,6 +45,7 @@ export class CallService {
             callId: record.callId,
             trunk: trunk === undefined ? null : { id: trunk.id, name: trunk.name },
             did: record.did,
+            dialled: record.dialled,
             caller: record.caller,
             startedAt: record.startedAt,
             endedAt: record.endedAt,

@@ -64,8 +64,11 @@ export class CallRecordType {
   @Field(() => CallTrunkType, { nullable: true, description: 'Null when unknown or since deleted' })
   trunk!: CallTrunkType | null;
 
-  @Field(() => String)
-  did!: string;
+  @Field(() => String, { nullable: true, description: 'The dialled number in E.164; null when the Request-URI user is not a number' })
+  did!: string | null;
+
+  @Field(() => String, { description: 'The Request-URI user as the carrier sent it (escaped where it held control characters)' })
+  dialled!: string;
 
   @Field(() => String, { nullable: true })
   caller!: string | null;

@@ -86,7 +86,7 @@ export class SimulateService {
         return {
           trunk: route.trunk === null ? null : { id: route.trunk.id, name: route.trunk.name },
           decision: SimulatedDecision.REJECT,
-          failoverReason: route.trigger,
+          failoverReason: route.failoverReason,
           status: route.status,
           steps: [],
         };
@@ -94,7 +94,7 @@ export class SimulateService {
         return {
           trunk: { id: route.trunk.id, name: route.trunk.name },
           decision: SimulatedDecision.FAILOVER,
-          failoverReason: route.reason,
+          failoverReason: route.failoverReason,
           status: route.pbxStatus,
           steps: simulatePlan(route.dialPlan, snapshot.dialPlans, call),
         };

@@ -19,8 +19,13 @@ export class CallRecord {
   @Column({ name: 'trunk_id', type: 'uuid', nullable: true })
   trunkId!: string | null;
 
+  /** The dialled number in E.164; null when the Request-URI user is not a number. */
+  @Column({ type: 'text', nullable: true })
+  did!: string | null;
+
+  /** The Request-URI user as the carrier sent it. */
   @Column({ type: 'text' })
-  did!: string;
+  dialled!: string;
 
   @Column({ type: 'text', nullable: true })
   caller!: string | null;

@@ -1,4 +1,5 @@
 import { e164FromUserPart } from '../../domain/phone-number';
+import { requestUser } from './proxy';
 
 /**
  * The dialled number from a Request-URI user part, in E.164 form (DESIGN section 4 step 2).
@@ -10,4 +11,16 @@ import { e164FromUserPart } from '../../domain/phone-number';
  */
 export function didFromRequestUser(user: string | null): string | null {
   return user === null ? null : e164FromUserPart(user);
+}
+
+/** What a call was dialled to: the DID (E.164, or null) and the Request-URI user as received. */
+export interface Dialled {
+  readonly did: string | null;
+  /** The Request-URI user, or the whole URI when it has none. */
+  readonly dialled: string;
+}
+
+export function dialledOf(requestUri: string): Dialled {
+  const user = requestUser(requestUri);
+  return { did: didFromRequestUser(user), dialled: user ?? requestUri };
 }

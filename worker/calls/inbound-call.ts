@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { CallOutcome, type CallAttempt, type CallStep, type FailoverReason } from '../../domain/call';
+import { CallOutcome, type CallAttempt, type FailoverReason } from '../../domain/call';
 import type { Clock } from '../clock';
 import type { DialPlanConfig, Snapshot } from '../config/snapshot';
-import { PlanRunner, type PlanBranchOptions, type StepEvent } from '../dialplan/runner';
+import { PlanRunner, type PlanBranchOptions } from '../dialplan/runner';
 import type { BranchSet } from './branch-set';
 import type { WebhookClient } from '../dialplan/webhook-client';
 import { decide, next } from '../routing/decide';
@@ -15,7 +15,9 @@ import { planCallFor } from './plan-call';
 import type { CallRecorder } from './recorder';
 import { cancelMatches, forwardedRequest, requestUser, responseForCaller } from './proxy';
 import { passUpstream } from './upstream';
-import { didFromRequestUser } from './did';
+import { dialledOf, type Dialled } from './did';
+import { guarded } from './guarded';
+import { StepLog } from './step-log';
 
 /** Per-trunk channels across workers: read for `decide()`, taken and given back here. */
 export interface ChannelGate extends ChannelView {
@@ -75,18 +77,20 @@ export class InboundCall {
   private phase: Phase = { kind: 'routing' };
   private readonly startedAt: number;
   private readonly attempts: CallAttempt[] = [];
-  /** The dial plan steps taken, in order (section 6). */
-  private readonly steps: CallStep[] = [];
+  private readonly steps = new StepLog();
   private childLogger: Logger | null = null;
   private heldChannel: string | null = null;
   private failoverReason: FailoverReason | null = null;
   private trunkId: string | null = null;
   private companyId: string | null = null;
+  /** The route taken, for the call's log line: `deliver`, `failover`, `dial-plan` or `reject`. */
   private decision: string = 'none';
+  /** A fault ended the call (`abort`). */
+  private faulted = false;
   /** A final response went to the caller (or was being sent when something threw). */
   private finalSent = false;
-  /** The Request-URI user as dialled, for the record and the log. */
-  private readonly dialled: string | null;
+  /** What the carrier dialled: the DID routing uses, and the raw user part for the record and the log. */
+  private readonly dialled: Dialled;
   private readonly isOwnRoute = (uri: Parameters<SipPort['isOwnUri']>[0]) => this.deps.port.isOwnUri(uri);
 
   constructor(
@@ -97,7 +101,7 @@ export class InboundCall {
   ) {
     this.callId = invite.headers['call-id'];
     this.startedAt = deps.clock.now();
-    this.dialled = requestUser(invite.uri);
+    this.dialled = dialledOf(invite.uri);
   }
 
   /** The call's own logger, made when first needed: most calls log one line. */
@@ -123,8 +127,7 @@ export class InboundCall {
   /** Answers 100 Trying at once, then routes. */
   start(): void {
     this.deps.port.reply(this.invite, 100, 'Trying');
-    const did = didFromRequestUser(this.dialled);
-    this.execute(decide({ did }, this.snapshot, this.deps.clock.now(), this.deps.channels));
+    this.execute(decide({ did: this.dialled.did }, this.snapshot, this.deps.clock.now(), this.deps.channels));
   }
 
   /** True when `request` is a CANCEL of this call's INVITE from its caller's carrier (RFC 3261 section 9.2). */
@@ -152,7 +155,7 @@ export class InboundCall {
   abort(): void {
     const phase = this.phase;
     if (phase.kind === 'settled') return;
-    this.decision = `${this.decision}:fault`;
+    this.faulted = true;
     if (phase.kind === 'ringing') {
       guarded(this.logger, 'giving up the branch', () => {
         if (phase.branch.abort()) this.attempts.push(phase.branch.attempt());
@@ -179,8 +182,8 @@ export class InboundCall {
         return;
       case 'Failover':
         this.trunkOf(route.trunk.id, route.trunk.companyId);
-        this.failoverReason = route.reason;
-        this.decision = `failover:${route.reason}`;
+        this.failoverReason = route.failoverReason;
+        this.decision = 'failover';
         this.runPlan(route.dialPlan);
         return;
       case 'RunDialPlan':
@@ -190,8 +193,8 @@ export class InboundCall {
         return;
       case 'Reject':
         if (route.trunk !== null) this.trunkOf(route.trunk.id, route.trunk.companyId);
-        this.failoverReason = route.trigger;
-        this.decision = route.trigger === null ? 'reject' : `reject:${route.trigger}`;
+        this.failoverReason = route.failoverReason;
+        this.decision = 'reject';
         if (route.relayPbxResponse && pbxFinal !== null) this.relay(pbxFinal);
         else this.answer(route.status);
         this.settle(CallOutcome.REJECTED, route.status);
@@ -310,20 +313,10 @@ export class InboundCall {
       }
       this.answer(end.status);
       this.settle(outcome, end.status);
-    }, (event) => this.stepTaken(event));
+    }, (event) => {
+      if (this.phase.kind !== 'settled') this.steps.add(event);
+    });
     runner.start();
-  }
-
-  /** A step entered goes on the record with no exit; the exit it leaves by is set when it is left. */
-  private stepTaken(event: StepEvent): void {
-    if (this.phase.kind === 'settled') return;
-    if (event.kind === 'Entered') {
-      const { dialPlanId, stepId, app, at } = event;
-      this.steps.push({ dialPlanId, stepId, app, exit: null, at: new Date(at).toISOString() });
-      return;
-    }
-    const last = this.steps.length - 1;
-    if (last >= 0) this.steps[last] = { ...this.steps[last], exit: event.exit };
   }
 
   /** A response of our own to the caller's INVITE. */
@@ -367,7 +360,7 @@ export class InboundCall {
       callId: this.callId,
       companyId: this.companyId,
       trunkId: this.trunkId,
-      did: this.dialled ?? this.invite.uri,
+      ...this.dialled,
       caller: requestUser(this.invite.headers.from.uri),
       startedAt: new Date(this.startedAt),
       endedAt: answered ? null : new Date(now),
@@ -375,26 +368,13 @@ export class InboundCall {
       failoverReason: this.failoverReason,
       finalStatus,
       attempts: this.attempts,
-      steps: this.steps,
+      steps: this.steps.steps(),
       worker: this.deps.worker,
     });
     this.logger.info(
-      { did: this.dialled, trunkId: this.trunkId, decision: this.decision, outcome, failoverReason: this.failoverReason, finalStatus, attempts: this.attempts.length, setupMs: now - this.startedAt },
+      { ...this.dialled, trunkId: this.trunkId, decision: this.decision, faulted: this.faulted || undefined, outcome, failoverReason: this.failoverReason, finalStatus, attempts: this.attempts.length, setupMs: now - this.startedAt },
       'call routed',
     );
     this.deps.onSettled(this);
-  }
-}
-
-/** Runs one step of ending a faulty call: a throw is logged and the next step still runs. */
-function guarded(logger: Logger, step: string, run: () => void): void {
-  try {
-    run();
-  } catch (error) {
-    try {
-      logger.error({ err: error, step }, 'ending a call after a fault: step failed');
-    } catch {
-      // Nothing left to tell it to: the next step still runs.
-    }
   }
 }

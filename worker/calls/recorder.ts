@@ -11,7 +11,10 @@ export interface CallRecordDraft {
   readonly callId: string;
   readonly companyId: string | null;
   readonly trunkId: string | null;
-  readonly did: string;
+  /** The dialled number in E.164, or null when the Request-URI user is not a number. */
+  readonly did: string | null;
+  /** The Request-URI user as the carrier sent it (the whole URI when it has none). */
+  readonly dialled: string;
   readonly caller: string | null;
   readonly startedAt: Date;
   readonly endedAt: Date | null;
@@ -69,17 +72,18 @@ export interface RecorderStats {
 }
 
 const INSERT = `
-  INSERT INTO call_record (id, call_id, company_id, trunk_id, did, caller, started_at, ended_at, outcome,
+  INSERT INTO call_record (id, call_id, company_id, trunk_id, did, dialled, caller, started_at, ended_at, outcome,
                            failover_reason, final_status, attempts, worker, steps)
   SELECT r.id, r.call_id,
          (SELECT c.id FROM company c WHERE c.id = r.company_id),
          (SELECT t.id FROM trunk t WHERE t.id = r.trunk_id),
-         r.did, r.caller, r.started_at, r.ended_at, r.outcome, r.failover_reason, r.final_status, r.attempts, r.worker, r.steps
-  FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::timestamptz[],
-              $8::timestamptz[], $9::text[], $10::text[], $11::int[], $12::jsonb[], $13::text[],
-              $14::jsonb[])
-       AS r(id, call_id, company_id, trunk_id, did, caller, started_at, ended_at, outcome, failover_reason,
-            final_status, attempts, worker, steps)
+         r.did, r.dialled, r.caller, r.started_at, r.ended_at, r.outcome, r.failover_reason, r.final_status,
+         r.attempts, r.worker, r.steps
+  FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[],
+              $8::timestamptz[], $9::timestamptz[], $10::text[], $11::text[], $12::int[], $13::jsonb[],
+              $14::text[], $15::jsonb[])
+       AS r(id, call_id, company_id, trunk_id, did, dialled, caller, started_at, ended_at, outcome,
+            failover_reason, final_status, attempts, worker, steps)
   ON CONFLICT (id) DO NOTHING`;
 
 const END = `
@@ -281,7 +285,8 @@ export class BatchRecorder implements CallRecorder {
     const clean: CallRecordDraft = {
       ...draft,
       callId: recordText(draft.callId),
-      did: recordText(draft.did),
+      did: optionalRecordText(draft.did),
+      dialled: recordText(draft.dialled),
       caller: optionalRecordText(draft.caller),
       worker: recordText(draft.worker),
       attempts: draft.attempts.map(recordAttempt),
@@ -290,6 +295,7 @@ export class BatchRecorder implements CallRecorder {
     const changed =
       clean.callId !== draft.callId ||
       clean.did !== draft.did ||
+      clean.dialled !== draft.dialled ||
       clean.caller !== draft.caller ||
       clean.worker !== draft.worker ||
       clean.attempts.some((attempt, index) => attempt !== draft.attempts[index]) ||
@@ -312,6 +318,7 @@ function columns(records: readonly CallRecordDraft[]): unknown[] {
     records.map((r) => r.companyId),
     records.map((r) => r.trunkId),
     records.map((r) => r.did),
+    records.map((r) => r.dialled),
     records.map((r) => r.caller),
     records.map((r) => r.startedAt),
     records.map((r) => r.endedAt),

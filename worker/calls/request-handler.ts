@@ -11,6 +11,7 @@ import type { Registrar } from '../registrar/registrar';
 import { DialogTable } from './dialogs';
 import { InboundCall, type ChannelGate } from './inbound-call';
 import { maxForwards, ownRecordRoute, requestUser } from './proxy';
+import { dialledOf } from './did';
 import type { CallRecorder } from './recorder';
 import type { WorkerCounters } from './counters';
 import type { WebhookClient } from '../dialplan/webhook-client';
@@ -165,7 +166,7 @@ export class RequestHandler {
         callId,
         companyId: null,
         trunkId: null,
-        did: requestUser(request.uri) ?? request.uri,
+        ...dialledOf(request.uri),
         caller: requestUser(request.headers.from.uri),
         startedAt: new Date(this.deps.clock.now()),
         endedAt: new Date(this.deps.clock.now()),

@@ -3,7 +3,7 @@ import type { RegistrationBinding, Snapshot, TrunkConfig } from '../config/snaps
 import { STATUS_WITHOUT_FAILOVER, type AttemptOutcome, type ChannelView, type Route } from './route';
 
 /** The facts of an inbound INVITE that routing depends on. */
-export interface InboundCall {
+export interface CallToRoute {
   /** The dialled number (Request-URI user) in E.164, or null when it is not a number. */
   readonly did: string | null;
 }
@@ -16,12 +16,12 @@ export function currentBinding(snapshot: Snapshot, trunkId: string, now: number)
   return null;
 }
 
-/** A trigger held: fail over when the trunk allows it, else give the caller the status DESIGN names. */
-export function failoverOrReject(snapshot: Snapshot, trunk: TrunkConfig, reason: FailoverReason, pbxStatus: number | null): Route {
+/** A failover reason held: fail over when the trunk allows it, else give the caller the status DESIGN names. */
+export function failoverOrReject(snapshot: Snapshot, trunk: TrunkConfig, failoverReason: FailoverReason, pbxStatus: number | null): Route {
   const dialPlan = trunk.failover.enabled && trunk.failover.dialPlanId !== null ? snapshot.dialPlans.get(trunk.failover.dialPlanId) : undefined;
-  if (dialPlan !== undefined) return { kind: 'Failover', reason, pbxStatus, trunk, dialPlan };
-  const fixed = STATUS_WITHOUT_FAILOVER[reason];
-  return { kind: 'Reject', status: fixed === 'pbx' ? (pbxStatus ?? 500) : fixed, trigger: reason, trunk, relayPbxResponse: fixed === 'pbx' && pbxStatus !== null };
+  if (dialPlan !== undefined) return { kind: 'Failover', failoverReason, pbxStatus, trunk, dialPlan };
+  const fixed = STATUS_WITHOUT_FAILOVER[failoverReason];
+  return { kind: 'Reject', status: fixed === 'pbx' ? (pbxStatus ?? 500) : fixed, failoverReason, trunk, relayPbxResponse: fixed === 'pbx' && pbxStatus !== null };
 }
 
 /**
@@ -29,17 +29,17 @@ export function failoverOrReject(snapshot: Snapshot, trunk: TrunkConfig, reason:
  * live call counts are inputs. "Not registered" and "channels full" are decided here, before
  * anything is sent to the PBX.
  */
-export function decide(call: InboundCall, snapshot: Snapshot, now: number, channels: ChannelView): Route {
+export function decide(call: CallToRoute, snapshot: Snapshot, now: number, channels: ChannelView): Route {
   const target = call.did === null ? undefined : snapshot.dids.get(call.did);
-  if (target === undefined) return { kind: 'Reject', status: 404, trigger: null, trunk: null, relayPbxResponse: false };
+  if (target === undefined) return { kind: 'Reject', status: 404, failoverReason: null, trunk: null, relayPbxResponse: false };
   switch (target.kind) {
     case 'dialPlan': {
       const dialPlan = snapshot.dialPlans.get(target.dialPlanId);
-      return dialPlan === undefined ? { kind: 'Reject', status: 404, trigger: null, trunk: null, relayPbxResponse: false } : { kind: 'RunDialPlan', dialPlan };
+      return dialPlan === undefined ? { kind: 'Reject', status: 404, failoverReason: null, trunk: null, relayPbxResponse: false } : { kind: 'RunDialPlan', dialPlan };
     }
     case 'trunk': {
       const trunk = snapshot.trunks.get(target.trunkId);
-      if (trunk === undefined) return { kind: 'Reject', status: 404, trigger: null, trunk: null, relayPbxResponse: false };
+      if (trunk === undefined) return { kind: 'Reject', status: 404, failoverReason: null, trunk: null, relayPbxResponse: false };
       const binding = currentBinding(snapshot, trunk.id, now);
       if (binding === null) return failoverOrReject(snapshot, trunk, FailoverReason.NOT_REGISTERED, null);
       if (channels.active(trunk.id) >= trunk.maxConcurrentCalls) {

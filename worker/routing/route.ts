@@ -8,10 +8,10 @@ import type { DialPlanConfig, RegistrationBinding, TrunkConfig } from '../config
 export type Route =
   /** Proxy the INVITE to the trunk's registered PBX, at the address its REGISTER came from. */
   | { readonly kind: 'Deliver'; readonly trunk: TrunkConfig; readonly binding: RegistrationBinding }
-  /** A trigger held and failover is on: run the trunk's failover dial plan. */
+  /** A failover reason held and failover is on: run the trunk's failover dial plan. */
   | {
       readonly kind: 'Failover';
-      readonly reason: FailoverReason;
+      readonly failoverReason: FailoverReason;
       /** The PBX's status, for PBX_SERVER_ERROR. */
       readonly pbxStatus: number | null;
       readonly trunk: TrunkConfig;
@@ -20,14 +20,14 @@ export type Route =
   /** The number belongs to a dial plan itself (its external number): run it. */
   | { readonly kind: 'RunDialPlan'; readonly dialPlan: DialPlanConfig }
   /**
-   * Answer the caller with a final status. `trigger` names the failover trigger that held, if any.
+   * Answer the caller with a final status. `failoverReason` names the cause that held, if any.
    * `relayPbxResponse`: the caller gets the PBX's own final response (its reason phrase, To tag,
    * Retry-After ...), not a fresh one with the same status (DESIGN section 1: "that 5xx").
    */
   | {
       readonly kind: 'Reject';
       readonly status: number;
-      readonly trigger: FailoverReason | null;
+      readonly failoverReason: FailoverReason | null;
       readonly trunk: TrunkConfig | null;
       readonly relayPbxResponse: boolean;
     };
@@ -54,7 +54,7 @@ export interface ChannelView {
   active(trunkId: string): number;
 }
 
-/** What the caller gets when a trigger holds and failover is off (DESIGN section 1). */
+/** What the caller gets when a failover reason holds and failover is off (DESIGN section 1). */
 export const STATUS_WITHOUT_FAILOVER: Readonly<Record<FailoverReason, number | 'pbx'>> = {
   NOT_REGISTERED: 404,
   NO_PROVISIONAL_RESPONSE: 408,

@@ -3,13 +3,13 @@ import { OPERATOR_KEY, TestApi } from '../../support/api';
 
 const CALLS = `query ($filter: CallFilterInput, $first: Int!, $after: String) {
   calls(filter: $filter, first: $first, after: $after) {
-    edges { node { callId trunk { id name } did caller startedAt endedAt outcome failoverReason finalStatus worker
+    edges { node { callId trunk { id name } did dialled caller startedAt endedAt outcome failoverReason finalStatus worker
       attempts { target status startedAt firstResponseAt endedAt } steps { dialPlanId stepId app exit at } } }
     pageInfo { hasNextPage endCursor } } }`;
 
 interface CallsPage {
   calls: {
-    edges: { node: { callId: string; trunk: { id: string } | null; outcome: string; failoverReason: string | null; attempts: Record<string, unknown>[]; steps: Record<string, unknown>[] } }[];
+    edges: { node: { callId: string; trunk: { id: string } | null; did: string | null; dialled: string; outcome: string; failoverReason: string | null; attempts: Record<string, unknown>[]; steps: Record<string, unknown>[] } }[];
     pageInfo: { hasNextPage: boolean; endCursor: string | null };
   };
 }
@@ -41,13 +41,13 @@ describe('call records', () => {
     const steps = JSON.stringify(STEPS);
     for (let i = 0; i < 5; i++) {
       await api.dataSource.query(
-        `INSERT INTO call_record (call_id, company_id, trunk_id, did, caller, started_at, ended_at, outcome, failover_reason, final_status, attempts, worker, steps)
-         VALUES ($1, $2, $3, '+442079467000', '+4930901820', $4, $4, $5, $6, 200, $7, 'node-1/w0', $8)`,
+        `INSERT INTO call_record (call_id, company_id, trunk_id, did, dialled, caller, started_at, ended_at, outcome, failover_reason, final_status, attempts, worker, steps)
+         VALUES ($1, $2, $3, '+442079467000', '00442079467000', '+4930901820', $4, $4, $5, $6, 200, $7, 'node-1/w0', $8)`,
         [`a-${i}`, a.id, trunkA, new Date(Date.UTC(2026, 10, 1, 10, 0, i)), i % 2 === 0 ? 'FAILED_OVER' : 'DELIVERED', i % 2 === 0 ? 'PBX_SERVER_ERROR' : null, attempt, i % 2 === 0 ? steps : '[]'],
       );
     }
     await api.dataSource.query(
-      `INSERT INTO call_record (call_id, company_id, trunk_id, did, started_at, outcome, worker) VALUES ('b-0', $1, NULL, '+4930901821', now(), 'REJECTED', 'node-1/w1')`,
+      `INSERT INTO call_record (call_id, company_id, trunk_id, did, dialled, started_at, outcome, worker) VALUES ('b-0', $1, NULL, NULL, 'not-a-number', now(), 'REJECTED', 'node-1/w1')`,
       [b.id],
     );
   });
@@ -59,7 +59,7 @@ describe('call records', () => {
     const page = await api.ok<CallsPage>(a.key, CALLS, { first: 50 });
     expect(page.calls.edges.map((edge) => edge.node.callId)).to.deep.equal(['a-4', 'a-3', 'a-2', 'a-1', 'a-0']);
     const newest = page.calls.edges[0].node;
-    expect(newest).to.deep.include({ outcome: 'FAILED_OVER', failoverReason: 'PBX_SERVER_ERROR', trunk: { id: trunkA, name: 'A PBX' } });
+    expect(newest).to.deep.include({ did: '+442079467000', dialled: '00442079467000', outcome: 'FAILED_OVER', failoverReason: 'PBX_SERVER_ERROR', trunk: { id: trunkA, name: 'A PBX' } });
     expect(newest.attempts[0]).to.deep.equal({
       target: 'sip:pbx@203.0.113.7:5060',
       status: 503,
@@ -86,7 +86,7 @@ describe('call records', () => {
 
   it('keeps companies apart; operators see all', async () => {
     const bPage = await api.ok<CallsPage>(b.key, CALLS, { first: 50 });
-    expect(bPage.calls.edges.map((edge) => edge.node.callId)).to.deep.equal(['b-0']);
+    expect(bPage.calls.edges.map((edge) => [edge.node.callId, edge.node.did, edge.node.dialled])).to.deep.equal([['b-0', null, 'not-a-number']]);
     expect(await api.errorCode(b.key, CALLS, { first: 50, filter: { trunkId: trunkA } })).to.equal('NOT_FOUND');
     const all = await api.ok<CallsPage>(OPERATOR_KEY, CALLS, { first: 50 });
     expect(all.calls.edges).to.have.length(6);

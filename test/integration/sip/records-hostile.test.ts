@@ -88,4 +88,12 @@ describe('call records survive NULs from the wire (one worker, real SIP and Post
       socket.close();
     }
   });
+
+  it('records the DID in E.164 and what the carrier dialled as it came: an international prefix, a %-escaped NUL, a user that is no number', async () => {
+    const international = placeCall(h.carrier, h.proxy, `00${did.slice(1)}`);
+    const escaped = placeCall(h.carrier, h.proxy, 'not-%00-a-number');
+    for (const call of [international, escaped]) expect((await call.final()).status).to.equal(404);
+    expect(await recordOf(international.callId)).to.include({ did, dialled: `00${did.slice(1)}`, failover_reason: 'NOT_REGISTERED', outcome: 'REJECTED' });
+    expect(await recordOf(escaped.callId)).to.include({ did: null, dialled: 'not-%00-a-number', trunk_id: null, final_status: 404 });
+  });
 });

@@ -37,6 +37,7 @@ describe('SIP role writers: call records and trunk load (real PostgreSQL)', () =
     companyId,
     trunkId,
     did: '+442079460001',
+    dialled: '+442079460001',
     caller: '+4930901820',
     startedAt: new Date('2026-11-26T10:00:00.123Z'),
     endedAt: null,
@@ -109,10 +110,10 @@ describe('SIP role writers: call records and trunk load (real PostgreSQL)', () =
     const { rows } = await pool.query('SELECT steps FROM call_record WHERE id = $1', [withSteps.id]);
     expect(rows[0].steps).to.deep.equal(steps);
     const { rows: older } = await pool.query(
-      `INSERT INTO call_record (call_id, did, started_at, outcome, worker) VALUES ('before-steps', '+1', now(), 'REJECTED', 'w') RETURNING steps`,
+      `INSERT INTO call_record (call_id, dialled, started_at, outcome, worker) VALUES ('before-steps', '+1', now(), 'REJECTED', 'w') RETURNING steps`,
     );
     expect(older[0].steps).to.deep.equal([]);
-    const refused = await pool.query(`INSERT INTO call_record (call_id, did, started_at, outcome, worker, steps) VALUES ('x', '+1', now(), 'REJECTED', 'w', '{}')`).catch((error: { constraint?: string }) => error);
+    const refused = await pool.query(`INSERT INTO call_record (call_id, dialled, started_at, outcome, worker, steps) VALUES ('x', '+1', now(), 'REJECTED', 'w', '{}')`).catch((error: { constraint?: string }) => error);
     expect(refused).to.have.property('constraint', 'call_record_steps_check');
   });
 
@@ -135,7 +136,8 @@ describe('SIP role writers: call records and trunk load (real PostgreSQL)', () =
     const good = [draft(), draft()];
     const hostile = draft({
       callId: `nul\u0000in-call-id-\u0001\u007f\u0085${'x'.repeat(1000)}`,
-      did: 'null-\u0000-null',
+      did: null,
+      dialled: 'null-\u0000-null',
       caller: 'sip:null-\u0000-null@example.com',
       attempts: [{ target: `sip:pbx\u0000@10.0.0.5;${'p'.repeat(2000)}`, status: null, startedAt: '2026-11-26T10:00:00.123Z', firstResponseAt: null, endedAt: null }],
     });
@@ -144,10 +146,10 @@ describe('SIP role writers: call records and trunk load (real PostgreSQL)', () =
     recorder.record(good[1]);
     await recorder.close();
     expect(recorder.stats()).to.deep.include({ queued: 0, refused: 0, sanitised: 1 });
-    const { rows } = await pool.query('SELECT id, call_id, did, caller, attempts FROM call_record WHERE id = ANY($1)', [[...good, hostile].map((entry) => entry.id)]);
+    const { rows } = await pool.query('SELECT id, call_id, dialled, caller, attempts FROM call_record WHERE id = ANY($1)', [[...good, hostile].map((entry) => entry.id)]);
     expect(rows).to.have.length(3, 'the good rows and the escaped one are all written');
     const written = rows.find((row) => row.id === hostile.id);
-    expect(written.did).to.equal('null-%00-null');
+    expect(written.dialled).to.equal('null-%00-null');
     expect(written.caller).to.equal('sip:null-%00-null@example.com');
     expect(written.call_id).to.match(/^nul%00in-call-id-%01%7F%C2%85x+…$/);
     expect(written.call_id).to.have.length(256);

@@ -15,11 +15,11 @@ function shape(route: Route | null): Record<string, unknown> | null {
     case 'Deliver':
       return { kind: route.kind, binding: route.binding.id };
     case 'Failover':
-      return { kind: route.kind, reason: route.reason, pbxStatus: route.pbxStatus, dialPlan: route.dialPlan.id };
+      return { kind: route.kind, failoverReason: route.failoverReason, pbxStatus: route.pbxStatus, dialPlan: route.dialPlan.id };
     case 'RunDialPlan':
       return { kind: route.kind, dialPlan: route.dialPlan.id };
     case 'Reject':
-      return { kind: route.kind, status: route.status, trigger: route.trigger, relayPbxResponse: route.relayPbxResponse };
+      return { kind: route.kind, status: route.status, failoverReason: route.failoverReason, relayPbxResponse: route.relayPbxResponse };
   }
 }
 
@@ -32,42 +32,42 @@ describe('decide(): routing a new inbound call', () => {
       parts: { registrations: [binding({ id: 'old', expiresAt: NOW - 1 }), binding({ id: 'live', expiresAt: NOW + 1 })] },
       expected: { kind: 'Deliver', binding: 'live' },
     },
-    { name: 'unknown number: 404', did: '+442079469999', parts: { registrations: registered }, expected: { kind: 'Reject', status: 404, trigger: null, relayPbxResponse: false } },
-    { name: 'not a number: 404', did: null, parts: { registrations: registered }, expected: { kind: 'Reject', status: 404, trigger: null, relayPbxResponse: false } },
-    { name: 'not registered: fail over (NOT_REGISTERED)', parts: { registrations: [] }, expected: { kind: 'Failover', reason: 'NOT_REGISTERED', pbxStatus: null, dialPlan: 'plan-1' } },
+    { name: 'unknown number: 404', did: '+442079469999', parts: { registrations: registered }, expected: { kind: 'Reject', status: 404, failoverReason: null, relayPbxResponse: false } },
+    { name: 'not a number: 404', did: null, parts: { registrations: registered }, expected: { kind: 'Reject', status: 404, failoverReason: null, relayPbxResponse: false } },
+    { name: 'not registered: fail over (NOT_REGISTERED)', parts: { registrations: [] }, expected: { kind: 'Failover', failoverReason: 'NOT_REGISTERED', pbxStatus: null, dialPlan: 'plan-1' } },
     {
       name: 'binding expired at this instant counts as not registered',
       parts: { registrations: [binding({ expiresAt: NOW })] },
-      expected: { kind: 'Failover', reason: 'NOT_REGISTERED', pbxStatus: null, dialPlan: 'plan-1' },
+      expected: { kind: 'Failover', failoverReason: 'NOT_REGISTERED', pbxStatus: null, dialPlan: 'plan-1' },
     },
     {
       name: 'not registered, failover off: 404',
       parts: { trunks: [trunkConfig({ failover: { enabled: false } })] },
-      expected: { kind: 'Reject', status: 404, trigger: 'NOT_REGISTERED', relayPbxResponse: false },
+      expected: { kind: 'Reject', status: 404, failoverReason: 'NOT_REGISTERED', relayPbxResponse: false },
     },
     {
       name: 'not registered, failover on but its plan is gone: 404',
       parts: { dialPlans: [] },
-      expected: { kind: 'Reject', status: 404, trigger: 'NOT_REGISTERED', relayPbxResponse: false },
+      expected: { kind: 'Reject', status: 404, failoverReason: 'NOT_REGISTERED', relayPbxResponse: false },
     },
     {
       name: 'channels full: fail over without touching the PBX (CONCURRENCY_LIMIT)',
       parts: { registrations: registered },
       active: 2,
-      expected: { kind: 'Failover', reason: 'CONCURRENCY_LIMIT', pbxStatus: null, dialPlan: 'plan-1' },
+      expected: { kind: 'Failover', failoverReason: 'CONCURRENCY_LIMIT', pbxStatus: null, dialPlan: 'plan-1' },
     },
     { name: 'one channel left: deliver', parts: { registrations: registered }, active: 1, expected: { kind: 'Deliver', binding: 'reg-1' } },
     {
       name: 'channels full, failover off: 503',
       parts: { registrations: registered, trunks: [trunkConfig({ failover: { enabled: false } })] },
       active: 2,
-      expected: { kind: 'Reject', status: 503, trigger: 'CONCURRENCY_LIMIT', relayPbxResponse: false },
+      expected: { kind: 'Reject', status: 503, failoverReason: 'CONCURRENCY_LIMIT', relayPbxResponse: false },
     },
     {
       name: 'not registered wins over channels full',
       parts: { registrations: [] },
       active: 99,
-      expected: { kind: 'Failover', reason: 'NOT_REGISTERED', pbxStatus: null, dialPlan: 'plan-1' },
+      expected: { kind: 'Failover', failoverReason: 'NOT_REGISTERED', pbxStatus: null, dialPlan: 'plan-1' },
     },
     {
       name: "a dial plan's own number runs the plan",
@@ -79,12 +79,12 @@ describe('decide(): routing a new inbound call', () => {
       name: "a dial plan's number whose plan is gone: 404",
       did: '+442079460002',
       parts: { dids: [['+442079460002', { kind: 'dialPlan', dialPlanId: 'gone' }]] },
-      expected: { kind: 'Reject', status: 404, trigger: null, relayPbxResponse: false },
+      expected: { kind: 'Reject', status: 404, failoverReason: null, relayPbxResponse: false },
     },
     {
       name: 'a number whose trunk is gone: 404',
       parts: { dids: [[DID, { kind: 'trunk', trunkId: 'gone' }]] },
-      expected: { kind: 'Reject', status: 404, trigger: null, relayPbxResponse: false },
+      expected: { kind: 'Reject', status: 404, failoverReason: null, relayPbxResponse: false },
     },
   ];
   for (const row of rows) {
@@ -106,7 +106,7 @@ describe('next(): after the attempt to deliver', () => {
   const deliverOff = decide({ did: DID }, off, NOW, channels(0));
   if (deliverOff.kind !== 'Deliver') throw new Error('fixture must deliver');
 
-  const failover = (reason: FailoverReason, pbxStatus: number | null = null) => ({ kind: 'Failover', reason, pbxStatus, dialPlan: 'plan-1' });
+  const failover = (reason: FailoverReason, pbxStatus: number | null = null) => ({ kind: 'Failover', failoverReason: reason, pbxStatus, dialPlan: 'plan-1' });
   const rows: { name: string; outcome: AttemptOutcome; variant?: 'only503' | 'off'; expected: Record<string, unknown> | null }[] = [
     { name: '200: relayed, never failed over', outcome: { kind: 'Answered', status: 200 }, expected: null },
     { name: 'caller cancelled: relayed (487), never failed over', outcome: { kind: 'CallerCancelled' }, expected: null },
@@ -126,10 +126,10 @@ describe('next(): after the attempt to deliver', () => {
     { name: 'no 1xx in time: fail over (NO_PROVISIONAL_RESPONSE)', outcome: { kind: 'NoProvisionalResponse' }, expected: failover(FailoverReason.NO_PROVISIONAL_RESPONSE) },
     { name: 'unreachable: fail over (PBX_UNREACHABLE)', outcome: { kind: 'Unreachable', code: 'EHOSTUNREACH' }, expected: failover(FailoverReason.PBX_UNREACHABLE) },
     { name: 'lost the last channel to another worker: fail over (CONCURRENCY_LIMIT)', outcome: { kind: 'ChannelsFull' }, expected: failover(FailoverReason.CONCURRENCY_LIMIT) },
-    { name: "failover off, 503: the caller gets that 503, the PBX's own response", variant: 'off', outcome: { kind: 'Final', status: 503 }, expected: { kind: 'Reject', status: 503, trigger: 'PBX_SERVER_ERROR', relayPbxResponse: true } },
-    { name: 'failover off, no 1xx: 408', variant: 'off', outcome: { kind: 'NoProvisionalResponse' }, expected: { kind: 'Reject', status: 408, trigger: 'NO_PROVISIONAL_RESPONSE', relayPbxResponse: false } },
-    { name: 'failover off, unreachable: 503', variant: 'off', outcome: { kind: 'Unreachable', code: 'EINVAL' }, expected: { kind: 'Reject', status: 503, trigger: 'PBX_UNREACHABLE', relayPbxResponse: false } },
-    { name: 'failover off, channels full: 503', variant: 'off', outcome: { kind: 'ChannelsFull' }, expected: { kind: 'Reject', status: 503, trigger: 'CONCURRENCY_LIMIT', relayPbxResponse: false } },
+    { name: "failover off, 503: the caller gets that 503, the PBX's own response", variant: 'off', outcome: { kind: 'Final', status: 503 }, expected: { kind: 'Reject', status: 503, failoverReason: 'PBX_SERVER_ERROR', relayPbxResponse: true } },
+    { name: 'failover off, no 1xx: 408', variant: 'off', outcome: { kind: 'NoProvisionalResponse' }, expected: { kind: 'Reject', status: 408, failoverReason: 'NO_PROVISIONAL_RESPONSE', relayPbxResponse: false } },
+    { name: 'failover off, unreachable: 503', variant: 'off', outcome: { kind: 'Unreachable', code: 'EINVAL' }, expected: { kind: 'Reject', status: 503, failoverReason: 'PBX_UNREACHABLE', relayPbxResponse: false } },
+    { name: 'failover off, channels full: 503', variant: 'off', outcome: { kind: 'ChannelsFull' }, expected: { kind: 'Reject', status: 503, failoverReason: 'CONCURRENCY_LIMIT', relayPbxResponse: false } },
     { name: 'failover off, 486: relayed', variant: 'off', outcome: { kind: 'Final', status: 486 }, expected: null },
   ];
   for (const row of rows) {
@@ -140,7 +140,7 @@ describe('next(): after the attempt to deliver', () => {
   }
 
   it('gives every FailoverReason a row above', () => {
-    const covered = new Set(rows.flatMap((row) => (row.expected !== null && 'reason' in row.expected ? [row.expected.reason] : [])));
+    const covered = new Set(rows.flatMap((row) => (row.expected !== null && row.expected.kind === 'Failover' ? [row.expected.failoverReason] : [])));
     const decided = ['NOT_REGISTERED', 'CONCURRENCY_LIMIT'];
     expect([...new Set([...covered, ...decided])].sort()).to.deep.equal(Object.values(FailoverReason).sort());
   });
