@@ -190,7 +190,7 @@ describe('config_changed notifications', () => {
 
   it('does not notify for API keys, call records or load reports', async () => {
     await writer.query(`INSERT INTO api_key (scope, name, key_hash) VALUES ('OPERATOR', 'k', 'h-${Date.now()}')`);
-    await writer.query(`INSERT INTO call_record (call_id, did, started_at, outcome, worker) VALUES ('c', '+1', now(), 'REJECTED', 'w')`);
+    await writer.query(`INSERT INTO call_record (call_id, dialled, started_at, outcome, worker) VALUES ('c', '+1', now(), 'REJECTED', 'w')`);
     await writer.query(`INSERT INTO trunk_load (trunk_id, node_id, active_calls, reported_at) VALUES ($1, 'n', 1, now())`, [ids.trunk2]);
     expect(await listener.quiet()).to.deep.equal([]);
   });

@@ -219,7 +219,7 @@ describe('tenant isolation: company B against company A', () => {
     await api.ok(OPERATOR_KEY, `mutation { setOutboundGateway(uri: "sip:gw.example") { uri } }`);
     await api.ok(OPERATOR_KEY, `mutation { setWebhookAllowedNetworks(cidrs: ["127.0.0.0/8"]) }`);
     await api.dataSource.query(
-      `INSERT INTO call_record (call_id, company_id, trunk_id, did, started_at, outcome, worker) VALUES ('a-call', $1, $2, '+442079460100', now(), 'DELIVERED', 'w')`,
+      `INSERT INTO call_record (call_id, company_id, trunk_id, did, dialled, started_at, outcome, worker) VALUES ('a-call', $1, $2, '+442079460100', '+442079460100', now(), 'DELIVERED', 'w')`,
       [a.id, aTrunk.createTrunk.id],
     );
     f = {

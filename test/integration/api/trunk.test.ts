@@ -230,7 +230,7 @@ describe('trunks', () => {
       [trunk.id],
     );
     await api.dataSource.query(
-      `INSERT INTO call_record (call_id, company_id, trunk_id, did, started_at, outcome, worker) VALUES ('c1', $2, $1, '+442079464444', now(), 'DELIVERED', 'w1')`,
+      `INSERT INTO call_record (call_id, company_id, trunk_id, did, dialled, started_at, outcome, worker) VALUES ('c1', $2, $1, '+442079464444', '+442079464444', now(), 'DELIVERED', 'w1')`,
       [trunk.id, company.id],
     );
     await api.ok(company.key, `mutation ($id: ID!) { deleteTrunk(id: $id) }`, { id: trunk.id });
