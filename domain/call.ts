@@ -15,6 +15,8 @@ export enum FailoverReason {
   PBX_SERVER_ERROR = 'PBX_SERVER_ERROR',
   CONCURRENCY_LIMIT = 'CONCURRENCY_LIMIT',
   PBX_UNREACHABLE = 'PBX_UNREACHABLE',
+  /** The trunk's health is DOWN for failing probes or calls: no attempt is made (domain/trunk-health.ts). */
+  PBX_DOWN = 'PBX_DOWN',
 }
 
 /** One attempt to reach a target (the PBX, a forward target), with its final status and timings. */

@@ -145,6 +145,7 @@ export class SimulateService {
       outboundGateway: null,
       webhookAllowedNetworks: [],
       companies: new Map(companies.map((row) => [row.id, toCompany(row)] as const)),
+      health: new Map(),
     };
   }
 }

@@ -162,6 +162,13 @@ describe('config_changed notifications', () => {
       update: `UPDATE registration SET expires_at = now() + interval '2 hours' WHERE id = '${ids.registration}'`,
       delete: `DELETE FROM registration WHERE id = '${ids.registration}'`,
     },
+    {
+      table: 'trunk_health',
+      id: ids.trunk2,
+      insert: `DELETE FROM trunk_health WHERE trunk_id = '${ids.trunk2}'; INSERT INTO trunk_health (trunk_id) VALUES ('${ids.trunk2}')`,
+      update: `UPDATE trunk_health SET state = 'DOWN', reason = 'CALLS_FAILING', failures = 3 WHERE trunk_id = '${ids.trunk2}'`,
+      delete: `DELETE FROM trunk_health WHERE trunk_id = '${ids.trunk2}'; INSERT INTO trunk_health (trunk_id) VALUES ('${ids.trunk2}')`,
+    },
   ];
 
   for (const row of cases) {

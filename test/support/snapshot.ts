@@ -1,10 +1,12 @@
 import { DigestAlgorithm } from '../../domain/digest';
 import { DialPlanApp, type Flow } from '../../domain/flow/flow';
-import type { CarrierConfig, DialPlanConfig, DidTarget, RegistrationBinding, Snapshot, TrunkConfig } from '../../worker/config/snapshot';
+import type { CarrierConfig, DialPlanConfig, DidTarget, RegistrationBinding, Snapshot, TrunkConfig, TrunkHealthView } from '../../worker/config/snapshot';
 
 /** Builds in-memory snapshots for pure tests of routing and the call layer. */
-export function trunkConfig(overrides: Partial<Omit<TrunkConfig, 'failover'>> & { failover?: Partial<TrunkConfig['failover']> } = {}): TrunkConfig {
-  const { failover, ...rest } = overrides;
+export function trunkConfig(
+  overrides: Partial<Omit<TrunkConfig, 'failover' | 'healthCheck'>> & { failover?: Partial<TrunkConfig['failover']>; healthCheck?: Partial<TrunkConfig['healthCheck']> } = {},
+): TrunkConfig {
+  const { failover, healthCheck, ...rest } = overrides;
   return {
     id: 'trunk-1',
     companyId: 'company-1',
@@ -22,6 +24,7 @@ export function trunkConfig(overrides: Partial<Omit<TrunkConfig, 'failover'>> & 
       triggerStatusCodes: new Set(Array.from({ length: 100 }, (_, i) => 500 + i)),
       ...failover,
     },
+    healthCheck: { enabled: false, intervalMs: 30_000, failuresToDown: 3, successesToUp: 2, ...healthCheck },
   };
 }
 
@@ -54,6 +57,7 @@ export interface SnapshotParts {
   carrierOf?: Snapshot['carrierOf'];
   outboundGateway?: string | null;
   webhookAllowedNetworks?: readonly string[];
+  health?: [string, TrunkHealthView][];
 }
 
 export function snapshotOf(parts: SnapshotParts = {}): Snapshot {
@@ -72,5 +76,6 @@ export function snapshotOf(parts: SnapshotParts = {}): Snapshot {
     outboundGateway: parts.outboundGateway ?? null,
     webhookAllowedNetworks: parts.webhookAllowedNetworks ?? [],
     companies: new Map([['company-1', { id: 'company-1', timeZone: 'Europe/London' }]]),
+    health: new Map(parts.health ?? []),
   };
 }

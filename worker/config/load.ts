@@ -12,6 +12,7 @@ import {
   toDialPlan,
   toDidTarget,
   toTrunk,
+  toTrunkHealth,
   toWebhookAllowedNetworks,
   type CarrierRow,
   type CompanyRow,
@@ -20,6 +21,7 @@ import {
   type GatewayRow,
   type KeyedTable,
   type RegistrationRow,
+  type TrunkHealthRow,
   type TrunkRow,
   type WebhookNetworksRow,
 } from './rows';
@@ -43,6 +45,7 @@ export async function loadSnapshot(client: ClientBase, version: number): Promise
     const trunks = await rows<TrunkRow>(client, SELECT.trunk);
     const dids = await rows<DidRow>(client, SELECT.did);
     const registrations = await rows<RegistrationRow>(client, SELECT.registration);
+    const health = await rows<TrunkHealthRow>(client, SELECT.trunk_health);
     const trunkMap = new Map(trunks.map((row) => [row.id, toTrunk(row)] as const));
     const carrierList = Object.freeze(carriers.map(toCarrier));
     return assemble({
@@ -57,6 +60,7 @@ export async function loadSnapshot(client: ClientBase, version: number): Promise
       outboundGateway: gateway[0]?.uri ?? null,
       webhookAllowedNetworks: toWebhookAllowedNetworks(webhookNetworks),
       companies: new Map(companies.map((row) => [row.id, toCompany(row)] as const)),
+      health: new Map(health.map((row) => [row.trunk_id, toTrunkHealth(row)] as const)),
     });
   });
 }
@@ -110,10 +114,17 @@ export async function applyChanges(previous: Snapshot, changes: readonly ConfigC
           ? groupBindings(await rows<RegistrationRow>(client, SELECT.registration))
           : patchBindings(previous.registrations, registration, await keyedRows<RegistrationRow>(client, 'registration', registration));
     }
+    const health = touched.get('trunk_health');
+    if (health !== undefined) {
+      next.health = await refresh(client, 'trunk_health', health, previous.health, (row: TrunkHealthRow) => [row.trunk_id, toTrunkHealth(row)]);
+    }
     // What the database cascades, the snapshot drops at once: the cascade's own notifications may land in a later batch.
     const goneTrunks = trunk === undefined ? NONE : goneKeys(previous.trunks, next.trunks, trunk);
     const gonePlans = dialPlan === undefined ? NONE : goneKeys(previous.dialPlans, next.dialPlans, dialPlan);
-    if (goneTrunks.size > 0) next.registrations = withoutKeys(next.registrations, goneTrunks);
+    if (goneTrunks.size > 0) {
+      next.registrations = withoutKeys(next.registrations, goneTrunks);
+      next.health = withoutKeys(next.health, goneTrunks);
+    }
     if (goneTrunks.size > 0 || gonePlans.size > 0) next.dids = withoutTargets(next.dids, goneTrunks, gonePlans);
     return assemble(next);
   });
@@ -276,6 +287,7 @@ function assemble(parts: Snapshot): Snapshot {
     outboundGateway: parts.outboundGateway,
     webhookAllowedNetworks: parts.webhookAllowedNetworks,
     companies: parts.companies,
+    health: parts.health,
   });
 }
 

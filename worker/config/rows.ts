@@ -2,7 +2,8 @@ import type { ClientBase } from 'pg';
 import { DigestAlgorithm } from '../../domain/digest';
 import type { Flow } from '../../domain/flow/flow';
 import type { ConfigTable } from '../../schema/config-change';
-import type { CarrierConfig, CompanyConfig, DialPlanConfig, DidTarget, RegistrationBinding, TrunkConfig } from './snapshot';
+import type { TrunkDownReason, TrunkHealthState } from '../../domain/trunk-health';
+import type { CarrierConfig, CompanyConfig, DialPlanConfig, DidTarget, RegistrationBinding, TrunkConfig, TrunkHealthView } from './snapshot';
 import { epochMsSql } from '../../domain/registration';
 import { isUuid } from '../../domain/uuid';
 
@@ -33,6 +34,17 @@ export interface TrunkRow {
   no_provisional_timeout_seconds: number;
   /** Array literal text, e.g. `{500,501,...}`: see `internStatusCodes`. */
   trigger_status_codes: string;
+  health_check_enabled: boolean;
+  health_check_interval_seconds: number;
+  health_check_failures_to_down: number;
+  health_check_successes_to_up: number;
+}
+export interface TrunkHealthRow {
+  trunk_id: string;
+  state: TrunkHealthState;
+  reason: TrunkDownReason | null;
+  registered: boolean;
+  since: number;
 }
 export interface RegistrationRow {
   id: string;
@@ -56,11 +68,13 @@ export const SELECT = {
   // The arrays as text: parsing 100 integers per trunk through pg's array parser was 3/4 of a full load.
   trunk: `SELECT id, company_id, name, sip_username, digest_realm, ha1_md5, ha1_sha256, digest_algorithms::text AS digest_algorithms,
     max_concurrent_calls, failover_enabled, failover_dial_plan_id, no_provisional_timeout_seconds,
-    trigger_status_codes::text AS trigger_status_codes FROM trunk`,
+    trigger_status_codes::text AS trigger_status_codes, health_check_enabled, health_check_interval_seconds,
+    health_check_failures_to_down, health_check_successes_to_up FROM trunk`,
   did: `SELECT number, trunk_id, dial_plan_id FROM did`,
   webhook_allowed_networks: `SELECT cidrs FROM webhook_allowed_networks ORDER BY updated_at DESC LIMIT 1`,
   registration: `SELECT id, trunk_id, contact, source_address, source_port, ${epochMs('expires_at')}, user_agent, ${epochMs('updated_at')}
     FROM registration`,
+  trunk_health: `SELECT trunk_id, state, reason, registered, ${epochMs('since')} FROM trunk_health`,
 } as const satisfies Record<ConfigTable, string>;
 
 /** Tables re-read row by row: the named keys go in as one array, `= ANY($1)`. */
@@ -70,6 +84,7 @@ export const KEYED = {
   trunk: `${SELECT.trunk} WHERE id = ANY($1::uuid[])`,
   did: `${SELECT.did} WHERE number = ANY($1::text[])`,
   registration: `${SELECT.registration} WHERE id = ANY($1::uuid[])`,
+  trunk_health: `${SELECT.trunk_health} WHERE trunk_id = ANY($1::uuid[])`,
 } as const;
 
 export type KeyedTable = keyof typeof KEYED;
@@ -140,7 +155,17 @@ export function toTrunk(row: TrunkRow): TrunkConfig {
       noProvisionalTimeoutMs: row.no_provisional_timeout_seconds * 1000,
       triggerStatusCodes: internStatusCodes(row.trigger_status_codes),
     }),
+    healthCheck: Object.freeze({
+      enabled: row.health_check_enabled,
+      intervalMs: row.health_check_interval_seconds * 1000,
+      failuresToDown: row.health_check_failures_to_down,
+      successesToUp: row.health_check_successes_to_up,
+    }),
   });
+}
+
+export function toTrunkHealth(row: TrunkHealthRow): TrunkHealthView {
+  return Object.freeze({ state: row.state, reason: row.reason, registered: row.registered, since: row.since });
 }
 
 /*

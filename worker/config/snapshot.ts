@@ -1,5 +1,6 @@
 import type { DigestAlgorithm } from '../../domain/digest';
 import type { Flow } from '../../domain/flow/flow';
+import type { TrunkDownReason, TrunkHealthState } from '../../domain/trunk-health';
 
 /**
  * The configuration a SIP worker serves calls from: an immutable snapshot, replaced as a whole
@@ -18,6 +19,24 @@ export interface TrunkConfig {
   readonly digestAlgorithms: readonly DigestAlgorithm[];
   readonly maxConcurrentCalls: number;
   readonly failover: FailoverConfig;
+  readonly healthCheck: HealthCheckConfig;
+}
+
+/** OPTIONS probing of the trunk's registered contacts, and the thresholds every kind of evidence uses. */
+export interface HealthCheckConfig {
+  readonly enabled: boolean;
+  readonly intervalMs: number;
+  readonly failuresToDown: number;
+  readonly successesToUp: number;
+}
+
+/** A trunk's shared health as routing reads it (domain/trunk-health.ts); the counts stay in the database. */
+export interface TrunkHealthView {
+  readonly state: TrunkHealthState;
+  readonly reason: TrunkDownReason | null;
+  readonly registered: boolean;
+  /** Epoch milliseconds of the last change of state or reason. */
+  readonly since: number;
 }
 
 export interface FailoverConfig {
@@ -83,4 +102,6 @@ export interface Snapshot {
   /** Canonical CIDRs a webhook may reach besides public addresses; empty: public only. */
   readonly webhookAllowedNetworks: readonly string[];
   readonly companies: ReadonlyMap<string, CompanyConfig>;
+  /** Health per trunk id; a trunk without an entry is UNKNOWN. */
+  readonly health: ReadonlyMap<string, TrunkHealthView>;
 }

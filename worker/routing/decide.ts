@@ -1,4 +1,5 @@
 import { FailoverReason } from '../../domain/call';
+import { isPbxDown } from '../../domain/trunk-health';
 import type { RegistrationBinding, Snapshot, TrunkConfig } from '../config/snapshot';
 import { STATUS_WITHOUT_FAILOVER, type AttemptOutcome, type ChannelView, type Route } from './route';
 
@@ -42,6 +43,8 @@ export function decide(call: CallToRoute, snapshot: Snapshot, now: number, chann
       if (trunk === undefined) return { kind: 'Reject', status: 404, failoverReason: null, trunk: null, relayPbxResponse: false };
       const binding = currentBinding(snapshot, trunk.id, now);
       if (binding === null) return failoverOrReject(snapshot, trunk, FailoverReason.NOT_REGISTERED, null);
+      const health = snapshot.health.get(trunk.id);
+      if (health !== undefined && isPbxDown(health)) return failoverOrReject(snapshot, trunk, FailoverReason.PBX_DOWN, null);
       if (channels.active(trunk.id) >= trunk.maxConcurrentCalls) {
         return failoverOrReject(snapshot, trunk, FailoverReason.CONCURRENCY_LIMIT, null);
       }

@@ -61,4 +61,6 @@ export const STATUS_WITHOUT_FAILOVER: Readonly<Record<FailoverReason, number | '
   PBX_SERVER_ERROR: 'pbx',
   CONCURRENCY_LIMIT: 503,
   PBX_UNREACHABLE: 503,
+  // Known down: 503 at once lets the carrier route elsewhere instead of waiting out the no-1xx timeout.
+  PBX_DOWN: 503,
 };

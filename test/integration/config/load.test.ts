@@ -76,6 +76,7 @@ describe('config snapshot: full load', () => {
       digestAlgorithms: [DigestAlgorithm.SHA256, DigestAlgorithm.MD5],
       maxConcurrentCalls: 4,
       failover: { enabled: true, dialPlanId: ID.planA, noProvisionalTimeoutMs: 7000, triggerStatusCodes: new Set([502, 503]) },
+      healthCheck: { enabled: false, intervalMs: 30_000, failuresToDown: 3, successesToUp: 2 },
     });
     expect(snapshot.version).to.equal(7);
   });
@@ -261,7 +262,9 @@ describe('config snapshot: applyChanges', () => {
     const { before, after } = await change(`DELETE FROM trunk WHERE id = '${doomed}'`, (c) => c.table === 'trunk');
     expect(before.registrations.has(doomed)).to.equal(true);
     expect(before.dids.has('+442079460009')).to.equal(true);
+    expect(before.health.has(doomed)).to.equal(true);
     expect(after.registrations.has(doomed)).to.equal(false);
+    expect(after.health.has(doomed)).to.equal(false);
     expect(after.dids.has('+442079460009')).to.equal(false);
     expect(after.trunks.has(doomed)).to.equal(false);
     expect(after.trunksByUsername.has('doomed')).to.equal(false);
@@ -312,6 +315,17 @@ describe('config snapshot: applyChanges', () => {
     const { after: deleted } = await change(`DELETE FROM did WHERE number = '+442079460002'`);
     expect(deleted.dids.has('+442079460002')).to.equal(false);
     await expectSameAsFullLoad(deleted);
+  });
+
+  it("reads each trunk's health (UNKNOWN from its creation); a change to it is applied alone", async () => {
+    const { before, after } = await change(`UPDATE trunk_health SET state = 'DOWN', reason = 'PROBES_FAILING', since = now() WHERE trunk_id = '${ID.trunk1}'`);
+    await expectSameAsFullLoad(after);
+    expect(before.health.get(ID.trunk1)).to.include({ state: 'UNKNOWN', reason: null });
+    expect(after.health.get(ID.trunk1)).to.include({ state: 'DOWN', reason: 'PROBES_FAILING' });
+    for (const key of ['trunks', 'dids', 'dialPlans', 'registrations', 'companies'] as const) expect(after[key], key).to.equal(before[key]);
+    const { changes } = await change(`UPDATE trunk_health SET failures = 2, successes = 0 WHERE trunk_id = '${ID.trunk1}'`);
+    expect(changes, 'a count alone changes nothing routing reads: no notification').to.deep.equal([]);
+    await db.query(`UPDATE trunk_health SET state = 'UNKNOWN', reason = NULL WHERE trunk_id = '${ID.trunk1}'`);
   });
 
   it('dial plan, company and outbound gateway changes', async () => {

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { FailoverReason } from '../../../domain/call';
+import { TrunkDownReason, TrunkHealthState } from '../../../domain/trunk-health';
+import type { TrunkHealthView } from '../../../worker/config/snapshot';
 import { decide, next } from '../../../worker/routing/decide';
 import type { AttemptOutcome, ChannelView, Route } from '../../../worker/routing/route';
 import { binding, dialPlanConfig, snapshotOf, trunkConfig } from '../../support/snapshot';
@@ -22,6 +24,8 @@ function shape(route: Route | null): Record<string, unknown> | null {
       return { kind: route.kind, status: route.status, failoverReason: route.failoverReason, relayPbxResponse: route.relayPbxResponse };
   }
 }
+
+const health = (state: TrunkHealthState, reason: TrunkDownReason | null): TrunkHealthView => ({ state, reason, registered: true, since: 0 });
 
 describe('decide(): routing a new inbound call', () => {
   const registered = [binding()];
@@ -63,6 +67,29 @@ describe('decide(): routing a new inbound call', () => {
       active: 2,
       expected: { kind: 'Reject', status: 503, failoverReason: 'CONCURRENCY_LIMIT', relayPbxResponse: false },
     },
+    {
+      name: 'down for failing calls: fail over at once without touching the PBX (PBX_DOWN)',
+      parts: { registrations: registered, health: [['trunk-1', health(TrunkHealthState.DOWN, TrunkDownReason.CALLS_FAILING)]] },
+      expected: { kind: 'Failover', failoverReason: 'PBX_DOWN', pbxStatus: null, dialPlan: 'plan-1' },
+    },
+    {
+      name: 'down for failing probes, failover off: 503 at once (PBX_DOWN)',
+      parts: { registrations: registered, trunks: [trunkConfig({ failover: { enabled: false } })], health: [['trunk-1', health(TrunkHealthState.DOWN, TrunkDownReason.PROBES_FAILING)]] },
+      expected: { kind: 'Reject', status: 503, failoverReason: 'PBX_DOWN', relayPbxResponse: false },
+    },
+    {
+      name: 'PBX down wins over channels full',
+      parts: { registrations: registered, health: [['trunk-1', health(TrunkHealthState.DOWN, TrunkDownReason.PROBES_FAILING)]] },
+      active: 2,
+      expected: { kind: 'Failover', failoverReason: 'PBX_DOWN', pbxStatus: null, dialPlan: 'plan-1' },
+    },
+    {
+      name: 'health still says NOT_REGISTERED but a binding is live: the binding decides, deliver',
+      parts: { registrations: registered, health: [['trunk-1', health(TrunkHealthState.DOWN, TrunkDownReason.NOT_REGISTERED)]] },
+      expected: { kind: 'Deliver', binding: 'reg-1' },
+    },
+    { name: 'health UP: deliver', parts: { registrations: registered, health: [['trunk-1', health(TrunkHealthState.UP, null)]] }, expected: { kind: 'Deliver', binding: 'reg-1' } },
+    { name: 'health UNKNOWN: deliver', parts: { registrations: registered, health: [['trunk-1', health(TrunkHealthState.UNKNOWN, null)]] }, expected: { kind: 'Deliver', binding: 'reg-1' } },
     {
       name: 'not registered wins over channels full',
       parts: { registrations: [] },
@@ -141,7 +168,7 @@ describe('next(): after the attempt to deliver', () => {
 
   it('gives every FailoverReason a row above', () => {
     const covered = new Set(rows.flatMap((row) => (row.expected !== null && row.expected.kind === 'Failover' ? [row.expected.failoverReason] : [])));
-    const decided = ['NOT_REGISTERED', 'CONCURRENCY_LIMIT'];
+    const decided = ['NOT_REGISTERED', 'CONCURRENCY_LIMIT', 'PBX_DOWN'];
     expect([...new Set([...covered, ...decided])].sort()).to.deep.equal(Object.values(FailoverReason).sort());
   });
 
