@@ -34,3 +34,16 @@ export function parseSipUri(input: string): SipUri | null {
   // The scheme is case-insensitive (RFC 3261 section 19.1.4).
   return { scheme: scheme.toLowerCase() as 'sip' | 'sips', user, host, port, params };
 }
+
+/**
+ * A SIP URI's user part as text: percent-escapes decoded (RFC 3261 section 19.1.2, `%2B` is `+`).
+ * Null when an escape is malformed: no user can be read from it. Shared by the worker, reading
+ * Request-URI and From users, and `simulateCall`, reading its caller as a From header carries it.
+ */
+export function decodeUserPart(user: string): string | null {
+  try {
+    return decodeURIComponent(user);
+  } catch {
+    return null;
+  }
+}

@@ -25,6 +25,13 @@ export interface SimulatedCall {
 export const MAX_SIMULATED_GOTO_HOPS = 10;
 
 /**
+ * Steps one call enters, across the plans it goes through, before the worker's runner ends it
+ * (480). A flow may loop through an app that waits (a FORWARD whose `noAnswer` leads back to it),
+ * and such a step is taken as unanswered here, so without this bound the walk would not end.
+ */
+export const MAX_SIMULATED_STEPS = 32;
+
+/**
  * The exit a step would take without placing a call: the conditions are evaluated for real;
  * forwards and ring groups are taken as unanswered so the path goes on; a webhook is not
  * called and a hangup ends the call, so both end the path (null). A GOTO_DIAL_PLAN step has
@@ -52,15 +59,16 @@ function exitOf(step: FlowStep, call: SimulatedCall): string | null {
 
 /**
  * The path through `start` (and the plans its GOTO_DIAL_PLAN steps lead to) with the engine's
- * own `entry`/`next`. Pure; `plans` holds the company's plans. Each plan's flow is acyclic
- * (validated on save), so the walk ends.
+ * own `entry`/`next`. Pure; `plans` holds the company's plans. The walk ends where the runner's
+ * would: at a step with no exit to follow, after MAX_SIMULATED_GOTO_HOPS hops, or after
+ * MAX_SIMULATED_STEPS steps (a flow may loop through a FORWARD or RING_GROUP).
  */
 export function simulatePlan(start: DialPlanConfig, plans: ReadonlyMap<string, DialPlanConfig>, call: SimulatedCall): SimulatedStep[] {
   const steps: SimulatedStep[] = [];
   let plan: DialPlanConfig | undefined = start;
   let at: Next = entry(start.flow);
   let hops = 0;
-  while (plan !== undefined && at.kind === 'Step') {
+  while (plan !== undefined && at.kind === 'Step' && steps.length < MAX_SIMULATED_STEPS) {
     const step: FlowStep = at.step;
     const exit = exitOf(step, call);
     steps.push({ dialPlanId: plan.id, stepId: step.id, app: step.app, exit });

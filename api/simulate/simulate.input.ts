@@ -32,7 +32,7 @@ export class SimulateCallInput {
   @Length(1, 32)
   did!: string;
 
-  @Field(() => String, { nullable: true, description: "The caller's number or user part as a From header carries it; left out: anonymous" })
+  @Field(() => String, { nullable: true, description: "The caller's number or user part as a From header carries it (percent-escapes and `;` parameters read as there); left out: anonymous" })
   @IsOptional()
   @Length(1, 64)
   caller?: string | null;

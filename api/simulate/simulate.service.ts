@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { hasControlCharacter } from '../../domain/control-characters';
 import { toE164 } from '../../domain/phone-number';
+import { decodeUserPart } from '../../domain/sip-uri';
 import { newestFirst } from '../../domain/registration';
 import { SELECT, toBinding, toCompany, toDialPlan, toTrunk, type CompanyRow, type DialPlanRow, type RegistrationRow, type TrunkRow } from '../../worker/config/rows';
 import type { DidTarget, RegistrationBinding, Snapshot, TrunkConfig } from '../../worker/config/snapshot';
@@ -74,7 +75,9 @@ export class SimulateService {
       const full = input.assume?.channelsFull === true;
       const route = decide({ did }, snapshot, now, { active: (id) => (full && id === trunkId ? Number.POSITIVE_INFINITY : 0) });
       const timeZone = snapshot.companies.get(owned.company_id)?.timeZone;
-      return this.describe(route, snapshot, input.assume?.pbxAnswers ?? SimulatedPbxAnswer.DELIVERED, { did, caller: input.caller ?? null, timeZone, at });
+      // Read as the worker reads a From user part: escapes decoded, a malformed one is no caller (anonymous).
+      const caller = input.caller == null ? null : decodeUserPart(input.caller);
+      return this.describe(route, snapshot, input.assume?.pbxAnswers ?? SimulatedPbxAnswer.DELIVERED, { did, caller, timeZone, at });
     });
   }
 

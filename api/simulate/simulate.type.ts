@@ -49,7 +49,7 @@ export class SimulatedCallType {
   @Field(() => FailoverReason, { nullable: true })
   failoverReason!: FailoverReason | null;
 
-  @Field(() => Int, { nullable: true, description: "The status the caller gets from the PBX or from us; null when the dial plan's path decides" })
+  @Field(() => Int, { nullable: true, description: "DELIVER to the PBX and REJECT: the status the caller gets from the PBX or from us; FAILOVER after PBX_SERVER_ERROR: the PBX's status; otherwise null, the dial plan's path decides" })
   status!: number | null;
 
   @Field(() => [SimulatedStepType], { description: 'The path through the dial plan that runs, in order' })

@@ -190,14 +190,14 @@ export class CarrierCall {
   }
 }
 
-/** A carrier INVITE to `did` through the proxy at `proxy`. */
-export function placeCall(carrier: SipPeer, proxy: Remote, did: string, options: { callId?: string; maxForwards?: number } = {}): CarrierCall {
+/** A carrier INVITE to `did` through the proxy at `proxy`, from `caller` (the From user part, default +4930901820). */
+export function placeCall(carrier: SipPeer, proxy: Remote, did: string, options: { callId?: string; maxForwards?: number; caller?: string } = {}): CarrierCall {
   const invite: SipRequest = {
     method: 'INVITE',
     uri: `sip:${did}@${proxy.address}:${proxy.port}`,
     headers: {
       to: { uri: `sip:${did}@${proxy.address}`, params: {} },
-      from: { uri: 'sip:+4930901820@carrier.test', params: { tag: tag() } },
+      from: { uri: `sip:${options.caller ?? '+4930901820'}@carrier.test`, params: { tag: tag() } },
       'call-id': options.callId ?? `${randomBytes(8).toString('hex')}@carrier.test`,
       cseq: { seq: 1, method: 'INVITE' },
       contact: [{ uri: carrier.uri, params: {} }],

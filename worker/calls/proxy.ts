@@ -1,3 +1,4 @@
+import { decodeUserPart } from '../../domain/sip-uri';
 import type { Endpoint, NameAddr, ParsedUri, RouteEntry, SipRequest, SipResponse, Via } from '../sip/message';
 
 /**
@@ -120,13 +121,12 @@ function sameSentBy(a: Via, b: Via): boolean {
   return a.host.toLowerCase() === b.host.toLowerCase() && (a.port ?? 5060) === (b.port ?? 5060);
 }
 
-/** The user part of a SIP Request-URI, decoded; null when there is none. */
+/**
+ * The user part of a SIP URI, decoded; null when there is none. It runs to the `@` and may hold
+ * `;` and `?` (RFC 3261 section 25.1, user-unreserved): telephone-subscriber parameters such as
+ * `;npdi` are part of it. A password after `:` is not.
+ */
 export function requestUser(uri: string): string | null {
-  const match = /^sips?:([^@;?]+)@/i.exec(uri);
-  if (match === null) return null;
-  try {
-    return decodeURIComponent(match[1]);
-  } catch {
-    return null;
-  }
+  const match = /^sips?:([^@:]+)(?::[^@]*)?@/i.exec(uri);
+  return match === null ? null : decodeUserPart(match[1]);
 }

@@ -73,6 +73,10 @@ describe('proxy message handling (RFC 3261 section 16)', () => {
     { uri: 'sip:+442079460001@192.0.2.1', expected: '+442079460001' },
     { uri: 'sips:alice@example.com;transport=tls', expected: 'alice' },
     { uri: 'sip:%2B442079460001@h', expected: '+442079460001' },
+    { uri: 'sip:+442079460001;npdi@192.0.2.1:5060', expected: '+442079460001;npdi' },
+    { uri: 'sip:+4930901820;npdi;rn=+4930000@carrier.example;user=phone', expected: '+4930901820;npdi;rn=+4930000' },
+    { uri: 'sip:alice:secret@example.com', expected: 'alice' },
+    { uri: 'sip:%ZZ@h', expected: null },
     { uri: 'sip:example.com', expected: null },
     { uri: 'tel:+442079460001', expected: null },
   ];
