@@ -14,7 +14,7 @@ import { Branch } from './branch';
 import { planCallFor } from './plan-call';
 import type { CallRecorder } from './recorder';
 import { cancelMatches, forwardedRequest, requestUser, responseForCaller } from './proxy';
-import { passUpstream } from './upstream';
+import { forwardEarlyDialogRequest } from './early-dialog';
 import { didFromRequestUser } from './did';
 
 /** Per-trunk channels across workers: read for `decide()`, taken and given back here. */
@@ -106,18 +106,11 @@ export class InboundCall {
     return this.childLogger;
   }
 
-  /**
-   * A request within the early dialog of the branch now ringing (PRACK for a reliable 183, UPDATE):
-   * from the caller it goes to the branch's target, from the target back to the caller. Returns
-   * false when no branch is ringing.
-   */
+  /** A request within an early dialog of a branch now ringing (early-dialog.ts); false when none has that dialog. */
   earlyDialogRequest(request: SipRequest): boolean {
-    if (this.phase.kind !== 'ringing' || !this.phase.branch.ringing) return false;
-    const { branch } = this.phase;
-    const fromCaller = request.headers.from.params.tag === this.invite.headers.from.params.tag;
-    const forwarded = forwardedRequest(request, { uri: request.uri, isOwnRoute: this.isOwnRoute });
-    this.deps.port.send(forwarded, fromCaller ? branch.destination : this.caller, passUpstream(this.deps.port, request));
-    return true;
+    const { phase } = this;
+    const dialogs = phase.kind === 'ringing' ? phase.branch : phase.kind === 'forking' ? phase.set : null;
+    return dialogs !== null && forwardEarlyDialogRequest(request, dialogs, { invite: this.invite, caller: this.caller }, this.deps.port, this.isOwnRoute);
   }
 
   /** Answers 100 Trying at once, then routes. */
