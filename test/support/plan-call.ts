@@ -3,12 +3,12 @@ import type { SipRequest } from '../../worker/sip/message';
 
 /**
  * What a plan runner test's call provides when the test does not care: no company data, no plan
- * numbers, no webhooks, no forks or trunk registrations, never over. A test spreads this first and
+ * numbers, no webhooks, no forks or trunk registrations, never ended. A test spreads this first and
  * sets what its apps read.
  */
 export const PLAN_CALL_DEFAULTS: Pick<
   PlanCall,
-  'companyId' | 'snapshot' | 'dialPlanNumber' | 'facts' | 'webhookAllowedNetworks' | 'webhookClient' | 'isOver' | 'abort' | 'startBranchSet' | 'trunkBinding'
+  'companyId' | 'snapshot' | 'dialPlanNumber' | 'facts' | 'webhookAllowedNetworks' | 'webhookClient' | 'ended' | 'abort' | 'startBranchSet' | 'trunkBinding'
 > = {
   companyId: 'company',
   snapshot: { dialPlans: new Map(), companies: new Map() },
@@ -16,7 +16,7 @@ export const PLAN_CALL_DEFAULTS: Pick<
   facts: { companyId: 'company', trunkId: 'trunk', failoverReason: 'NOT_REGISTERED' },
   webhookAllowedNetworks: [],
   webhookClient: { send: () => new Promise(() => undefined) },
-  isOver: () => false,
+  ended: new AbortController().signal,
   abort: () => undefined,
   startBranchSet: () => undefined,
   trunkBinding: () => null,

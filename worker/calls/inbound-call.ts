@@ -73,6 +73,8 @@ export class InboundCall {
   readonly callId: string;
   readonly recordId = randomUUID();
   private phase: Phase = { kind: 'routing' };
+  /** Aborted when the call settles: the dial plan's steps stop what they still have out (webhooks). */
+  private readonly ended = new AbortController();
   private readonly startedAt: number;
   private readonly attempts: CallAttempt[] = [];
   /** The dial plan steps taken, in order (section 6). */
@@ -284,7 +286,7 @@ export class InboundCall {
       snapshot: this.snapshot,
       logger: this.logger,
       facts: { companyId: this.companyId ?? '', trunkId: this.trunkId, failoverReason: this.failoverReason },
-      isOver: () => this.phase.kind === 'settled',
+      ended: this.ended.signal,
       abort: () => this.abort(),
       startBranch: (options) => this.startBranch(options),
       relay: (response) => this.relay(response),
@@ -352,6 +354,7 @@ export class InboundCall {
   private settle(outcome: CallOutcome, finalStatus: number): void {
     if (this.phase.kind === 'settled') return;
     this.phase = { kind: 'settled' };
+    this.ended.abort();
     this.releaseChannel();
     const answered = finalStatus >= 200 && finalStatus < 300;
     const now = this.deps.clock.now();

@@ -27,7 +27,8 @@ export interface PlanCallOwner {
   /** The call's own logger. */
   readonly logger: Logger;
   readonly facts: PlanCallFacts;
-  readonly isOver: () => boolean;
+  /** Aborted when the call is settled. */
+  readonly ended: AbortSignal;
   /** Ends the call as a contained fault does. */
   readonly abort: () => void;
   readonly startBranch: (options: PlanBranchOptions) => void;
@@ -56,7 +57,7 @@ export function planCallFor(dialPlan: DialPlanConfig, deps: PlanCallDeps, owner:
     facts: owner.facts,
     webhookAllowedNetworks: snapshot.webhookAllowedNetworks,
     webhookClient: deps.webhookClient ?? createWebhookClient({ clock: deps.clock }),
-    isOver: owner.isOver,
+    ended: owner.ended,
     abort: (error: unknown) => {
       owner.logger.error({ err: error }, 'a dial plan step failed after its message was handled; the call is ended');
       owner.abort();
@@ -79,7 +80,7 @@ function startBranchSet(options: PlanBranchSetOptions, deps: PlanCallDeps, owner
       onAnswerRetransmitted: (response) => owner.relay(response),
       onOutcome: (outcome) => {
         owner.recordAttempts(outcome.branches.map((entry) => entry.attempt));
-        if (!owner.isOver()) options.onOutcome(outcome);
+        if (!owner.ended.aborted) options.onOutcome(outcome);
       },
     },
     deps.port,

@@ -57,8 +57,11 @@ export interface PlanCall {
   /** The operator's networks a webhook may reach besides public addresses, from the call's snapshot. */
   readonly webhookAllowedNetworks: readonly string[];
   readonly webhookClient: WebhookClient;
-  /** True once the call is settled (answered, cancelled, ended): a step that ends later leads nowhere. */
-  readonly isOver: () => boolean;
+  /**
+   * Aborted once the call is settled (answered, cancelled, ended): a step that ends later leads
+   * nowhere, and work a step still has out for the call (a webhook's request) is stopped.
+   */
+  readonly ended: AbortSignal;
   /**
    * A step went wrong after the message that started it was handled (a webhook's answer runs the
    * next steps in a promise, outside the stack's per-message containment): ends the call as a
@@ -165,7 +168,7 @@ export class PlanRunner {
       this.call,
       (end) => {
         // A step that ends after the call did (a webhook answering after the caller's CANCEL) goes nowhere.
-        if (this.call.isOver()) return;
+        if (this.call.ended.aborted) return;
         if (end.kind === 'Exit') {
           this.onStep({ kind: 'Left', exit: end.exit });
           this.enter(next(flow, step.id, end.exit));
