@@ -52,8 +52,8 @@ export interface CallDeps {
   readonly onAnswered: (call: AnsweredCall) => void;
   /** Setup is over (answered or failed): the INVITE transaction's state can go. */
   readonly onSettled: (call: InboundCall) => void;
-  /** Sends the dial plan's webhooks; one per worker (default: a client on the call's clock). */
-  readonly webhookClient?: WebhookClient;
+  /** Sends the dial plan's webhooks; one per worker. */
+  readonly webhookClient: WebhookClient;
 }
 
 type Phase =
@@ -281,11 +281,11 @@ export class InboundCall {
   /** Hands the plan to the runner; the call keeps the caller's leg, the branches and the record. */
   private runPlan(dialPlan: DialPlanConfig): void {
     const outcome = this.failoverReason === null ? CallOutcome.DELIVERED : CallOutcome.FAILED_OVER;
-    const call = planCallFor(dialPlan, this.deps, {
+    const call = planCallFor(this.deps, {
       invite: this.invite,
       snapshot: this.snapshot,
       logger: this.logger,
-      facts: { companyId: this.companyId ?? '', trunkId: this.trunkId, failoverReason: this.failoverReason },
+      facts: { companyId: dialPlan.companyId, trunkId: this.trunkId, failoverReason: this.failoverReason },
       ended: this.ended.signal,
       abort: () => this.abort(),
       startBranch: (options) => this.startBranch(options),

@@ -41,7 +41,7 @@ function resolveTarget(call: PlanCall, target: string): { readonly uri: string; 
     const binding = call.trunkBinding(trunkId);
     return binding === null ? null : { uri: binding.contact, destination: { address: binding.sourceAddress, port: binding.sourcePort } };
   }
-  const uri = forwardRequestUri(target, call.outboundGateway);
+  const uri = forwardRequestUri(target, call.snapshot.outboundGateway);
   return uri === null ? null : { uri, destination: literalDestination(uri) };
 }
 

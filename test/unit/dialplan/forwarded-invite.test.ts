@@ -9,7 +9,7 @@ import { forwardedInvite, type Presentation } from '../../../worker/dialplan/for
 import { PlanRunner, type PlanCall } from '../../../worker/dialplan/runner';
 import type { SipRequest } from '../../../worker/sip/message';
 import { FakeClock, FakePort } from '../../support/fakes';
-import { planInvite, PLAN_CALL_DEFAULTS } from '../../support/plan-call';
+import { planInvite, planSnapshot, PLAN_CALL_DEFAULTS } from '../../support/plan-call';
 
 const INVITE: SipRequest = {
   ...planInvite('forwarded-1', 'z9hG4bKf'),
@@ -42,7 +42,7 @@ function planCall(options: { gateway?: string | null; numbers?: Readonly<Record<
     clock,
     logger: log === undefined ? pino({ level: 'silent' }) : pino({ level: 'warn' }, { write: (line: string) => log.push(line) }),
     recordRoute: { uri: 'sip:192.0.2.1:5060;lr', params: {} },
-    outboundGateway: options.gateway === undefined ? 'sip:198.51.100.20:5070' : options.gateway,
+    snapshot: planSnapshot({ outboundGateway: options.gateway === undefined ? 'sip:198.51.100.20:5070' : options.gateway }),
     startBranch: (branch) => new Branch({ ...branch, onProvisional: noop, onAnswerRetransmitted: noop }, port, clock).start(),
     startBranchSet: (set) => new BranchSet({ ...set, onProvisional: noop, onAnswerRetransmitted: noop }, port, clock).start(),
     dialPlanNumber: (dialPlanId) => options.numbers?.[dialPlanId] ?? null,

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { planInvite, PLAN_CALL_DEFAULTS } from '../../support/plan-call';
+import { planInvite, planSnapshot, PLAN_CALL_DEFAULTS } from '../../support/plan-call';
 import pino from 'pino';
 import { RingStrategy, type RingGroupSettings } from '../../../domain/flow/apps/ring-group';
 import { DialPlanApp, type Flow } from '../../../domain/flow/flow';
@@ -51,7 +51,7 @@ function run(ringGroup: RingGroupSettings, outboundGateway: string | null = null
     clock,
     logger: pino({ level: 'silent' }),
     recordRoute: { uri: 'sip:192.0.2.1:5060;lr', params: {} },
-    outboundGateway,
+    snapshot: planSnapshot({ outboundGateway }),
     startBranch: (options) => new Branch({ ...options, onProvisional: noop, onAnswerRetransmitted: noop }, port, clock).start(),
     facts: { companyId: 'c', trunkId: null, failoverReason: null },
     ended: ended.signal,

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { planInvite, PLAN_CALL_DEFAULTS } from '../../support/plan-call';
+import { planInvite, planSnapshot, PLAN_CALL_DEFAULTS } from '../../support/plan-call';
 import pino from 'pino';
 import { DialPlanApp, type Flow } from '../../../domain/flow/flow';
 import type { WebhookAnswer } from '../../../domain/webhook';
@@ -66,10 +66,9 @@ function run(client: WebhookClient, clock = new FakeClock()) {
     clock,
     logger,
     recordRoute: { uri: 'sip:192.0.2.1:5060;lr', params: {} },
-    outboundGateway: null,
     startBranch: (options) => new Branch({ ...options, onProvisional: () => undefined, onAnswerRetransmitted: () => undefined }, port, clock).start(),
     facts: { companyId: 'company-1', trunkId: 'trunk-1', failoverReason: 'NOT_REGISTERED' },
-    webhookAllowedNetworks: ['10.0.0.0/8'],
+    snapshot: planSnapshot({ webhookAllowedNetworks: ['10.0.0.0/8'] }),
     webhookClient: client,
     ended: ended.signal,
   };
@@ -191,7 +190,6 @@ describe('WEBHOOK executor', () => {
       clock: new FakeClock(),
       logger: pino({ level: 'silent' }),
       recordRoute: { uri: 'sip:192.0.2.1:5060;lr', params: {} },
-      outboundGateway: null,
       webhookClient: client,
       startBranch: () => {
         throw new Error('the branch could not start');

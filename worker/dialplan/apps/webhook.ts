@@ -38,7 +38,7 @@ export const webhook: AppExecutor<DialPlanApp.WEBHOOK> = (step, call, done) => {
   const { url, timeoutSeconds, secret, exits } = step.webhook;
   const startedAt = call.clock.now();
   const body = webhookRequestBody(webhookCallFacts(call));
-  void call.webhookClient.send({ url, timeoutSeconds, secret, body, allowedCidrs: call.webhookAllowedNetworks }, call.ended).then((answer) => {
+  void call.webhookClient.send({ url, timeoutSeconds, secret, body, allowedCidrs: call.snapshot.webhookAllowedNetworks }, call.ended).then((answer) => {
     const { exit, why } = webhookExit(answer, exits);
     const status = answer.kind === 'answer' ? answer.status : null;
     if (call.ended.aborted) {
