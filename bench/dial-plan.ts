@@ -77,10 +77,9 @@ const CALL: PlanCall = {
   clock: systemClock,
   logger: pino({ level: 'silent' }),
   recordRoute: { uri: 'sip:192.0.2.1:5060;lr', params: {} },
-  outboundGateway: null,
   startBranch: () => undefined,
-  companyId: COMPANY,
-  snapshot: { dialPlans: new Map(), companies: new Map([[COMPANY, { id: COMPANY, timeZone: 'Europe/Berlin' }]]) },
+  facts: { ...PLAN_CALL_DEFAULTS.facts, companyId: COMPANY },
+  snapshot: { ...PLAN_CALL_DEFAULTS.snapshot, dialPlans: new Map(), companies: new Map([[COMPANY, { id: COMPANY, timeZone: 'Europe/Berlin' }]]) },
 };
 
 interface PlanFigures {

@@ -177,7 +177,9 @@ export type WebhookFailure =
   | 'REFUSED_DESTINATION'
   | 'CONNECTION_FAILED'
   | 'TIMEOUT'
-  | 'RESPONSE_TOO_LARGE';
+  | 'RESPONSE_TOO_LARGE'
+  /** The call ended while the request was out: it was aborted, and its exit leads nowhere. */
+  | 'CALL_ENDED';
 
 /** What the HTTP exchange produced: an answer (status and body text) or the failure that prevented one. */
 export type WebhookAnswer =

@@ -1,9 +1,22 @@
 import { Field, ID, InputType, Int } from 'type-graphql';
-import { ArrayMaxSize, IsOptional, Length, Matches, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsOptional, Length, Matches, ValidateNested } from 'class-validator';
+import { MAX_CALLER_NUMBERS, MAX_CALLER_PREFIXES } from '../../domain/caller-match';
 import { DialPlanApp, ForwardCallerId, MAX_FLOW_STEPS } from '../../domain/flow/flow';
 import { MAX_RING_GROUP_TARGETS, RingStrategy } from '../../domain/flow/apps/ring-group';
-import { MAX_WEBHOOK_EXITS } from '../../domain/webhook';
+import { MAX_HOLIDAY_RANGES, MAX_TIME_WINDOW_RULES, WEEKDAYS } from '../../domain/time-window';
+import { MAX_WEBHOOK_EXITS, RESERVED_WEBHOOK_EXITS } from '../../domain/webhook';
 import { Weekday } from './dial-plan.type';
+
+/*
+ * List sizes are checked here, before the domain sees the input, with the domain's limits and
+ * wording: an oversized list is refused as BAD_USER_INPUT without being walked. The domain checks
+ * the same limits again (it also serves the worker and simulateCall).
+ */
+
+/** Exit names follow step ids (domain/webhook.ts). */
+const MAX_EXIT_NAME_CHARS = 64;
+/** The most exits a step can have: a webhook's declared ones plus success and failure, each once. */
+const MAX_STEP_EXITS = MAX_WEBHOOK_EXITS + RESERVED_WEBHOOK_EXITS.length;
 
 @InputType()
 export class ForwardSettingsInput {
@@ -26,7 +39,9 @@ export class HangupSettingsInput {
 
 @InputType({ description: 'Weekly hours: from inclusive, to exclusive; to earlier than from runs past midnight' })
 export class TimeRuleInput {
-  @Field(() => [Weekday])
+  @Field(() => [Weekday], { description: `1..${WEEKDAYS.length} weekdays, each once` })
+  @ArrayMinSize(1, { message: 'name at least one weekday' })
+  @ArrayMaxSize(WEEKDAYS.length, { message: `at most ${WEEKDAYS.length} weekdays` })
   weekdays!: Weekday[];
 
   @Field(() => String, { description: 'HH:MM, 00:00..23:59' })
@@ -47,19 +62,28 @@ export class HolidayRangeInput {
 
 @InputType({ description: "Read in the company's time zone" })
 export class TimeConditionSettingsInput {
-  @Field(() => [TimeRuleInput])
+  @Field(() => [TimeRuleInput], { description: `1..${MAX_TIME_WINDOW_RULES} rules` })
+  @ArrayMinSize(1, { message: 'name at least one rule' })
+  @ArrayMaxSize(MAX_TIME_WINDOW_RULES, { message: `at most ${MAX_TIME_WINDOW_RULES} rules` })
+  @ValidateNested({ each: true })
   rules!: TimeRuleInput[];
 
-  @Field(() => [HolidayRangeInput], { nullable: true })
+  @Field(() => [HolidayRangeInput], { nullable: true, description: `At most ${MAX_HOLIDAY_RANGES} ranges` })
+  @IsOptional()
+  @ArrayMaxSize(MAX_HOLIDAY_RANGES, { message: `at most ${MAX_HOLIDAY_RANGES} ranges` })
   holidays?: HolidayRangeInput[] | null;
 }
 
 @InputType({ description: 'At least one number or prefix, or anonymous: true' })
 export class CallerConditionSettingsInput {
-  @Field(() => [String], { nullable: true, description: 'E.164 numbers, matched exactly' })
+  @Field(() => [String], { nullable: true, description: `E.164 numbers, matched exactly (at most ${MAX_CALLER_NUMBERS})` })
+  @IsOptional()
+  @ArrayMaxSize(MAX_CALLER_NUMBERS, { message: `at most ${MAX_CALLER_NUMBERS} numbers` })
   numbers?: string[] | null;
 
-  @Field(() => [String], { nullable: true, description: '+ and 1..15 digits, matched at the start of the E.164 caller number' })
+  @Field(() => [String], { nullable: true, description: `+ and 1..15 digits, matched at the start of the E.164 caller number (at most ${MAX_CALLER_PREFIXES})` })
+  @IsOptional()
+  @ArrayMaxSize(MAX_CALLER_PREFIXES, { message: `at most ${MAX_CALLER_PREFIXES} prefixes` })
   prefixes?: string[] | null;
 
   @Field(() => Boolean, { nullable: true, description: 'Match callers without a number (anonymous, withheld, Privacy)' })
@@ -87,9 +111,10 @@ export class WebhookSettingsInput {
   })
   secret?: string | null;
 
-  @Field(() => [String], { nullable: true, description: 'Exit names the answer may choose, besides success and failure (at most 10)' })
+  @Field(() => [String], { nullable: true, description: `Exit names the answer may choose, besides success and failure (at most ${MAX_WEBHOOK_EXITS})` })
   @IsOptional()
-  @ArrayMaxSize(MAX_WEBHOOK_EXITS + 1)
+  @ArrayMaxSize(MAX_WEBHOOK_EXITS, { message: `at most ${MAX_WEBHOOK_EXITS} exits besides ${RESERVED_WEBHOOK_EXITS.join(' and ')}` })
+  @Length(1, MAX_EXIT_NAME_CHARS, { each: true, message: `each exit name is 1..${MAX_EXIT_NAME_CHARS} letters, digits, "_" or "-"` })
   exits?: string[] | null;
 }
 
@@ -109,7 +134,8 @@ export class RingGroupSettingsInput {
   strategy!: RingStrategy;
 
   @Field(() => [RingGroupTargetInput], { description: `1..${MAX_RING_GROUP_TARGETS} targets` })
-  @ArrayMaxSize(MAX_RING_GROUP_TARGETS + 1)
+  @ArrayMinSize(1, { message: `1..${MAX_RING_GROUP_TARGETS} targets` })
+  @ArrayMaxSize(MAX_RING_GROUP_TARGETS, { message: `1..${MAX_RING_GROUP_TARGETS} targets` })
   @ValidateNested({ each: true })
   targets!: RingGroupTargetInput[];
 
@@ -173,7 +199,7 @@ export class FlowStepInput {
 
   @Field(() => [FlowExitInput], { nullable: true })
   @IsOptional()
-  @ArrayMaxSize(20)
+  @ArrayMaxSize(MAX_STEP_EXITS, { message: `at most ${MAX_STEP_EXITS} exits, each once` })
   @ValidateNested({ each: true })
   exits?: FlowExitInput[] | null;
 }
@@ -184,8 +210,9 @@ export class FlowInput {
   @Length(1, 64)
   entryStepId!: string;
 
-  @Field(() => [FlowStepInput])
-  @ArrayMaxSize(MAX_FLOW_STEPS)
+  @Field(() => [FlowStepInput], { description: `1..${MAX_FLOW_STEPS} steps` })
+  @ArrayMinSize(1, { message: 'a flow needs at least one step' })
+  @ArrayMaxSize(MAX_FLOW_STEPS, { message: `at most ${MAX_FLOW_STEPS} steps` })
   @ValidateNested({ each: true })
   steps!: FlowStepInput[];
 }

@@ -140,6 +140,32 @@ describe('webhook client against a loopback server', function () {
     expect(webhookExit(answer, []).exit).to.equal('failure');
   });
 
+  it('an aborted signal closes the connection of a request in flight and answers CALL_ENDED, with no timer left', async () => {
+    const closed = new Promise<void>((resolve) => {
+      server.handler = (request) => request.socket.once('close', () => resolve());
+    });
+    const ended = new AbortController();
+    const pending = createWebhookClient({ clock }).send(request({ timeoutSeconds: 10 }), ended.signal);
+    while (server.received.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    ended.abort();
+    expect(await pending).to.deep.equal({ kind: 'failure', failure: 'CALL_ENDED' });
+    await closed;
+    expect(clock.armed).to.equal(0);
+    expect(webhookExit(await pending, []).exit).to.equal('failure');
+  });
+
+  it('a signal aborted before the request sends nothing; one aborted while resolving stops there', async () => {
+    const ended = new AbortController();
+    ended.abort();
+    expect(await createWebhookClient({ clock }).send(request(), ended.signal)).to.deep.equal({ kind: 'failure', failure: 'CALL_ENDED' });
+    const resolving = new AbortController();
+    const pending = createWebhookClient({ clock, resolve: () => new Promise(() => undefined) }).send(request({ url: 'http://slow.test/' }), resolving.signal);
+    resolving.abort();
+    expect(await pending).to.deep.equal({ kind: 'failure', failure: 'CALL_ENDED' });
+    expect(server.received).to.deep.equal([]);
+    expect(clock.armed).to.equal(0);
+  });
+
   it('times out on the real clock (timeoutSeconds 1)', async () => {
     server.handler = (_request, _body, response) => response.writeHead(200).write('{"exit"');
     const started = Date.now();

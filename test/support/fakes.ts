@@ -1,4 +1,5 @@
 import type { Clock, Timer } from '../../worker/clock';
+import type { WebhookClient } from '../../worker/dialplan/webhook-client';
 import type { Endpoint, SipRequest, SipResponse } from '../../worker/sip/message';
 import type { ClientBranch, ResponseExtension, ResponseOrigin, SipPort } from '../../worker/sip/port';
 
@@ -101,3 +102,6 @@ export function responseTo(request: SipRequest, status: number, extra: Partial<S
     headers: { ...request.headers, to: { ...request.headers.to, params: { ...request.headers.to.params, tag: status > 100 ? 'callee' : undefined } }, ...extra },
   };
 }
+
+/** A webhook client for tests whose calls send no webhook: a request would never be answered. */
+export const SILENT_WEBHOOK_CLIENT: WebhookClient = { send: () => new Promise(() => undefined) };

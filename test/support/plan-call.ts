@@ -1,22 +1,23 @@
-import type { PlanCall } from '../../worker/dialplan/runner';
+import type { PlanCall, PlanSnapshot } from '../../worker/dialplan/runner';
 import type { SipRequest } from '../../worker/sip/message';
+import { SILENT_WEBHOOK_CLIENT } from './fakes';
+
+/** A plan's snapshot with no dial plans or companies, no outbound gateway and no webhook networks, unless `parts` says. */
+export function planSnapshot(parts: Partial<PlanSnapshot> = {}): PlanSnapshot {
+  return { dialPlans: new Map(), companies: new Map(), outboundGateway: null, webhookAllowedNetworks: [], ...parts };
+}
 
 /**
  * What a plan runner test's call provides when the test does not care: no company data, no plan
- * numbers, no webhooks, no forks or trunk registrations, never over. A test spreads this first and
+ * numbers, no webhooks, no forks or trunk registrations, never ended. A test spreads this first and
  * sets what its apps read.
  */
-export const PLAN_CALL_DEFAULTS: Pick<
-  PlanCall,
-  'companyId' | 'snapshot' | 'dialPlanNumber' | 'facts' | 'webhookAllowedNetworks' | 'webhookClient' | 'isOver' | 'abort' | 'startBranchSet' | 'trunkBinding'
-> = {
-  companyId: 'company',
-  snapshot: { dialPlans: new Map(), companies: new Map() },
+export const PLAN_CALL_DEFAULTS: Pick<PlanCall, 'snapshot' | 'dialPlanNumber' | 'facts' | 'webhookClient' | 'ended' | 'abort' | 'startBranchSet' | 'trunkBinding'> = {
+  snapshot: planSnapshot(),
   dialPlanNumber: () => null,
   facts: { companyId: 'company', trunkId: 'trunk', failoverReason: 'NOT_REGISTERED' },
-  webhookAllowedNetworks: [],
-  webhookClient: { send: () => new Promise(() => undefined) },
-  isOver: () => false,
+  webhookClient: SILENT_WEBHOOK_CLIENT,
+  ended: new AbortController().signal,
   abort: () => undefined,
   startBranchSet: () => undefined,
   trunkBinding: () => null,

@@ -96,6 +96,19 @@ export class BranchSet {
     for (const branch of this.branches) branch.abort();
   }
 
+  /**
+   * The ringing branch whose 1xx created the early dialog with remote tag `tag`, while the set is
+   * out: each target answers with its own To tag, so the tag names the branch (an `EarlyDialogs`).
+   */
+  withEarlyDialog(tag: string): Branch | null {
+    if (this.state !== 'running') return null;
+    for (const branch of this.branches) {
+      const ringing = branch.withEarlyDialog(tag);
+      if (ringing !== null) return ringing;
+    }
+    return null;
+  }
+
   /** Every branch's attempt so far, in the order given. */
   attempts(): BranchSetAttempt[] {
     return this.branches.map((branch, index) => ({ outcome: this.outcomes[index], attempt: branch.attempt() }));

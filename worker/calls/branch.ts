@@ -53,6 +53,8 @@ export class Branch {
   private answeredTag: string | null = null;
   /** To tags of the dialogs we ACKed and BYEd: their retransmitted 2xx only gets the ACK again. */
   private readonly hungUp = new Set<string>();
+  /** To tags of the 1xx that created early dialogs (RFC 3261 section 12.1): more than one if the target forked. */
+  private readonly earlyTags = new Set<string>();
 
   constructor(
     private readonly options: BranchOptions,
@@ -62,13 +64,13 @@ export class Branch {
     this.startedAt = clock.now();
   }
 
-  /** A 1xx came and no final response yet: the target's early dialog exists. */
-  get ringing(): boolean {
-    return this.state === 'proceeding';
-  }
-
   get destination(): Endpoint | null {
     return this.options.destination;
+  }
+
+  /** This branch while it rings with the early dialog whose remote tag is `tag`, else null (an `EarlyDialogs`). */
+  withEarlyDialog(tag: string): Branch | null {
+    return this.state === 'proceeding' && this.earlyTags.has(tag) ? this : null;
   }
 
   start(): void {
@@ -128,6 +130,9 @@ export class Branch {
       this.timers.noProvisional?.cancel();
       if (this.state === 'calling') this.state = 'proceeding';
       if (response.status > 100) {
+        // A 1xx above 100 with a To tag creates an early dialog (RFC 3261 section 12.1): 100 never does.
+        const tag = toTag(response);
+        if (tag !== '') this.earlyTags.add(tag);
         if (this.options.ringFrom === 'provisional' && this.state === 'proceeding') this.armRing();
         this.options.onProvisional(response);
       } else if (this.options.ringFrom === 'provisional' && this.timers.ring === undefined) {

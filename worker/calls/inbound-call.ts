@@ -14,7 +14,7 @@ import { Branch } from './branch';
 import { planCallFor } from './plan-call';
 import type { CallRecorder } from './recorder';
 import { cancelMatches, forwardedRequest, requestUser, responseForCaller } from './proxy';
-import { passUpstream } from './upstream';
+import { forwardEarlyDialogRequest } from './early-dialog';
 import { dialledOf, type Dialled } from './did';
 import { guarded } from './guarded';
 import { StepLog } from './step-log';
@@ -54,8 +54,8 @@ export interface CallDeps {
   readonly onAnswered: (call: AnsweredCall) => void;
   /** Setup is over (answered or failed): the INVITE transaction's state can go. */
   readonly onSettled: (call: InboundCall) => void;
-  /** Sends the dial plan's webhooks; one per worker (default: a client on the call's clock). */
-  readonly webhookClient?: WebhookClient;
+  /** Sends the dial plan's webhooks; one per worker. */
+  readonly webhookClient: WebhookClient;
 }
 
 type Phase =
@@ -75,6 +75,8 @@ export class InboundCall {
   readonly callId: string;
   readonly recordId = randomUUID();
   private phase: Phase = { kind: 'routing' };
+  /** Aborted when the call settles: the dial plan's steps stop what they still have out (webhooks). */
+  private readonly ended = new AbortController();
   private readonly startedAt: number;
   private readonly attempts: CallAttempt[] = [];
   private readonly steps = new StepLog();
@@ -110,18 +112,11 @@ export class InboundCall {
     return this.childLogger;
   }
 
-  /**
-   * A request within the early dialog of the branch now ringing (PRACK for a reliable 183, UPDATE):
-   * from the caller it goes to the branch's target, from the target back to the caller. Returns
-   * false when no branch is ringing.
-   */
+  /** A request within an early dialog of a branch now ringing (early-dialog.ts); false when none has that dialog. */
   earlyDialogRequest(request: SipRequest): boolean {
-    if (this.phase.kind !== 'ringing' || !this.phase.branch.ringing) return false;
-    const { branch } = this.phase;
-    const fromCaller = request.headers.from.params.tag === this.invite.headers.from.params.tag;
-    const forwarded = forwardedRequest(request, { uri: request.uri, isOwnRoute: this.isOwnRoute });
-    this.deps.port.send(forwarded, fromCaller ? branch.destination : this.caller, passUpstream(this.deps.port, request));
-    return true;
+    const { phase } = this;
+    const dialogs = phase.kind === 'ringing' ? phase.branch : phase.kind === 'forking' ? phase.set : null;
+    return dialogs !== null && forwardEarlyDialogRequest(request, dialogs, { invite: this.invite, caller: this.caller }, this.deps.port, this.isOwnRoute);
   }
 
   /** Answers 100 Trying at once, then routes. */
@@ -289,12 +284,12 @@ export class InboundCall {
   /** Hands the plan to the runner; the call keeps the caller's leg, the branches and the record. */
   private runPlan(dialPlan: DialPlanConfig): void {
     const outcome = this.failoverReason === null ? CallOutcome.DELIVERED : CallOutcome.FAILED_OVER;
-    const call = planCallFor(dialPlan, this.deps, {
+    const call = planCallFor(this.deps, {
       invite: this.invite,
       snapshot: this.snapshot,
       logger: this.logger,
-      facts: { companyId: this.companyId ?? '', trunkId: this.trunkId, failoverReason: this.failoverReason },
-      isOver: () => this.phase.kind === 'settled',
+      facts: { companyId: dialPlan.companyId, trunkId: this.trunkId, failoverReason: this.failoverReason },
+      ended: this.ended.signal,
       abort: () => this.abort(),
       startBranch: (options) => this.startBranch(options),
       relay: (response) => this.relay(response),
@@ -352,6 +347,7 @@ export class InboundCall {
   private settle(outcome: CallOutcome, finalStatus: number): void {
     if (this.phase.kind === 'settled') return;
     this.phase = { kind: 'settled' };
+    this.ended.abort();
     this.releaseChannel();
     const answered = finalStatus >= 200 && finalStatus < 300;
     const now = this.deps.clock.now();

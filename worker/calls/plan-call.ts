@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import type { CallAttempt } from '../../domain/call';
 import type { Clock } from '../clock';
-import type { DialPlanConfig, RegistrationBinding, Snapshot } from '../config/snapshot';
+import type { RegistrationBinding, Snapshot } from '../config/snapshot';
 import { dialPlanNumber } from '../dialplan/plan-number';
 import type { PlanBranchOptions, PlanBranchSetOptions, PlanCall, PlanCallFacts } from '../dialplan/runner';
-import { createWebhookClient, type WebhookClient } from '../dialplan/webhook-client';
+import type { WebhookClient } from '../dialplan/webhook-client';
 import { currentBinding } from '../routing/decide';
 import type { NameAddr, SipRequest, SipResponse } from '../sip/message';
 import type { SipPort } from '../sip/port';
@@ -15,8 +15,7 @@ export interface PlanCallDeps {
   readonly port: SipPort;
   readonly clock: Clock;
   readonly recordRoute: NameAddr;
-  /** Default: a client on the call's clock. */
-  readonly webhookClient?: WebhookClient;
+  readonly webhookClient: WebhookClient;
 }
 
 /** What the inbound call keeps while its dial plan runs: the caller's leg, the call's state and its record. */
@@ -27,7 +26,8 @@ export interface PlanCallOwner {
   /** The call's own logger. */
   readonly logger: Logger;
   readonly facts: PlanCallFacts;
-  readonly isOver: () => boolean;
+  /** Aborted when the call is settled. */
+  readonly ended: AbortSignal;
   /** Ends the call as a contained fault does. */
   readonly abort: () => void;
   readonly startBranch: (options: PlanBranchOptions) => void;
@@ -39,8 +39,8 @@ export interface PlanCallOwner {
   readonly recordAttempts: (attempts: readonly CallAttempt[]) => void;
 }
 
-/** The `PlanCall` the runner gets for `dialPlan`: the owner keeps the caller's leg, the branches and the record. */
-export function planCallFor(dialPlan: DialPlanConfig, deps: PlanCallDeps, owner: PlanCallOwner): PlanCall {
+/** The `PlanCall` the runner gets: the owner keeps the caller's leg, the branches and the record. */
+export function planCallFor(deps: PlanCallDeps, owner: PlanCallOwner): PlanCall {
   const { snapshot } = owner;
   return {
     invite: owner.invite,
@@ -48,15 +48,12 @@ export function planCallFor(dialPlan: DialPlanConfig, deps: PlanCallDeps, owner:
     clock: deps.clock,
     logger: owner.logger,
     recordRoute: deps.recordRoute,
-    outboundGateway: snapshot.outboundGateway,
     startBranch: owner.startBranch,
-    companyId: dialPlan.companyId,
     snapshot,
     dialPlanNumber: (dialPlanId: string) => dialPlanNumber(snapshot.dids, dialPlanId),
     facts: owner.facts,
-    webhookAllowedNetworks: snapshot.webhookAllowedNetworks,
-    webhookClient: deps.webhookClient ?? createWebhookClient({ clock: deps.clock }),
-    isOver: owner.isOver,
+    webhookClient: deps.webhookClient,
+    ended: owner.ended,
     abort: (error: unknown) => {
       owner.logger.error({ err: error }, 'a dial plan step failed after its message was handled; the call is ended');
       owner.abort();
@@ -79,7 +76,7 @@ function startBranchSet(options: PlanBranchSetOptions, deps: PlanCallDeps, owner
       onAnswerRetransmitted: (response) => owner.relay(response),
       onOutcome: (outcome) => {
         owner.recordAttempts(outcome.branches.map((entry) => entry.attempt));
-        if (!owner.isOver()) options.onOutcome(outcome);
+        if (!owner.ended.aborted) options.onOutcome(outcome);
       },
     },
     deps.port,

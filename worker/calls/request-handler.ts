@@ -48,7 +48,7 @@ export interface RequestHandlerDeps {
   /** True while the worker is overloaded: new calls are shed with 503 (see load-guard.ts). */
   readonly overloaded: () => boolean;
   /** Sends the dial plans' webhooks. */
-  readonly webhookClient?: WebhookClient;
+  readonly webhookClient: WebhookClient;
 }
 
 /**

@@ -34,6 +34,13 @@ export const DIAL_PLAN_LOOP_STATUS = 482;
 /** A branch as an app asks for it; the call adds what every branch of it shares (1xx relay, attempts). */
 export type PlanBranchOptions = Pick<BranchOptions, 'request' | 'destination' | 'target' | 'noProvisionalMs' | 'ringMs' | 'ringFrom' | 'onOutcome'>;
 
+/**
+ * What the plan reads from the call's snapshot: the dial plans a goto reaches, the company's time
+ * zone, where E.164 targets leave (the operator's outbound gateway, null when none: section 6) and
+ * the operator's networks a webhook may reach besides public addresses.
+ */
+export type PlanSnapshot = Pick<Snapshot, 'dialPlans' | 'companies' | 'outboundGateway' | 'webhookAllowedNetworks'>;
+
 /** What the runner and its apps get from the call: they own none of it. */
 export interface PlanCall {
   /** The caller's INVITE: the leg every branch copies. */
@@ -42,23 +49,20 @@ export interface PlanCall {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly recordRoute: NameAddr;
-  /** Where E.164 targets leave (section 6), null when the operator configured none. */
-  readonly outboundGateway: string | null;
   /** Starts a branch of this call: the call relays its 1xx, records its attempt and routes the caller's CANCEL to it. */
   readonly startBranch: (options: PlanBranchOptions) => void;
-  /** The company whose dial plan runs: its time zone, and the only company a goto may reach. */
-  readonly companyId: string;
-  /** The call's snapshot: the dial plans a goto reaches, the company's time zone. */
-  readonly snapshot: Pick<Snapshot, 'dialPlans' | 'companies'>;
+  /** The snapshot the call started with. */
+  readonly snapshot: PlanSnapshot;
   /** A dial plan's external number (E.164) in the snapshot the call started with; null when it has none. */
   readonly dialPlanNumber: (dialPlanId: string) => string | null;
-  /** What the call knows that a webhook reports. */
+  /** What the call knows: its company, and what a webhook reports. */
   readonly facts: PlanCallFacts;
-  /** The operator's networks a webhook may reach besides public addresses, from the call's snapshot. */
-  readonly webhookAllowedNetworks: readonly string[];
   readonly webhookClient: WebhookClient;
-  /** True once the call is settled (answered, cancelled, ended): a step that ends later leads nowhere. */
-  readonly isOver: () => boolean;
+  /**
+   * Aborted once the call is settled (answered, cancelled, ended): a step that ends later leads
+   * nowhere, and work a step still has out for the call (a webhook's request) is stopped.
+   */
+  readonly ended: AbortSignal;
   /**
    * A step went wrong after the message that started it was handled (a webhook's answer runs the
    * next steps in a promise, outside the stack's per-message containment): ends the call as a
@@ -80,6 +84,7 @@ export interface PlanBranchSetOptions {
 
 /** The call's routing facts, as the call record has them. */
 export interface PlanCallFacts {
+  /** The company whose dial plan runs: its time zone, the only company a goto may reach. */
   readonly companyId: string;
   /** The trunk that failed over, or null when the plan runs for its own number. */
   readonly trunkId: string | null;
@@ -165,7 +170,7 @@ export class PlanRunner {
       this.call,
       (end) => {
         // A step that ends after the call did (a webhook answering after the caller's CANCEL) goes nowhere.
-        if (this.call.isOver()) return;
+        if (this.call.ended.aborted) return;
         if (end.kind === 'Exit') {
           this.onStep({ kind: 'Left', exit: end.exit });
           this.enter(next(flow, step.id, end.exit));

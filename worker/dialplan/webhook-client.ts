@@ -24,6 +24,8 @@ import { systemClock, type Clock, type Timer } from '../clock';
  * - The answer is read up to `maxResponseBytes`; a longer one is cut off and fails.
  * - Redirects are not followed (node:http never does): a 3xx is an answer outside 2xx.
  * - No connection is pooled: each request resolves, checks and connects afresh.
+ * - The call's end aborts the exchange (the `signal`): the connection is closed at once and the
+ *   answer is `CALL_ENDED`, so no request outlives the call it was made for.
  */
 
 /** One address a host name resolves to. */
@@ -58,7 +60,8 @@ export interface WebhookClientDeps {
 }
 
 export interface WebhookClient {
-  send(request: WebhookRequest): Promise<WebhookAnswer>;
+  /** `signal`: aborted when the call ends; the exchange stops there. */
+  send(request: WebhookRequest, signal?: AbortSignal): Promise<WebhookAnswer>;
 }
 
 const USER_AGENT = 'trunk-failover-webhook';
@@ -148,18 +151,26 @@ export function createWebhookClient(deps: WebhookClientDeps = {}): WebhookClient
   }
 
   return {
-    send(request) {
+    send(request, signal) {
       return new Promise<WebhookAnswer>((resolveAnswer) => {
         let done = false;
         let timer: Timer | null = null;
         let outgoing: http.ClientRequest | null = null;
+        const ended = (): void => settle(failure('CALL_ENDED'));
         const settle = (answer: WebhookAnswer): void => {
           if (done) return;
           done = true;
           timer?.cancel();
+          signal?.removeEventListener('abort', ended);
+          // Destroying the request closes its socket (agent: false): the server sees the connection end.
           outgoing?.destroy();
           resolveAnswer(answer);
         };
+        if (signal?.aborted === true) {
+          settle(failure('CALL_ENDED'));
+          return;
+        }
+        signal?.addEventListener('abort', ended, { once: true });
         let url: URL;
         try {
           url = new URL(request.url);

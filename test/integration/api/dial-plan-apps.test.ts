@@ -92,12 +92,13 @@ describe('dial plan apps: TIME_CONDITION, CALLER_CONDITION, GOTO_DIAL_PLAN', () 
     {
       name: 'no rule',
       flow: condition('TIME_CONDITION', 'timeCondition', { rules: [] }),
-      problem: 'flow.steps[0].timeCondition.rules: name at least one rule',
+      // Refused by input validation, before the domain: its path is class-validator's.
+      problem: 'flow.steps.0.timeCondition.rules: name at least one rule',
     },
     {
       name: 'a rule without weekdays',
       flow: condition('TIME_CONDITION', 'timeCondition', { rules: [{ weekdays: [], from: '08:00', to: '18:00' }] }),
-      problem: 'flow.steps[0].timeCondition.rules[0].weekdays: name at least one weekday',
+      problem: 'flow.steps.0.timeCondition.rules.0.weekdays: name at least one weekday',
     },
     {
       name: 'a holiday ending before it starts',

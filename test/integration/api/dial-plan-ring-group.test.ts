@@ -71,12 +71,12 @@ describe('dial plans: RING_GROUP steps through the API', () => {
     expect(row.flow.steps[0].ringGroup.targets).to.deep.equal([{ target: '+447911123456', ringTimeoutSeconds: null }]);
   });
 
-  it('takes 20 targets and refuses 21 with BAD_USER_INPUT naming the step', async () => {
+  it('takes 20 targets and refuses 21 with BAD_USER_INPUT naming the step (input validation, before the domain)', async () => {
     const targets = (count: number) => Array.from({ length: count }, (_, i) => ({ target: `+4479111234${String(i).padStart(2, '0')}` }));
     await api.ok(company.key, CREATE, { input: input(groupFlow(targets(20))) });
     const result = await api.request(company.key, CREATE, { input: input(groupFlow(targets(21))) });
     expect(result.errors?.[0].extensions?.code).to.equal('BAD_USER_INPUT');
-    expect(result.text).to.include('flow.steps[0].ringGroup.targets: 1..20 targets');
+    expect(result.text).to.include('flow.steps.0.ringGroup.targets: 1..20 targets');
   });
 
   it('refuses a malformed trunk target and a ring time past 300 with BAD_USER_INPUT', async () => {

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { SipHarness, TRUNK_PASSWORD } from '../../support/sip-harness';
-import { actAsPbx, placeCall, SipPeer, waitUntil, type PbxMode } from '../../support/sip-peer';
+import { actAsPbx, placeCall, SipPeer, waitUntil, type CarrierCall, type PbxMode } from '../../support/sip-peer';
+import type { SipRequest, SipResponse } from '../../../worker/sip/message';
 
 describe('RING_GROUP steps through a real failover (SIP on loopback)', function () {
   this.timeout(30_000);
@@ -20,6 +21,28 @@ describe('RING_GROUP steps through a real failover (SIP on loopback)', function 
         { id: 'group', app: 'RING_GROUP', ringGroup: { strategy, targets, ringTimeoutSeconds }, exits: [{ on: 'noAnswer', stepId: 'busy' }] },
         { id: 'busy', app: 'HANGUP', hangup: { status: 486 } },
       ],
+    };
+  }
+
+  /** Sends `request` from `peer` and resolves with its final response. */
+  function finalOf(peer: SipPeer, request: SipRequest): Promise<SipResponse> {
+    return new Promise((resolve) => peer.send(request, (response) => response.status >= 200 && resolve(response)));
+  }
+
+  /** The caller's PRACK for a reliable 1xx (RFC 3262 section 7.2), within that 1xx's early dialog. */
+  function prack(call: CarrierCall, provisional: SipResponse): SipRequest {
+    return {
+      method: 'PRACK',
+      uri: Array.isArray(provisional.headers.contact) ? provisional.headers.contact[0].uri : call.invite.uri,
+      headers: {
+        to: provisional.headers.to,
+        from: call.invite.headers.from,
+        'call-id': call.callId,
+        cseq: { seq: 2, method: 'PRACK' },
+        via: [],
+        rack: `${String(provisional.headers.rseq)} 1 INVITE`,
+        route: (provisional.headers['record-route'] ?? []).slice().reverse(),
+      },
     };
   }
 
@@ -88,6 +111,59 @@ describe('RING_GROUP steps through a real failover (SIP on loopback)', function 
     expect((await call.final()).status).to.equal(487);
     await waitUntil(() => first.seen.cancels.length > 0 && second.seen.cancels.length > 0, 3000, 'CANCEL at both targets');
     expect(await h.record(call.callId)).to.include({ outcome: 'CANCELLED', final_status: 487 });
+  });
+
+  it('PARALLEL with reliable 183s: each PRACK reaches the target whose 183 it acknowledges, a target\'s UPDATE reaches the caller', async () => {
+    const DID = '+442079467006';
+    const first = await target('early-a', { kind: 'early' });
+    const second = await target('early-b', { kind: 'early' });
+    await h.trunk({ username: 'group-early', number: DID, flow: groupFlow('PARALLEL', [{ target: first.peer.uri }, { target: second.peer.uri }]) });
+    h.carrier.handler = (request) => {
+      if (request.method === 'UPDATE') h.carrier.reply(request, 200, 'OK');
+    };
+    try {
+      const call = placeCall(h.carrier, h.proxy, DID);
+      const progress = await waitUntil(() => {
+        const early = call.responses.filter((response) => response.status === 183);
+        return early.length >= 2 && early;
+      }, 3000, 'a 183 from each target');
+      const contactOf = (response: SipResponse) => (Array.isArray(response.headers.contact) ? response.headers.contact[0].uri : '');
+      const fromSecond = progress.find((response) => contactOf(response) === second.peer.uri);
+      const fromFirst = progress.find((response) => contactOf(response) === first.peer.uri);
+      if (fromFirst === undefined || fromSecond === undefined) throw new Error('a 183 of each target');
+      expect(fromFirst.headers.to.params.tag).to.not.equal(fromSecond.headers.to.params.tag);
+
+      expect((await finalOf(h.carrier, prack(call, fromSecond))).status).to.equal(200);
+      expect(second.peer.received('PRACK').map((request) => request.headers.to.params.tag)).to.deep.equal([fromSecond.headers.to.params.tag]);
+      expect(first.peer.received('PRACK')).to.deep.equal([]);
+      expect((await finalOf(h.carrier, prack(call, fromFirst))).status).to.equal(200);
+      expect(first.peer.received('PRACK').map((request) => request.headers.to.params.tag)).to.deep.equal([fromFirst.headers.to.params.tag]);
+      expect(second.peer.received('PRACK')).to.have.length(1);
+
+      // The second target's UPDATE in its early dialog (RFC 3311): its From tag is its own, To the caller's.
+      const invite = second.seen.invites[0];
+      const update = await finalOf(second.peer, {
+        method: 'UPDATE',
+        uri: Array.isArray(invite.headers.contact) ? invite.headers.contact[0].uri : '',
+        headers: {
+          from: { uri: invite.headers.to.uri, params: { tag: fromSecond.headers.to.params.tag } },
+          to: invite.headers.from,
+          'call-id': invite.headers['call-id'],
+          cseq: { seq: 1, method: 'UPDATE' },
+          via: [],
+          route: invite.headers['record-route'],
+        },
+      });
+      expect(update.status).to.equal(200);
+      expect(h.carrier.received('UPDATE').map((request) => request.headers['call-id'])).to.deep.equal([call.callId]);
+
+      call.cancel();
+      expect((await call.final()).status).to.equal(487);
+      await waitUntil(() => first.seen.cancels.length > 0 && second.seen.cancels.length > 0, 3000, 'CANCEL at both targets');
+      expect(await h.record(call.callId)).to.include({ outcome: 'CANCELLED', final_status: 487 });
+    } finally {
+      h.carrier.handler = null;
+    }
   });
 
   it('SEQUENTIAL: the first target rings its 5 s, gets CANCEL, and the next one answers', async () => {

@@ -12,6 +12,8 @@ interface Received {
   readonly path: string;
   readonly body: string;
   readonly signature: string | undefined;
+  /** When the client's connection closed (Date.now()). */
+  readonly closed: Promise<number>;
 }
 
 /** A loopback HTTP server standing in for the customer's system: each path answers its own way. */
@@ -20,9 +22,10 @@ async function startWebhookServer(): Promise<{ server: http.Server; port: number
   const held: http.ServerResponse[] = [];
   const server = http.createServer((request, response) => {
     const chunks: Buffer[] = [];
+    const closed = new Promise<number>((resolve) => request.socket.once('close', () => resolve(Date.now())));
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      received.push({ path: request.url ?? '', body: Buffer.concat(chunks).toString('utf8'), signature: request.headers['x-signature'] as string | undefined });
+      received.push({ path: request.url ?? '', body: Buffer.concat(chunks).toString('utf8'), signature: request.headers['x-signature'] as string | undefined, closed });
       if (request.url === '/closed') response.writeHead(200, { 'content-type': 'application/json' }).end('{"exit":"closed"}');
       else held.push(response);
     });
@@ -99,17 +102,20 @@ describe('WEBHOOK steps through a real failover (SIP and HTTP on loopback)', fun
     expect(hook.received.some((entry) => entry.path === '/silent' && JSON.parse(entry.body).callId === call.callId)).to.equal(true);
   });
 
-  it("the caller's CANCEL during the request ends the call at once; the webhook's later answer is ignored", async () => {
+  it("the caller's CANCEL during the request aborts it: the server sees the connection closed at once, the caller gets 487, one record", async () => {
     const DID = '+442079465003';
     await h.trunk({ username: 'hook-held', number: DID, flow: webhookFlow('/hold', 10) });
+    const invitesBefore = targetSeen.invites.length;
     const call = placeCall(h.carrier, h.proxy, DID);
-    await waitUntil(() => hook.received.some((entry) => entry.path === '/hold' && JSON.parse(entry.body).callId === call.callId), 3000, 'the webhook request');
+    const request = await waitUntil(() => hook.received.find((entry) => entry.path === '/hold' && JSON.parse(entry.body).callId === call.callId), 3000, 'the webhook request');
+    const cancelledAt = Date.now();
     call.cancel();
     expect((await call.final()).status).to.equal(487);
+    // The step's timeout is 10 s: a connection that outlived the call would close only then.
+    expect((await request.closed) - cancelledAt).to.be.below(1000);
     expect(await h.record(call.callId)).to.include({ outcome: 'CANCELLED', final_status: 487 });
-    const invitesBefore = targetSeen.invites.length;
-    hook.held.shift()?.writeHead(200, { 'content-type': 'application/json' }).end('{"exit":"ring"}');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    const records: unknown[] = await h.api.dataSource.query('SELECT id FROM call_record WHERE call_id = $1', [call.callId]);
+    expect(records).to.have.length(1);
     expect(targetSeen.invites.length).to.equal(invitesBefore, 'the FORWARD after the webhook never rings');
     expect(call.statuses().filter((status) => status >= 200)).to.deep.equal([487]);
   });

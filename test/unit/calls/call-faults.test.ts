@@ -7,7 +7,7 @@ import { RequestHandler } from '../../../worker/calls/request-handler';
 import type { Registrar } from '../../../worker/registrar/registrar';
 import type { SipRequest } from '../../../worker/sip/message';
 import { DIALOG_LINGER_MS } from '../../../worker/sip/timers';
-import { FakeClock, FakePort, responseTo } from '../../support/fakes';
+import { FakeClock, FakePort, responseTo, SILENT_WEBHOOK_CLIENT } from '../../support/fakes';
 import { binding, snapshotOf } from '../../support/snapshot';
 
 const CARRIER = { address: '198.51.100.7', port: 5060 };
@@ -62,6 +62,7 @@ function setup() {
     counters: new WorkerCounters(),
     worker: 'w',
     timerCMs: 180_000,
+    webhookClient: SILENT_WEBHOOK_CLIENT,
     snapshot: () => snapshotOf({ registrations: [binding()], carrierOf: () => ({ id: 'c', name: 'c', sourceCidrs: [] }) }),
     unpin: (callId) => unpinned.push(callId),
     accepting: () => true,

@@ -3,8 +3,10 @@ import pino from 'pino';
 import { DialPlanApp } from '../../../domain/flow/flow';
 import { InboundCall, type AnsweredCall, type ChannelGate } from '../../../worker/calls/inbound-call';
 import type { CallRecordDraft, CallRecorder } from '../../../worker/calls/recorder';
+import type { WebhookAnswer } from '../../../domain/webhook';
+import type { WebhookClient, WebhookRequest } from '../../../worker/dialplan/webhook-client';
 import type { SipRequest } from '../../../worker/sip/message';
-import { FakeClock, FakePort, responseTo } from '../../support/fakes';
+import { FakeClock, FakePort, responseTo, SILENT_WEBHOOK_CLIENT } from '../../support/fakes';
 import { binding, dialPlanConfig, snapshotOf, trunkConfig } from '../../support/snapshot';
 
 const invite = (did = '+442079460001'): SipRequest => ({
@@ -42,7 +44,7 @@ class Gate implements ChannelGate {
 
 const HANGUP_486 = dialPlanConfig({ flow: { entryStepId: 'busy', steps: [{ id: 'busy', app: DialPlanApp.HANGUP, hangup: { status: 486 }, exits: [] }] } });
 
-function setup(parts: Parameters<typeof snapshotOf>[0] = { registrations: [binding()], dialPlans: [HANGUP_486] }, did?: string) {
+function setup(parts: Parameters<typeof snapshotOf>[0] = { registrations: [binding()], dialPlans: [HANGUP_486] }, did?: string, webhookClient: WebhookClient = SILENT_WEBHOOK_CLIENT) {
   const clock = new FakeClock();
   clock.advance(1_500_000);
   const port = new FakePort();
@@ -60,6 +62,7 @@ function setup(parts: Parameters<typeof snapshotOf>[0] = { registrations: [bindi
     worker: 'node/w0',
     recordRoute: { uri: 'sip:192.0.2.1:5060;lr', params: {} },
     timerCMs: 180_000,
+    webhookClient,
     onAnswered: (call) => answered.push(call),
     onSettled: () => settled++,
   });
@@ -121,6 +124,47 @@ describe('InboundCall: one call from INVITE to its record', () => {
     ]);
   });
 
+  describe("a failover plan's WEBHOOK step", () => {
+    const WEBHOOK_THEN_FORWARD = dialPlanConfig({
+      flow: {
+        entryStepId: 'ask',
+        steps: [
+          { id: 'ask', app: DialPlanApp.WEBHOOK, webhook: { url: 'https://hooks.example.com/r', timeoutSeconds: 3, secret: null, exits: ['ring'] }, exits: [{ on: 'ring', stepId: 'mobile' }] },
+          { id: 'mobile', app: DialPlanApp.FORWARD, forward: { target: '+447911123456', ringTimeoutSeconds: 20 }, exits: [] },
+        ],
+      },
+    });
+
+    /** A client that keeps each request with its signal and answers when the test says. */
+    function recordingClient() {
+      const sent: { request: WebhookRequest; signal: AbortSignal | undefined; answer: (answer: WebhookAnswer) => void }[] = [];
+      const client: WebhookClient = { send: (request, signal) => new Promise((answer) => sent.push({ request, signal, answer })) };
+      return { client, sent };
+    }
+    const parts = { registrations: [], dialPlans: [WEBHOOK_THEN_FORWARD], outboundGateway: 'sip:198.51.100.20:5070', webhookAllowedNetworks: ['10.0.0.0/8'] };
+
+    it("goes through the worker's client with the call's snapshot and company; the next step leaves through the snapshot's gateway", async () => {
+      const { client, sent } = recordingClient();
+      const { port } = setup(parts, undefined, client);
+      expect(sent).to.have.length(1);
+      expect(sent[0].request.allowedCidrs).to.deep.equal(['10.0.0.0/8']);
+      expect(JSON.parse(sent[0].request.body)).to.include({ companyId: 'company-1', trunkId: 'trunk-1', failoverReason: 'NOT_REGISTERED' });
+      expect(sent[0].signal?.aborted).to.equal(false);
+      sent[0].answer({ kind: 'answer', status: 200, body: '{"exit":"ring"}' });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(port.sent.map((entry) => entry.request.uri)).to.deep.equal(['sip:+447911123456@198.51.100.20:5070']);
+    });
+
+    it("the caller's CANCEL aborts the request's signal and settles the call once", () => {
+      const { client, sent } = recordingClient();
+      const { call, port, records } = setup(parts, undefined, client);
+      call.cancel();
+      expect(sent[0].signal?.aborted).to.equal(true);
+      expect(port.replies.map((reply) => reply.status)).to.deep.equal([100, 487]);
+      expect(records.map((record) => record.outcome)).to.deep.equal(['CANCELLED']);
+    });
+  });
+
   it('records no steps for a call delivered to its PBX', () => {
     const { port, records } = setup();
     port.sent[0].respond(responseTo(port.sent[0].request, 200));
@@ -149,6 +193,7 @@ describe('InboundCall: one call from INVITE to its record', () => {
       worker: 'w',
       recordRoute: { uri: 'sip:192.0.2.1:5060;lr', params: {} },
       timerCMs: 180_000,
+      webhookClient: SILENT_WEBHOOK_CLIENT,
       onAnswered: () => undefined,
       onSettled: () => undefined,
     }).start();

@@ -7,7 +7,7 @@ import type { CallRecordDraft } from '../../../worker/calls/recorder';
 import { RequestHandler } from '../../../worker/calls/request-handler';
 import type { Registrar } from '../../../worker/registrar/registrar';
 import type { SipRequest } from '../../../worker/sip/message';
-import { FakeClock, FakePort } from '../../support/fakes';
+import { FakeClock, FakePort, SILENT_WEBHOOK_CLIENT } from '../../support/fakes';
 import { binding, snapshotOf } from '../../support/snapshot';
 
 describe('overload protection', () => {
@@ -41,6 +41,7 @@ describe('overload protection', () => {
       counters,
       worker: 'w',
       timerCMs: 180_000,
+      webhookClient: SILENT_WEBHOOK_CLIENT,
       snapshot: () => snapshotOf({ registrations: [binding()], carrierOf: () => ({ id: 'c', name: 'c', sourceCidrs: [] }) }),
       unpin: () => undefined,
       accepting: () => true,

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { PLAN_CALL_DEFAULTS } from '../../support/plan-call';
+import { planSnapshot, PLAN_CALL_DEFAULTS } from '../../support/plan-call';
 import pino from 'pino';
 import { DialPlanApp, type Flow, type FlowStep } from '../../../domain/flow/flow';
 import type { TimeWindow } from '../../../domain/time-window';
@@ -65,13 +65,13 @@ function run(flow: Flow, options: RunOptions = {}, dialPlanId = 'first-plan') {
     clock,
     logger,
     recordRoute: { uri: 'sip:192.0.2.1:5060;lr', params: {} },
-    outboundGateway: 'sip:198.51.100.20:5070',
     startBranch: (branchOptions) => new Branch({ ...branchOptions, onProvisional: () => undefined, onAnswerRetransmitted: () => undefined }, port, clock).start(),
-    companyId: options.companyId ?? COMPANY,
-    snapshot: {
+    facts: { ...PLAN_CALL_DEFAULTS.facts, companyId: options.companyId ?? COMPANY },
+    snapshot: planSnapshot({
       dialPlans: new Map((options.plans ?? []).map((plan) => [plan.id, plan])),
       companies: new Map((options.companies ?? [{ id: COMPANY, timeZone: 'Europe/Berlin' }]).map((company) => [company.id, company])),
-    },
+      outboundGateway: 'sip:198.51.100.20:5070',
+    }),
   };
   new PlanRunner({ id: dialPlanId, flow }, call, (end) => ends.push(end), (event) => events.push(event)).start();
   return { port, ends, warnings, events };

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { planInvite, PLAN_CALL_DEFAULTS } from '../../support/plan-call';
+import { planInvite, planSnapshot, PLAN_CALL_DEFAULTS } from '../../support/plan-call';
 import pino from 'pino';
 import { RingStrategy, type RingGroupSettings } from '../../../domain/flow/apps/ring-group';
 import { DialPlanApp, type Flow } from '../../../domain/flow/flow';
@@ -42,6 +42,7 @@ function run(ringGroup: RingGroupSettings, outboundGateway: string | null = null
   const clock = new FakeClock();
   const port = new FakePort();
   const ends: PlanEnd[] = [];
+  const ended = new AbortController();
   const noop = () => undefined;
   const call: PlanCall = {
     ...PLAN_CALL_DEFAULTS,
@@ -50,14 +51,17 @@ function run(ringGroup: RingGroupSettings, outboundGateway: string | null = null
     clock,
     logger: pino({ level: 'silent' }),
     recordRoute: { uri: 'sip:192.0.2.1:5060;lr', params: {} },
-    outboundGateway,
+    snapshot: planSnapshot({ outboundGateway }),
     startBranch: (options) => new Branch({ ...options, onProvisional: noop, onAnswerRetransmitted: noop }, port, clock).start(),
     facts: { companyId: 'c', trunkId: null, failoverReason: null },
-    isOver: () => ends.length > 0,
+    ended: ended.signal,
     startBranchSet: (options) => new BranchSet({ ...options, onProvisional: noop, onAnswerRetransmitted: noop }, port, clock).start(),
     trunkBinding: (trunkId) => (trunkId === REGISTERED ? BINDING : null),
   };
-  new PlanRunner({ id: 'ring-plan', flow: flow(ringGroup) }, call, (end) => ends.push(end)).start();
+  new PlanRunner({ id: 'ring-plan', flow: flow(ringGroup) }, call, (end) => {
+    ended.abort();
+    ends.push(end);
+  }).start();
   const invites = () => port.sent.filter((entry) => entry.request.method === 'INVITE');
   const answer = (index: number, status: number): SipResponse => {
     const entry = invites()[index];

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { planInvite, PLAN_CALL_DEFAULTS } from '../../support/plan-call';
+import { planInvite, planSnapshot, PLAN_CALL_DEFAULTS } from '../../support/plan-call';
 import pino from 'pino';
 import { DialPlanApp, ForwardCallerId, type Flow } from '../../../domain/flow/flow';
 import { Branch } from '../../../worker/calls/branch';
@@ -31,7 +31,7 @@ function run(flow: Flow, outboundGateway: string | null = 'sip:198.51.100.20:507
     clock,
     logger: pino({ level: 'silent' }),
     recordRoute: { uri: 'sip:192.0.2.1:5060;lr', params: {} },
-    outboundGateway,
+    snapshot: planSnapshot({ outboundGateway }),
     startBranch: (options) => {
       const branch = new Branch({ ...options, onProvisional: () => undefined, onAnswerRetransmitted: () => undefined }, port, clock);
       branches.push(branch);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { planInvite, PLAN_CALL_DEFAULTS } from '../../support/plan-call';
+import { planInvite, planSnapshot, PLAN_CALL_DEFAULTS } from '../../support/plan-call';
 import pino from 'pino';
 import { DialPlanApp, type Flow } from '../../../domain/flow/flow';
 import type { WebhookAnswer } from '../../../domain/webhook';
@@ -37,10 +37,12 @@ const FLOW: Flow = {
 /** A client that records each request and answers when the test says so. */
 class FakeWebhookClient implements WebhookClient {
   readonly requests: WebhookRequest[] = [];
+  readonly signals: (AbortSignal | undefined)[] = [];
   private readonly answers: ((answer: WebhookAnswer) => void)[] = [];
 
-  send(request: WebhookRequest): Promise<WebhookAnswer> {
+  send(request: WebhookRequest, signal?: AbortSignal): Promise<WebhookAnswer> {
     this.requests.push(request);
+    this.signals.push(signal);
     return new Promise((resolve) => this.answers.push(resolve));
   }
 
@@ -55,7 +57,7 @@ function run(client: WebhookClient, clock = new FakeClock()) {
   const port = new FakePort();
   const ends: PlanEnd[] = [];
   const logged: string[] = [];
-  let over = false;
+  const ended = new AbortController();
   const logger = pino({ level: 'info' }, { write: (line: string) => logged.push(line) });
   const call: PlanCall = {
     ...PLAN_CALL_DEFAULTS,
@@ -64,18 +66,17 @@ function run(client: WebhookClient, clock = new FakeClock()) {
     clock,
     logger,
     recordRoute: { uri: 'sip:192.0.2.1:5060;lr', params: {} },
-    outboundGateway: null,
     startBranch: (options) => new Branch({ ...options, onProvisional: () => undefined, onAnswerRetransmitted: () => undefined }, port, clock).start(),
     facts: { companyId: 'company-1', trunkId: 'trunk-1', failoverReason: 'NOT_REGISTERED' },
-    webhookAllowedNetworks: ['10.0.0.0/8'],
+    snapshot: planSnapshot({ webhookAllowedNetworks: ['10.0.0.0/8'] }),
     webhookClient: client,
-    isOver: () => over,
+    ended: ended.signal,
   };
   new PlanRunner({ id: 'webhook-plan', flow: FLOW }, call, (end) => {
-    over = true;
+    ended.abort();
     ends.push(end);
   }).start();
-  return { port, ends, logged, clock, end: () => (over = true) };
+  return { port, ends, logged, clock, end: () => ended.abort() };
 }
 
 describe('WEBHOOK executor', () => {
@@ -145,6 +146,29 @@ describe('WEBHOOK executor', () => {
     expect(logged.join('')).to.include('webhook answered after the call ended: ignored');
   });
 
+  it("the call's end aborts its request: the client is handed the call's signal, aborted when the call ends", () => {
+    const client = new FakeWebhookClient();
+    const { end } = run(client);
+    expect(client.signals).to.have.length(1);
+    expect(client.signals[0]?.aborted).to.equal(false);
+    end();
+    expect(client.signals[0]?.aborted).to.equal(true);
+  });
+
+  it("with the real client: the call's end stops the request at once (no timer left), and no next step runs", async () => {
+    const clock = new FakeClock();
+    const client = createWebhookClient({ clock, resolve: () => new Promise(() => undefined) });
+    const { ends, port, end, logged } = run(client, clock);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(clock.pending()).to.equal(1, 'the request timeout');
+    end();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(clock.pending()).to.equal(0);
+    expect(ends).to.deep.equal([]);
+    expect(port.sent).to.deep.equal([]);
+    expect(logged.join('')).to.include('webhook request aborted: the call ended');
+  });
+
   it('a declared exit leading to a FORWARD rings it; the log line names the step and exit, never the URL or secret', async () => {
     const client = new FakeWebhookClient();
     const { port, logged } = run(client);
@@ -166,7 +190,6 @@ describe('WEBHOOK executor', () => {
       clock: new FakeClock(),
       logger: pino({ level: 'silent' }),
       recordRoute: { uri: 'sip:192.0.2.1:5060;lr', params: {} },
-      outboundGateway: null,
       webhookClient: client,
       startBranch: () => {
         throw new Error('the branch could not start');

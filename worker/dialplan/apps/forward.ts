@@ -1,9 +1,6 @@
 import { ForwardCallerId, type DialPlanApp } from '../../../domain/flow/flow';
-import { forwardedRequest } from '../../calls/proxy';
-import type { SipRequest } from '../../sip/message';
-import { presentingNumber } from '../caller-id';
-import type { AppExecutor, PlanCall } from '../runner';
-import { forwardRequestUri, literalDestination } from '../target';
+import { forwardedInvite } from '../forwarded-invite';
+import type { AppExecutor } from '../runner';
 
 /**
  * FORWARD: one branch to the target, rung for the step's ring timeout from the INVITE. Answered:
@@ -14,15 +11,14 @@ import { forwardRequestUri, literalDestination } from '../target';
  */
 export const forward: AppExecutor<DialPlanApp.FORWARD> = (step, call, done, dialPlanId) => {
   const { target, ringTimeoutSeconds, callerId } = step.forward;
-  const uri = forwardRequestUri(target, call.outboundGateway);
-  if (uri === null) {
+  const presentation = callerId === ForwardCallerId.DIAL_PLAN_NUMBER ? { callerId, dialPlanId, stepId: step.id } : { callerId: ForwardCallerId.KEEP_CALLER as const };
+  const invite = forwardedInvite(call, target, presentation);
+  if (invite === null) {
     call.logger.warn({ stepId: step.id, target }, 'forward target not reachable: no outbound gateway for a number');
     done({ kind: 'Exit', exit: 'noAnswer' });
     return;
   }
-  const proxied = forwardedRequest(call.invite, { uri, recordRoute: call.recordRoute, isOwnRoute: (route) => call.port.isOwnUri(route) });
-  const request = callerId === ForwardCallerId.DIAL_PLAN_NUMBER ? presentPlanNumber(proxied, call, dialPlanId, step.id) : proxied;
-  const destination = literalDestination(uri);
+  const { request, destination } = invite;
   call.startBranch({
     request,
     destination,
@@ -36,15 +32,3 @@ export const forward: AppExecutor<DialPlanApp.FORWARD> = (step, call, done, dial
     },
   });
 };
-
-/**
- * The API refuses DIAL_PLAN_NUMBER on a plan without an external number and the removal of a
- * number such a step presents; a snapshot caught between two changes may still lack it. Then the
- * call goes out with the caller kept, rather than not at all.
- */
-function presentPlanNumber(request: SipRequest, call: PlanCall, dialPlanId: string, stepId: string): SipRequest {
-  const number = call.dialPlanNumber(dialPlanId);
-  if (number !== null) return presentingNumber(request, number);
-  call.logger.warn({ stepId, dialPlanId }, 'forward presents the dial plan number, but the plan has none: the caller is kept');
-  return request;
-}

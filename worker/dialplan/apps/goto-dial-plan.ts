@@ -11,7 +11,7 @@ import type { AppExecutor } from '../runner';
 export const gotoDialPlan: AppExecutor<DialPlanApp.GOTO_DIAL_PLAN> = (step, call, done) => {
   const { dialPlanId } = step.gotoDialPlan;
   const target = call.snapshot.dialPlans.get(dialPlanId);
-  if (target === undefined || target.companyId !== call.companyId) {
+  if (target === undefined || target.companyId !== call.facts.companyId) {
     call.logger.warn({ stepId: step.id, dialPlanId }, 'goto dial plan: no such dial plan in the company; the call ends');
     done({ kind: 'Respond', status: UNANSWERED_STATUS });
     return;

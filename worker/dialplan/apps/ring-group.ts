@@ -1,31 +1,18 @@
-import type { DialPlanApp } from '../../../domain/flow/flow';
-import { RingStrategy, RING_GROUP_TARGET_TIMEOUT, trunkTargetId, type RingGroupTarget } from '../../../domain/flow/apps/ring-group';
+import { ForwardCallerId, type DialPlanApp } from '../../../domain/flow/flow';
+import { RingStrategy, RING_GROUP_TARGET_TIMEOUT, type RingGroupTarget } from '../../../domain/flow/apps/ring-group';
 import type { BranchSetMember } from '../../calls/branch-set';
-import { forwardedRequest } from '../../calls/proxy';
+import { forwardedInvite } from '../forwarded-invite';
 import type { AppExecutor, PlanCall, StepEnd } from '../runner';
-import { forwardRequestUri, literalDestination } from '../target';
 
 /**
  * The branch one target is rung on, or null when it cannot be rung at all (a number with no
- * outbound gateway, a trunk with no current registration): such a target fails at once.
+ * outbound gateway, a trunk with no current registration): such a target fails at once. A ring
+ * group presents the caller.
  */
 function memberFor(target: RingGroupTarget, ringMs: number, call: PlanCall): BranchSetMember | null {
-  const trunkId = trunkTargetId(target.target);
-  let uri: string | null;
-  let destination;
-  if (trunkId !== null) {
-    // Another trunk of the company: its PBX's current registration, sent where the REGISTER came from (NAT).
-    const binding = call.trunkBinding(trunkId);
-    if (binding === null) return null;
-    uri = binding.contact;
-    destination = { address: binding.sourceAddress, port: binding.sourcePort };
-  } else {
-    uri = forwardRequestUri(target.target, call.outboundGateway);
-    if (uri === null) return null;
-    destination = literalDestination(uri);
-  }
-  const request = forwardedRequest(call.invite, { uri, recordRoute: call.recordRoute, isOwnRoute: (route) => call.port.isOwnUri(route) });
-  return { request, destination, target: target.target, noProvisionalMs: null, ringMs, ringFrom: 'start' };
+  const invite = forwardedInvite(call, target.target, { callerId: ForwardCallerId.KEEP_CALLER });
+  if (invite === null) return null;
+  return { request: invite.request, destination: invite.destination, target: target.target, noProvisionalMs: null, ringMs, ringFrom: 'start' };
 }
 
 /**

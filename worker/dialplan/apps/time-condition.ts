@@ -8,8 +8,8 @@ import type { AppExecutor } from '../runner';
  * has no time zone: nothing matches.
  */
 export const timeCondition: AppExecutor<DialPlanApp.TIME_CONDITION> = (step, call, done) => {
-  const timeZone = call.snapshot.companies.get(call.companyId)?.timeZone;
-  if (timeZone === undefined) call.logger.warn({ stepId: step.id, companyId: call.companyId }, 'time condition: no time zone for the company; noMatch');
+  const timeZone = call.snapshot.companies.get(call.facts.companyId)?.timeZone;
+  if (timeZone === undefined) call.logger.warn({ stepId: step.id, companyId: call.facts.companyId }, 'time condition: no time zone for the company; noMatch');
   const matched = timeZone !== undefined && matchesTimeWindow(step.timeCondition, timeZone, call.clock.now());
   done({ kind: 'Exit', exit: matched ? 'match' : 'noMatch' });
 };
