@@ -13,6 +13,12 @@ import { Supervisor } from '../worker/edge/supervisor';
 import { SharedFailureThrottle } from '../worker/registrar/throttle';
 import type { SipWorkerData } from '../worker/worker-main';
 import { TIMER_C_MS } from '../worker/sip/timers';
+import { systemClock } from '../worker/clock';
+import { EvidenceBatcher } from '../worker/health/evidence-batcher';
+import { HealthStore } from '../worker/health/health-store';
+import type { LocalHealthMessage } from '../worker/health/local-view';
+import { REGISTRATION_CHECK_MS, trunksWithLapsedRegistration } from '../worker/health/registration-check';
+import { TrialCounter } from '../worker/health/trial-counter';
 import type { Config } from './config';
 import { DATABASE_CONNECT_TIMEOUT_MS } from './connect-timeout';
 
@@ -55,6 +61,7 @@ export async function startSipRole(config: Config, databaseUrl: string, logger: 
   const throttleBuffers = SharedFailureThrottle.create();
   const throttle = SharedFailureThrottle.attach(throttleBuffers);
   const nonceSecret = randomBytes(32);
+  const trialBuffers = TrialCounter.create();
   // Workers advertise the bound port, which is only known once the edge has bound (SIP_PORT=0).
   let publicPort = config.sipPort;
   const supervisor = new Supervisor({
@@ -73,6 +80,7 @@ export async function startSipRole(config: Config, databaseUrl: string, logger: 
       registerThrottle: throttleBuffers,
       nonceSecret,
       timerCMs: options.timerCMs ?? TIMER_C_MS,
+      trials: trialBuffers,
     }),
   });
   supervisor.on('exit', (index, code) => {
@@ -97,7 +105,7 @@ export async function startSipRole(config: Config, databaseUrl: string, logger: 
     throw error;
   }
 
-  const pool = new Pool({ connectionString: databaseUrl, max: 2, application_name: 'trunk-failover-sip-edge', connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS });
+  const pool = new Pool({ connectionString: databaseUrl, max: 4, application_name: 'trunk-failover-sip-edge', connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS });
   pool.on('error', (error) => log.warn({ err: error }, 'database pool error'));
   const reporter = new LoadReporter({ pool, nodeId, entries: () => counter.entries(), logger: log });
   await reporter.start();
@@ -107,6 +115,28 @@ export async function startSipRole(config: Config, databaseUrl: string, logger: 
     });
   }, REGISTRATION_SWEEP_MS);
   sweeper.unref();
+
+  // Trunk health: the workers' evidence, batched per trunk and applied to trunk_health here.
+  const batcher = new EvidenceBatcher({
+    store: new HealthStore({ pool, clock: systemClock, logger: log }),
+    clock: systemClock,
+    logger: log,
+    onLocalView: (trunkId, health) => {
+      const payload: LocalHealthMessage = { kind: 'local-health', trunkId, health };
+      supervisor.broadcast({ type: 'control', payload });
+    },
+  });
+  supervisor.on('message', (_index, message) => {
+    if (message.type === 'evidence') batcher.add(message.trunkId, message.evidence);
+  });
+  const registrationCheck = setInterval(() => {
+    trunksWithLapsedRegistration(pool)
+      .then((trunkIds) => {
+        for (const trunkId of trunkIds) batcher.add(trunkId, { kind: 'Registration', registered: false });
+      })
+      .catch((error: unknown) => log.warn({ err: error }, 'lapsed registrations not checked'));
+  }, REGISTRATION_CHECK_MS);
+  registrationCheck.unref();
 
   // Each worker reports its counters every second; the node sums the latest of each.
   const workerCounters = new Map<number, CountersReport>();
@@ -131,7 +161,7 @@ export async function startSipRole(config: Config, databaseUrl: string, logger: 
       calls += report.calls;
       foreignNonces += report.foreignNonces;
     }
-    log.info({ edge: edge.stats(), requests, drops, calls, records, registerThrottle: throttle.stats(Date.now()), foreignNonces, workers: supervisor.health() }, 'SIP node counters');
+    log.info({ edge: edge.stats(), health: batcher.stats(), requests, drops, calls, records, registerThrottle: throttle.stats(Date.now()), foreignNonces, workers: supervisor.health() }, 'SIP node counters');
   }, STATS_LOG_MS);
   statsTimer.unref();
 
@@ -144,8 +174,10 @@ export async function startSipRole(config: Config, databaseUrl: string, logger: 
     stop: async () => {
       clearInterval(sweeper);
       clearInterval(statsTimer);
+      clearInterval(registrationCheck);
       await edge.close();
       await supervisor.stop();
+      await batcher.stop();
       await reporter.stop();
       await pool.end();
     },

@@ -19,6 +19,9 @@ import { SharedFailureThrottle, type ThrottleBuffers } from './registrar/throttl
 import { Containment } from './sip/containment';
 import { createSipStack } from './sip/stack';
 import { createWebhookClient } from './dialplan/webhook-client';
+import type { HealthEvidence } from '../domain/trunk-health';
+import { TrialCounter, type TrialCounterBuffers } from './health/trial-counter';
+import { isLocalHealthMessage, LocalHealthView } from './health/local-view';
 
 /** What the SIP role hands each worker thread. */
 export interface SipWorkerData {
@@ -36,6 +39,8 @@ export interface SipWorkerData {
   readonly nonceSecret: Uint8Array;
   /** Timer C of the PBX branch. */
   readonly timerCMs: number;
+  /** Calls to DOWN trunks, counted across the node's workers for trial calls. */
+  readonly trials: TrialCounterBuffers;
 }
 
 const HEALTH_INTERVAL_MS = 1000;
@@ -97,6 +102,10 @@ async function main(data: SipWorkerData): Promise<void> {
   loadGuard.start();
   let unpinned: string[] = [];
 
+  // The node's own view of trunk health while it cannot reach the database, laid over the snapshot.
+  const localHealth = new LocalHealthView();
+  const routingSnapshot = () => localHealth.apply(listener.current());
+  const evidence = (trunkId: string, item: HealthEvidence) => post({ type: 'evidence', trunkId, evidence: item });
   let handler: RequestHandler | null = null;
   const stack = createSipStack({
     socket: port,
@@ -117,6 +126,7 @@ async function main(data: SipWorkerData): Promise<void> {
     throttle: SharedFailureThrottle.attach(data.registerThrottle, data.index),
     counters,
     snapshot: () => listener.current(),
+    evidence,
   });
   handler = new RequestHandler({
     port: stack,
@@ -128,7 +138,9 @@ async function main(data: SipWorkerData): Promise<void> {
     counters,
     timerCMs: data.timerCMs,
     worker,
-    snapshot: () => listener.current(),
+    snapshot: routingSnapshot,
+    trials: TrialCounter.attach(data.trials),
+    evidence,
     unpin: (callId) => unpinned.push(callId),
     accepting: () => accepting,
     overloaded: () => loadGuard.isOverloaded(),
@@ -178,6 +190,7 @@ async function main(data: SipWorkerData): Promise<void> {
       case 'control':
         // `{ cmd: 'counters' }`: report now rather than at the next interval (tests, operators' tools).
         if ((message.payload as { cmd?: unknown } | null)?.cmd === 'counters') postCounters();
+        if (isLocalHealthMessage(message.payload)) localHealth.set(message.payload.trunkId, message.payload.health);
         return;
       default:
         return;

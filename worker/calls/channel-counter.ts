@@ -275,7 +275,7 @@ function checkOptions(options: ChannelCounterOptions): { capacity: number; maxWo
 }
 
 /** Writes the uuid's 16 bytes as 4 big-endian words into `out`. Trunk ids are PostgreSQL uuids. */
-function parseUuid(uuid: string, out: Int32Array): void {
+export function parseUuid(uuid: string, out: Int32Array): void {
   if (!isUuid(uuid)) throw new TypeError(`not a uuid: ${JSON.stringify(uuid)}`);
   let word = 0;
   let nibbles = 0;

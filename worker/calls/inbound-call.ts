@@ -7,7 +7,10 @@ import { PlanRunner, type PlanBranchOptions } from '../dialplan/runner';
 import type { BranchSet } from './branch-set';
 import type { WebhookClient } from '../dialplan/webhook-client';
 import { decide, next } from '../routing/decide';
-import type { AttemptOutcome, ChannelView, Route } from '../routing/route';
+import { TRIAL_NO_PROVISIONAL_MS, type AttemptOutcome, type ChannelView, type Route } from '../routing/route';
+import type { HealthEvidence } from '../../domain/trunk-health';
+import type { TrialView } from '../health/trial-counter';
+import { callEvidence } from '../health/call-evidence';
 import type { Endpoint, NameAddr, SipRequest, SipResponse } from '../sip/message';
 import type { SipPort } from '../sip/port';
 import { Branch } from './branch';
@@ -54,6 +57,10 @@ export interface CallDeps {
   readonly onAnswered: (call: AnsweredCall) => void;
   /** Setup is over (answered or failed): the INVITE transaction's state can go. */
   readonly onSettled: (call: InboundCall) => void;
+  /** Counts calls to `DOWN` trunks for trial calls (default: none is a trial). */
+  readonly trials?: TrialView;
+  /** Takes what an attempt to the PBX says about its trunk's health (default: dropped). */
+  readonly evidence?: (trunkId: string, evidence: HealthEvidence) => void;
   /** Sends the dial plan's webhooks; one per worker. */
   readonly webhookClient: WebhookClient;
 }
@@ -122,7 +129,7 @@ export class InboundCall {
   /** Answers 100 Trying at once, then routes. */
   start(): void {
     this.deps.port.reply(this.invite, 100, 'Trying');
-    this.execute(decide({ did: this.dialled.did }, this.snapshot, this.deps.clock.now(), this.deps.channels));
+    this.execute(decide({ did: this.dialled.did }, this.snapshot, this.deps.clock.now(), this.deps.channels, this.deps.trials));
   }
 
   /** True when `request` is a CANCEL of this call's INVITE from its caller's carrier (RFC 3261 section 9.2). */
@@ -220,7 +227,7 @@ export class InboundCall {
       request,
       destination: { address: binding.sourceAddress, port: binding.sourcePort },
       target: binding.contact,
-      noProvisionalMs: trunk.failover.noProvisionalTimeoutMs,
+      noProvisionalMs: route.trial === true ? TRIAL_NO_PROVISIONAL_MS : trunk.failover.noProvisionalTimeoutMs,
       ringMs: this.deps.timerCMs,
       ringFrom: 'provisional',
       onOutcome: (outcome, response) => this.afterDelivery(route, outcome, response),
@@ -252,6 +259,8 @@ export class InboundCall {
 
   private afterDelivery(route: Extract<Route, { kind: 'Deliver' }>, outcome: AttemptOutcome, response: SipResponse | null): void {
     if (this.phase.kind === 'settled') return;
+    const evidence = callEvidence(route, outcome);
+    if (evidence !== null) this.deps.evidence?.(route.trunk.id, evidence);
     if (outcome.kind === 'Answered' && response !== null) {
       this.relay(response);
       this.answered(response, { address: route.binding.sourceAddress, port: route.binding.sourcePort }, this.heldChannel);

@@ -1,3 +1,5 @@
+import type { HealthEvidence } from '../../domain/trunk-health';
+import type { TrialView } from '../health/trial-counter';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CallOutcome } from '../../domain/call';
@@ -49,6 +51,10 @@ export interface RequestHandlerDeps {
   readonly overloaded: () => boolean;
   /** Sends the dial plans' webhooks. */
   readonly webhookClient: WebhookClient;
+  /** Counts calls to `DOWN` trunks for trial calls. */
+  readonly trials?: TrialView;
+  /** Takes each call's evidence of its trunk's health. */
+  readonly evidence?: (trunkId: string, evidence: HealthEvidence) => void;
 }
 
 /**
@@ -191,6 +197,8 @@ export class RequestHandler {
       onAnswered: (answered) => this.dialogs.add(answered),
       onSettled: (settled) => this.settled(settled),
       webhookClient: this.deps.webhookClient,
+      trials: this.deps.trials,
+      evidence: this.deps.evidence,
     });
     this.calls.set(callId, call);
     call.start();

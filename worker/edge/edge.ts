@@ -340,6 +340,7 @@ class UdpEdge implements Edge {
         return;
       case 'ready':
       case 'event':
+      case 'evidence':
         return;
       default: {
         const unknown: never = message;

@@ -7,6 +7,8 @@
  * `postMessage` moves them instead of copying them a second time.
  */
 
+import type { HealthEvidence } from '../../domain/trunk-health';
+
 // ---- edge → worker ----
 
 /** One received datagram. `data` is a copy of exactly the datagram's bytes, owned by the receiver. */
@@ -86,6 +88,13 @@ export interface EventMessage {
   readonly payload: unknown;
 }
 
+/** What a call or a REGISTER said about a trunk's health; the main thread applies it (worker/health). */
+export interface EvidenceMessage {
+  readonly type: 'evidence';
+  readonly trunkId: string;
+  readonly evidence: HealthEvidence;
+}
+
 /**
  * The carriers' source CIDRs of the worker's snapshot, posted at start and whenever the carrier
  * list changes: the edge refuses new INVITEs from other sources itself (admission.ts).
@@ -97,7 +106,7 @@ export interface CarriersMessage {
   readonly sourceCidrs: readonly string[];
 }
 
-export type WorkerToEdge = ReadyMessage | SendMessage | UnpinMessage | KeepMessage | HealthMessage | CarriersMessage | EventMessage;
+export type WorkerToEdge = ReadyMessage | SendMessage | UnpinMessage | KeepMessage | HealthMessage | CarriersMessage | EventMessage | EvidenceMessage;
 
 /**
  * How often a worker posts `keep` for its live dialogs. The edge forgets a Call-ID idle for
@@ -105,7 +114,7 @@ export type WorkerToEdge = ReadyMessage | SendMessage | UnpinMessage | KeepMessa
  */
 export const KEEP_INTERVAL_MS = 60_000;
 
-const WORKER_TO_EDGE_TYPES: ReadonlySet<string> = new Set<WorkerToEdge['type']>(['ready', 'send', 'unpin', 'keep', 'health', 'carriers', 'event']);
+const WORKER_TO_EDGE_TYPES: ReadonlySet<string> = new Set<WorkerToEdge['type']>(['ready', 'send', 'unpin', 'keep', 'health', 'carriers', 'event', 'evidence']);
 
 /**
  * Whether a value posted by a worker has a known `type`. Only the discriminant is checked: the

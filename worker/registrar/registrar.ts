@@ -1,3 +1,4 @@
+import type { HealthEvidence } from '../../domain/trunk-health';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from 'pino';
 import { DigestAlgorithm } from '../../domain/digest';
@@ -34,6 +35,11 @@ export interface RegistrarDeps {
   readonly throttle: FailureThrottle;
   readonly counters: Pick<WorkerCounters, 'foreignNonce'>;
   readonly snapshot: () => Snapshot;
+  /**
+   * The trunk gained its first binding or lost its last: `Registration` evidence for its health
+   * (applied by the SIP node's main thread; a repeat is ignored there). Default: dropped.
+   */
+  readonly evidence?: (trunkId: string, evidence: HealthEvidence) => void;
 }
 
 type Verdict =
@@ -171,6 +177,7 @@ export class Registrar {
     const agent = headerText(request.headers, 'user-agent');
     const userAgent = agent === undefined ? null : recordText(agent);
     let bindings: { contact: string; expires_in: number }[];
+    let healthSaysRegistered: boolean | null = null;
     let client: PoolClient | null = null;
     let broken = false;
     try {
@@ -203,6 +210,8 @@ export class Registrar {
          FROM registration WHERE trunk_id = $1 ORDER BY updated_at DESC`,
         [trunk.id],
       ));
+      const { rows: health } = await client.query<{ registered: boolean }>('SELECT registered FROM trunk_health WHERE trunk_id = $1', [trunk.id]);
+      healthSaysRegistered = health[0]?.registered ?? null;
       await client.query('COMMIT');
     } catch (error) {
       await client?.query('ROLLBACK').catch(() => undefined);
@@ -222,6 +231,8 @@ export class Registrar {
       // A connection that failed is closed, not handed to the next REGISTER.
       client?.release(broken);
     }
+    const registered = bindings.length > 0;
+    if (healthSaysRegistered !== null && healthSaysRegistered !== registered) this.deps.evidence?.(trunk.id, { kind: 'Registration', registered });
     const contacts: NameAddr[] = bindings.map((binding) => ({ uri: binding.contact, params: { expires: String(binding.expires_in) } }));
     port.reply(request, 200, 'OK', { headers: { contact: contacts.length > 0 ? contacts : undefined, date: new Date(this.deps.clock.now()).toUTCString() } });
     // Refreshes come every minute or so from every PBX: debug, not info.

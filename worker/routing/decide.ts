@@ -1,6 +1,7 @@
 import { FailoverReason } from '../../domain/call';
 import { isPbxDown } from '../../domain/trunk-health';
 import type { RegistrationBinding, Snapshot, TrunkConfig } from '../config/snapshot';
+import type { TrialView } from '../health/trial-counter';
 import { STATUS_WITHOUT_FAILOVER, type AttemptOutcome, type ChannelView, type Route } from './route';
 
 /** The facts of an inbound INVITE that routing depends on. */
@@ -25,12 +26,17 @@ export function failoverOrReject(snapshot: Snapshot, trunk: TrunkConfig, failove
   return { kind: 'Reject', status: fixed === 'pbx' ? (pbxStatus ?? 500) : fixed, failoverReason, trunk, relayPbxResponse: fixed === 'pbx' && pbxStatus !== null };
 }
 
+/** Never a trial: for callers that route without counting calls (simulateCall). */
+export const NO_TRIALS: TrialView = { isTrial: () => false };
+
 /**
- * Routes a new inbound call (DESIGN section 4 step 3). Pure: the snapshot, the clock and the
- * live call counts are inputs. "Not registered" and "channels full" are decided here, before
- * anything is sent to the PBX.
+ * Routes a new inbound call (DESIGN section 4 step 3). Pure: the snapshot, the clock, the live
+ * call counts and the per-trunk count of calls to a `DOWN` trunk are inputs. "Not registered",
+ * "PBX down" and "channels full" are decided here, before anything is sent to the PBX. While a
+ * trunk without OPTIONS probing is down for failing calls or probes, every `TRIAL_EVERY`th call
+ * (counted by `trials`) still tries the PBX: nothing else would bring the trunk back.
  */
-export function decide(call: CallToRoute, snapshot: Snapshot, now: number, channels: ChannelView): Route {
+export function decide(call: CallToRoute, snapshot: Snapshot, now: number, channels: ChannelView, trials: TrialView = NO_TRIALS): Route {
   const target = call.did === null ? undefined : snapshot.dids.get(call.did);
   if (target === undefined) return { kind: 'Reject', status: 404, failoverReason: null, trunk: null, relayPbxResponse: false };
   switch (target.kind) {
@@ -44,11 +50,12 @@ export function decide(call: CallToRoute, snapshot: Snapshot, now: number, chann
       const binding = currentBinding(snapshot, trunk.id, now);
       if (binding === null) return failoverOrReject(snapshot, trunk, FailoverReason.NOT_REGISTERED, null);
       const health = snapshot.health.get(trunk.id);
-      if (health !== undefined && isPbxDown(health)) return failoverOrReject(snapshot, trunk, FailoverReason.PBX_DOWN, null);
+      const trial = health !== undefined && isPbxDown(health);
+      if (trial && (trunk.healthCheck.enabled || !trials.isTrial(trunk.id, health.since))) return failoverOrReject(snapshot, trunk, FailoverReason.PBX_DOWN, null);
       if (channels.active(trunk.id) >= trunk.maxConcurrentCalls) {
         return failoverOrReject(snapshot, trunk, FailoverReason.CONCURRENCY_LIMIT, null);
       }
-      return { kind: 'Deliver', trunk, binding };
+      return trial ? { kind: 'Deliver', trunk, binding, trial } : { kind: 'Deliver', trunk, binding };
     }
     default: {
       const unknown: never = target;

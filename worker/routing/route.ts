@@ -6,8 +6,12 @@ import type { DialPlanConfig, RegistrationBinding, TrunkConfig } from '../config
  * when an attempt ends. A closed union: the executor's `switch` ends in a `never` check.
  */
 export type Route =
-  /** Proxy the INVITE to the trunk's registered PBX, at the address its REGISTER came from. */
-  | { readonly kind: 'Deliver'; readonly trunk: TrunkConfig; readonly binding: RegistrationBinding }
+  /**
+   * Proxy the INVITE to the trunk's registered PBX, at the address its REGISTER came from. `trial`:
+   * the trunk is `DOWN` and this call tries the PBX anyway, with `TRIAL_NO_PROVISIONAL_MS` for its
+   * 1xx; its outcome decides whether the trunk comes back.
+   */
+  | { readonly kind: 'Deliver'; readonly trunk: TrunkConfig; readonly binding: RegistrationBinding; readonly trial?: true }
   /** A failover reason held and failover is on: run the trunk's failover dial plan. */
   | {
       readonly kind: 'Failover';
@@ -53,6 +57,9 @@ export type AttemptOutcome =
 export interface ChannelView {
   active(trunkId: string): number;
 }
+
+/** A trial call's no-1xx timeout: short, since the trunk is known down and the caller waits. */
+export const TRIAL_NO_PROVISIONAL_MS = 2_000;
 
 /** What the caller gets when a failover reason holds and failover is off (DESIGN section 1). */
 export const STATUS_WITHOUT_FAILOVER: Readonly<Record<FailoverReason, number | 'pbx'>> = {

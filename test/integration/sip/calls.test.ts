@@ -37,6 +37,9 @@ describe('inbound calls and failover (real SIP on loopback)', function () {
         ],
       },
     });
+    // These tests fail the PBX on purpose, one after another: a health threshold of 10 failures in a
+    // row keeps the trunk out of PBX_DOWN (test/integration/sip/trunk-health.test.ts covers that).
+    await h.applying(() => h.api.dataSource.query('UPDATE trunk SET health_check_failures_to_down = 10 WHERE id = $1', [trunk.trunkId]), 'trunk', trunk.trunkId);
     await h.registerPbx(pbx, 'call-pbx');
   });
   after(async () => {

@@ -3,6 +3,7 @@ import { FailoverReason } from '../../../domain/call';
 import { TrunkDownReason, TrunkHealthState } from '../../../domain/trunk-health';
 import type { TrunkHealthView } from '../../../worker/config/snapshot';
 import { decide, next } from '../../../worker/routing/decide';
+import type { TrialView } from '../../../worker/health/trial-counter';
 import type { AttemptOutcome, ChannelView, Route } from '../../../worker/routing/route';
 import { binding, dialPlanConfig, snapshotOf, trunkConfig } from '../../support/snapshot';
 
@@ -15,7 +16,7 @@ function shape(route: Route | null): Record<string, unknown> | null {
   if (route === null) return null;
   switch (route.kind) {
     case 'Deliver':
-      return { kind: route.kind, binding: route.binding.id };
+      return route.trial === true ? { kind: route.kind, binding: route.binding.id, trial: true } : { kind: route.kind, binding: route.binding.id };
     case 'Failover':
       return { kind: route.kind, failoverReason: route.failoverReason, pbxStatus: route.pbxStatus, dialPlan: route.dialPlan.id };
     case 'RunDialPlan':
@@ -25,11 +26,19 @@ function shape(route: Route | null): Record<string, unknown> | null {
   }
 }
 
+/** A trial counter that answers `trial` and records what it was asked. */
+const trialsOf = (trial: boolean, asked: string[] = []): TrialView => ({
+  isTrial: (trunkId, since) => {
+    asked.push(`${trunkId}@${since}`);
+    return trial;
+  },
+});
+
 const health = (state: TrunkHealthState, reason: TrunkDownReason | null): TrunkHealthView => ({ state, reason, registered: true, since: 0 });
 
 describe('decide(): routing a new inbound call', () => {
   const registered = [binding()];
-  const rows: { name: string; did?: string | null; parts?: Parameters<typeof snapshotOf>[0]; active?: number; expected: Record<string, unknown> }[] = [
+  const rows: { name: string; did?: string | null; parts?: Parameters<typeof snapshotOf>[0]; active?: number; trial?: boolean; expected: Record<string, unknown> }[] = [
     { name: 'registered, channels free: deliver to the binding', parts: { registrations: registered }, expected: { kind: 'Deliver', binding: 'reg-1' } },
     {
       name: 'the newest unexpired binding is used, expired ones skipped',
@@ -88,6 +97,37 @@ describe('decide(): routing a new inbound call', () => {
       parts: { registrations: registered, health: [['trunk-1', health(TrunkHealthState.DOWN, TrunkDownReason.NOT_REGISTERED)]] },
       expected: { kind: 'Deliver', binding: 'reg-1' },
     },
+    {
+      name: 'down for failing calls, no probing, the counter says trial: deliver as a trial',
+      parts: { registrations: registered, health: [['trunk-1', health(TrunkHealthState.DOWN, TrunkDownReason.CALLS_FAILING)]] },
+      trial: true,
+      expected: { kind: 'Deliver', binding: 'reg-1', trial: true },
+    },
+    {
+      name: 'down for failing probes, probing since turned off, the counter says trial: deliver as a trial',
+      parts: { registrations: registered, health: [['trunk-1', health(TrunkHealthState.DOWN, TrunkDownReason.PROBES_FAILING)]] },
+      trial: true,
+      expected: { kind: 'Deliver', binding: 'reg-1', trial: true },
+    },
+    {
+      name: 'down, probing on: never a trial (the probes bring it back), PBX_DOWN',
+      parts: { registrations: registered, trunks: [trunkConfig({ healthCheck: { enabled: true } })], health: [['trunk-1', health(TrunkHealthState.DOWN, TrunkDownReason.CALLS_FAILING)]] },
+      trial: true,
+      expected: { kind: 'Failover', failoverReason: 'PBX_DOWN', pbxStatus: null, dialPlan: 'plan-1' },
+    },
+    {
+      name: 'a trial with every channel taken: fail over (CONCURRENCY_LIMIT)',
+      parts: { registrations: registered, health: [['trunk-1', health(TrunkHealthState.DOWN, TrunkDownReason.CALLS_FAILING)]] },
+      trial: true,
+      active: 2,
+      expected: { kind: 'Failover', failoverReason: 'CONCURRENCY_LIMIT', pbxStatus: null, dialPlan: 'plan-1' },
+    },
+    {
+      name: 'UP with the counter saying trial: a plain delivery (trials are only for DOWN trunks)',
+      parts: { registrations: registered, health: [['trunk-1', health(TrunkHealthState.UP, null)]] },
+      trial: true,
+      expected: { kind: 'Deliver', binding: 'reg-1' },
+    },
     { name: 'health UP: deliver', parts: { registrations: registered, health: [['trunk-1', health(TrunkHealthState.UP, null)]] }, expected: { kind: 'Deliver', binding: 'reg-1' } },
     { name: 'health UNKNOWN: deliver', parts: { registrations: registered, health: [['trunk-1', health(TrunkHealthState.UNKNOWN, null)]] }, expected: { kind: 'Deliver', binding: 'reg-1' } },
     {
@@ -116,10 +156,18 @@ describe('decide(): routing a new inbound call', () => {
   ];
   for (const row of rows) {
     it(row.name, () => {
-      const route = decide({ did: row.did === undefined ? DID : row.did }, snapshotOf(row.parts), NOW, channels(row.active ?? 0));
+      const route = decide({ did: row.did === undefined ? DID : row.did }, snapshotOf(row.parts), NOW, channels(row.active ?? 0), trialsOf(row.trial ?? false));
       expect(shape(route)).to.deep.equal(row.expected);
     });
   }
+
+  it('counts calls to a DOWN trunk in its DOWN period (the health since), and only those', () => {
+    const asked: string[] = [];
+    const down = snapshotOf({ registrations: registered, health: [['trunk-1', { ...health(TrunkHealthState.DOWN, TrunkDownReason.CALLS_FAILING), since: 42 }]] });
+    decide({ did: DID }, down, NOW, channels(0), trialsOf(false, asked));
+    decide({ did: DID }, snapshotOf({ registrations: registered }), NOW, channels(0), trialsOf(false, asked));
+    expect(asked).to.deep.equal(['trunk-1@42']);
+  });
 });
 
 describe('next(): after the attempt to deliver', () => {
