@@ -18,7 +18,7 @@ const MAX_EVENT_ID = 9_223_372_036_854_775_807n;
  */
 function afterId(after: string | null | undefined): string | null {
   if (after == null) return null;
-  if (!/^\d{1,19}$/.test(after) || BigInt(after) > MAX_EVENT_ID) throw badInput(['after: not a cursor from this list (the id of an event)']);
+  if (!/^\d{1,19}$/.test(after) || BigInt(after) > MAX_EVENT_ID) throw badInput(['after: not a cursor from this list']);
   return BigInt(after).toString();
 }
 
