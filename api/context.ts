@@ -7,6 +7,7 @@ import type { CompanyService } from './company/company.service';
 import type { DialPlanService } from './dial-plan/dial-plan.service';
 import type { SimulateService } from './simulate/simulate.service';
 import type { TrunkService } from './trunk/trunk.service';
+import type { TrunkEventService } from './trunk-event/trunk-event.service';
 import type { WebhookService } from './webhook/webhook.service';
 
 export interface Services {
@@ -17,6 +18,7 @@ export interface Services {
   readonly dialPlans: DialPlanService;
   readonly simulations: SimulateService;
   readonly trunks: TrunkService;
+  readonly trunkEvents: TrunkEventService;
   readonly webhooks: WebhookService;
 }
 

@@ -7,9 +7,10 @@ import { CompanyResolver } from './company/company.resolver';
 import { DialPlanResolver } from './dial-plan/dial-plan.resolver';
 import { SimulateResolver } from './simulate/simulate.resolver';
 import { TrunkResolver } from './trunk/trunk.resolver';
+import { TrunkEventResolver } from './trunk-event/trunk-event.resolver';
 import { WebhookResolver } from './webhook/webhook.resolver';
 
-export const RESOLVERS = [ApiKeyResolver, CallResolver, CarrierResolver, CompanyResolver, DialPlanResolver, SimulateResolver, TrunkResolver, WebhookResolver] as const;
+export const RESOLVERS = [ApiKeyResolver, CallResolver, CarrierResolver, CompanyResolver, DialPlanResolver, SimulateResolver, TrunkResolver, TrunkEventResolver, WebhookResolver] as const;
 
 /** The executable schema. Inputs are validated by class-validator before a resolver runs. */
 export function buildApiSchema(): Promise<GraphQLSchema> {

@@ -17,6 +17,7 @@ import { createErrorFormatter } from './format-error';
 import { findRequestExcess, queryTooComplex } from './query-limits';
 import { SimulateService } from './simulate/simulate.service';
 import { TrunkService } from './trunk/trunk.service';
+import { TrunkEventService } from './trunk-event/trunk-event.service';
 import { WebhookService } from './webhook/webhook.service';
 
 /** Larger bodies are refused before parsing: no configuration document comes near this. */
@@ -48,6 +49,7 @@ export function createServices(dataSource: DataSource, logger: Logger, sipRealm:
     dialPlans: new DialPlanService(dataSource),
     simulations: new SimulateService(dataSource),
     trunks: new TrunkService(dataSource, sipRealm),
+    trunkEvents: new TrunkEventService(dataSource),
     webhooks: new WebhookService(dataSource),
   };
 }

@@ -7,7 +7,9 @@ import { Did } from './entities/did.entity';
 import { OutboundGateway } from './entities/outbound-gateway.entity';
 import { Registration } from './entities/registration.entity';
 import { Trunk } from './entities/trunk.entity';
+import { TrunkEvent } from './entities/trunk-event.entity';
+import { TrunkHealth } from './entities/trunk-health.entity';
 import { TrunkLoad } from './entities/trunk-load.entity';
 import { WebhookAllowedNetworks } from './entities/webhook-allowed-networks.entity';
 
-export const ENTITIES = [ApiKey, CallRecord, Carrier, Company, DialPlan, Did, OutboundGateway, Registration, Trunk, TrunkLoad, WebhookAllowedNetworks];
+export const ENTITIES = [ApiKey, CallRecord, Carrier, Company, DialPlan, Did, OutboundGateway, Registration, Trunk, TrunkEvent, TrunkHealth, TrunkLoad, WebhookAllowedNetworks];

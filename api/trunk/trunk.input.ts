@@ -1,6 +1,7 @@
 import { Field, ID, InputType, Int } from 'type-graphql';
 import { ArrayMaxSize, ArrayMinSize, IsOptional, Length, Max, Min, ValidateNested } from 'class-validator';
 import { DigestAlgorithm } from '../../domain/digest';
+import { HEALTH_CHECK_DEFAULTS, HEALTH_CHECK_LIMITS } from '../../domain/trunk-health';
 
 export const SIP_PASSWORD_LENGTH = { min: 12, max: 128 } as const;
 export const MAX_INBOUND_NUMBERS = 1000;
@@ -25,6 +26,32 @@ export class FailoverSettingsInput {
   @Min(500, { each: true })
   @Max(599, { each: true })
   triggerStatusCodes?: number[] | null;
+}
+
+const { intervalSeconds: INTERVAL, failuresToDown: FAILURES, successesToUp: SUCCESSES } = HEALTH_CHECK_LIMITS;
+
+@InputType({ description: 'Fields left out keep their value (or take the default on create)' })
+export class HealthCheckInput {
+  @Field(() => Boolean, { nullable: true, description: `Probe the registered contacts with OPTIONS; default ${HEALTH_CHECK_DEFAULTS.enabled}` })
+  enabled?: boolean | null;
+
+  @Field(() => Int, { nullable: true, description: `${INTERVAL.min}..${INTERVAL.max}, default ${HEALTH_CHECK_DEFAULTS.intervalSeconds}` })
+  @IsOptional()
+  @Min(INTERVAL.min)
+  @Max(INTERVAL.max)
+  intervalSeconds?: number | null;
+
+  @Field(() => Int, { nullable: true, description: `${FAILURES.min}..${FAILURES.max}, default ${HEALTH_CHECK_DEFAULTS.failuresToDown}` })
+  @IsOptional()
+  @Min(FAILURES.min)
+  @Max(FAILURES.max)
+  failuresToDown?: number | null;
+
+  @Field(() => Int, { nullable: true, description: `${SUCCESSES.min}..${SUCCESSES.max}, default ${HEALTH_CHECK_DEFAULTS.successesToUp}` })
+  @IsOptional()
+  @Min(SUCCESSES.min)
+  @Max(SUCCESSES.max)
+  successesToUp?: number | null;
 }
 
 @InputType()
@@ -62,6 +89,11 @@ export class CreateTrunkInput {
   @IsOptional()
   @ValidateNested()
   failover?: FailoverSettingsInput | null;
+
+  @Field(() => HealthCheckInput, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  healthCheck?: HealthCheckInput | null;
 }
 
 @InputType({ description: 'Fields left out keep their value. A new sipUsername needs the sipPassword too.' })
@@ -100,4 +132,9 @@ export class UpdateTrunkInput {
   @IsOptional()
   @ValidateNested()
   failover?: FailoverSettingsInput | null;
+
+  @Field(() => HealthCheckInput, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  healthCheck?: HealthCheckInput | null;
 }

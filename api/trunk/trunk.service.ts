@@ -16,6 +16,7 @@ import { normaliseNumbers, numbersOf, replaceNumbers } from '../numbers';
 import { listScope, mapPage, paginate, type Page, type PageArgs } from '../pagination';
 import { inTransaction } from '../transaction';
 import { FailoverSettingsType, RegistrationType, TrunkType } from './trunk.type';
+import { applyHealthCheck, defaultHealthCheck, healthCheckOf, healthOf } from './trunk-health';
 import type { CreateTrunkInput, FailoverSettingsInput, UpdateTrunkInput } from './trunk.input';
 
 export const FAILOVER_DEFAULTS = {
@@ -111,8 +112,10 @@ export class TrunkService {
           failoverDialPlanId: null,
           noProvisionalTimeoutSeconds: FAILOVER_DEFAULTS.noProvisionalTimeoutSeconds,
           triggerStatusCodes: [...FAILOVER_DEFAULTS.triggerStatusCodes],
+          ...defaultHealthCheck(),
         });
         await this.applyFailover(manager, trunk, input.failover);
+        applyHealthCheck(trunk, input.healthCheck);
         const saved = await manager.save(trunk);
         await replaceNumbers(manager, { trunkId: saved.id }, numbers);
         return this.toType(manager, saved);
@@ -139,6 +142,7 @@ export class TrunkService {
         if (input.maxConcurrentCalls != null) trunk.maxConcurrentCalls = input.maxConcurrentCalls;
         if (digestAlgorithms !== undefined) trunk.digestAlgorithms = digestAlgorithms;
         await this.applyFailover(manager, trunk, input.failover);
+        applyHealthCheck(trunk, input.healthCheck);
         const saved = await manager.save(trunk);
         if (numbers !== undefined) await replaceNumbers(manager, { trunkId: trunk.id }, numbers);
         return this.toType(manager, saved);
@@ -183,7 +187,7 @@ export class TrunkService {
     return type;
   }
 
-  /** The public types of many trunks, with numbers, dial plans, registrations and live load batched. */
+  /** The public types of many trunks, with numbers, dial plans, registrations, health and live load batched. */
   private async toTypes(manager: EntityManager, trunks: readonly Trunk[]): Promise<TrunkType[]> {
     const ids = trunks.map((trunk) => trunk.id);
     // Sequential: inside a transaction the manager holds one connection, which runs one query at a time.
@@ -191,6 +195,7 @@ export class TrunkService {
     const plans = await findDialPlansByIds(manager, trunks.flatMap((trunk) => (trunk.failoverDialPlanId === null ? [] : [trunk.failoverDialPlanId])));
     const registrations = await this.currentRegistrations(manager, ids);
     const loads = await this.activeCalls(manager, ids);
+    const health = await healthOf(manager, trunks);
     return trunks.map((trunk) =>
       Object.assign(new TrunkType(), {
         id: trunk.id,
@@ -206,6 +211,8 @@ export class TrunkService {
           noProvisionalTimeoutSeconds: trunk.noProvisionalTimeoutSeconds,
           triggerStatusCodes: trunk.triggerStatusCodes,
         }),
+        healthCheck: healthCheckOf(trunk),
+        health: health.get(trunk.id),
         registration: registrations.get(trunk.id) ?? null,
         activeCalls: loads.get(trunk.id) ?? 0,
         createdAt: trunk.createdAt,

@@ -3,6 +3,7 @@ import { DateTimeResolver } from 'graphql-scalars';
 import { DigestAlgorithm } from '../../domain/digest';
 import { DialPlanType } from '../dial-plan/dial-plan.type';
 import { Connection } from '../pagination';
+import { HealthCheckType, TrunkHealthType } from './trunk-health.type';
 
 registerEnumType(DigestAlgorithm, {
   name: 'DigestAlgorithm',
@@ -65,6 +66,12 @@ export class TrunkType {
 
   @Field(() => FailoverSettingsType)
   failover!: FailoverSettingsType;
+
+  @Field(() => HealthCheckType)
+  healthCheck!: HealthCheckType;
+
+  @Field(() => TrunkHealthType)
+  health!: TrunkHealthType;
 
   @Field(() => RegistrationType, { nullable: true, description: 'Null when the PBX is not registered' })
   registration!: RegistrationType | null;

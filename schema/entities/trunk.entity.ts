@@ -45,6 +45,19 @@ export class Trunk {
   @Column({ name: 'trigger_status_codes', type: 'integer', array: true })
   triggerStatusCodes!: number[];
 
+  /** OPTIONS probing of the registered contacts (domain/trunk-health.ts has the defaults and limits). */
+  @Column({ name: 'health_check_enabled', type: 'boolean' })
+  healthCheckEnabled!: boolean;
+
+  @Column({ name: 'health_check_interval_seconds', type: 'integer' })
+  healthCheckIntervalSeconds!: number;
+
+  @Column({ name: 'health_check_failures_to_down', type: 'integer' })
+  healthCheckFailuresToDown!: number;
+
+  @Column({ name: 'health_check_successes_to_up', type: 'integer' })
+  healthCheckSuccessesToUp!: number;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

@@ -122,6 +122,7 @@ export function forwardFlow(target = '+442079460000'): Record<string, unknown> {
 
 export const TRUNK_FIELDS = `id companyId name sipUsername inboundNumbers maxConcurrentCalls digestAlgorithms
   failover { enabled dialPlan { id name } noProvisionalTimeoutSeconds triggerStatusCodes }
+  healthCheck { enabled intervalSeconds failuresToDown successesToUp } health { state reason since lastProbeAt lastProbeRttMs }
   registration { contact sourceAddress expiresAt userAgent } activeCalls createdAt updatedAt`;
 
 export const DIAL_PLAN_FIELDS = `id companyId name internalNumber externalNumber

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { getNamedType, isObjectType, type GraphQLField } from 'graphql';
+import { getNamedType, isNonNullType, isObjectType, type GraphQLField } from 'graphql';
 import { buildApiSchema } from '../../../api/schema';
 import { OPERATOR_KEY, TestApi } from '../../support/api';
 
@@ -37,16 +37,28 @@ describe('crafted input gets a short client error', () => {
   });
 
   it('finds the lists and the operations by id', () => {
-    expect(lists.map((field) => field.name).sort()).to.include.members(['apiKeys', 'calls', 'carriers', 'companies', 'dialPlans', 'trunks']);
+    expect(lists.map((field) => field.name).sort()).to.include.members(['apiKeys', 'calls', 'carriers', 'companies', 'dialPlans', 'trunkEvents', 'trunks']);
     expect(byId.map((field) => field.name).sort()).to.include.members(['company', 'deleteTrunk', 'dialPlan', 'revokeApiKey', 'trunk']);
   });
 
   for (const [name, after] of Object.entries(CRAFTED_CURSORS)) {
     it(`answers a cursor with ${name} with BAD_USER_INPUT in every list`, async () => {
-      for (const field of lists) {
-        const result = await api.request(OPERATOR_KEY, `query ($after: String) { ${field.name}(after: $after) { pageInfo { hasNextPage } } }`, { after });
-        expect(result.errors?.[0].extensions?.code, field.name).to.equal('BAD_USER_INPUT');
-        expect(result.errors?.[0].message, field.name).to.equal('after: not a cursor from this list');
+      const company = await api.company(`Crafted ${name}`);
+      try {
+        for (const field of lists) {
+          // A list of one company's objects (trunkEvents) is asked for an existing company.
+          const scoped = field.args.some((arg) => arg.name === 'companyId' && isNonNullType(arg.type));
+          const result = scoped
+            ? await api.request(OPERATOR_KEY, `query ($after: String, $companyId: ID!) { ${field.name}(after: $after, companyId: $companyId) { pageInfo { hasNextPage } } }`, {
+                after,
+                companyId: company.id,
+              })
+            : await api.request(OPERATOR_KEY, `query ($after: String) { ${field.name}(after: $after) { pageInfo { hasNextPage } } }`, { after });
+          expect(result.errors?.[0].extensions?.code, field.name).to.equal('BAD_USER_INPUT');
+          expect(result.errors?.[0].message, field.name).to.equal('after: not a cursor from this list');
+        }
+      } finally {
+        await api.ok(OPERATOR_KEY, `mutation ($id: ID!) { deleteCompany(id: $id) }`, { id: company.id });
       }
     });
   }

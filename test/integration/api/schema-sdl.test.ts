@@ -38,6 +38,7 @@ describe('the committed GraphQL schema', () => {
       'deleteTrunk(id: ID!): ID!',
       'trunk(id: ID!): Trunk!',
       'trunks(after: String, companyId: ID, first: Int!): TrunkConnection!',
+      'trunkEvents(after: String, companyId: ID!, first: Int!, trunkId: ID): TrunkEventConnection!',
       'createDialPlan(input: CreateDialPlanInput!): DialPlan!',
       'updateDialPlan(id: ID!, input: UpdateDialPlanInput!): DialPlan!',
       'deleteDialPlan(id: ID!): ID!',

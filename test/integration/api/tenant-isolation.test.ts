@@ -9,7 +9,7 @@ import { forwardFlow, OPERATOR_KEY, TestApi } from '../../support/api';
  */
 interface Fixture {
   a: { id: string; key: string; keyId: string; trunkId: string; planId: string };
-  b: { id: string; key: string; trunkId: string };
+  b: { id: string; key: string; trunkId: string; eventId: string };
   carrierId: string;
 }
 
@@ -64,6 +64,26 @@ const ATTEMPTS: Attempt[] = [
     query: `{ trunks(first: 200) { edges { node { id } } } }`,
     variables: () => ({}),
     expect: (data, f) => expect(nodeIds(data, 'trunks')).to.deep.equal([f.b.trunkId]),
+  },
+  {
+    operation: 'trunkEvents',
+    query: `query ($companyId: ID!) { trunkEvents(companyId: $companyId) { edges { node { id } } } }`,
+    variables: (f) => ({ companyId: f.a.id }),
+    expect: 'NOT_FOUND',
+    unknown: () => ({ companyId: UNKNOWN }),
+  },
+  {
+    operation: 'trunkEvents',
+    query: `query ($companyId: ID!, $trunkId: ID) { trunkEvents(companyId: $companyId, trunkId: $trunkId) { edges { node { id } } } }`,
+    variables: (f) => ({ companyId: f.b.id, trunkId: f.a.trunkId }),
+    expect: 'NOT_FOUND',
+    unknown: (f) => ({ companyId: f.b.id, trunkId: UNKNOWN }),
+  },
+  {
+    operation: 'trunkEvents',
+    query: `query ($companyId: ID!) { trunkEvents(companyId: $companyId, first: 200) { edges { node { id } } } }`,
+    variables: (f) => ({ companyId: f.b.id }),
+    expect: (data, f) => expect(nodeIds(data, 'trunkEvents')).to.deep.equal([f.b.eventId]),
   },
   { operation: 'dialPlan', query: `query ($id: ID!) { dialPlan(id: $id) { id } }`, variables: (f) => ({ id: f.a.planId }), expect: 'NOT_FOUND', unknown: () => ({ id: UNKNOWN }) },
   {
@@ -167,6 +187,13 @@ const ATTEMPTS: Attempt[] = [
     expect: 'NOT_FOUND',
     unknown: (f) => ({ id: f.b.trunkId, planId: UNKNOWN }),
   },
+  {
+    operation: 'updateTrunk',
+    query: `mutation ($id: ID!) { updateTrunk(id: $id, input: { healthCheck: { enabled: false, intervalSeconds: 300 } }) { id } }`,
+    variables: (f) => ({ id: f.a.trunkId }),
+    expect: 'NOT_FOUND',
+    unknown: () => ({ id: UNKNOWN }),
+  },
   { operation: 'deleteTrunk', query: `mutation ($id: ID!) { deleteTrunk(id: $id) }`, variables: (f) => ({ id: f.a.trunkId }), expect: 'NOT_FOUND', unknown: () => ({ id: UNKNOWN }) },
   {
     operation: 'createDialPlan',
@@ -185,7 +212,7 @@ const ATTEMPTS: Attempt[] = [
   { operation: 'deleteDialPlan', query: `mutation ($id: ID!) { deleteDialPlan(id: $id) }`, variables: (f) => ({ id: f.a.planId }), expect: 'NOT_FOUND', unknown: () => ({ id: UNKNOWN }) },
 ];
 
-const TABLES = ['company', 'api_key', 'carrier', 'outbound_gateway', 'webhook_allowed_networks', 'trunk', 'did', 'dial_plan', 'registration', 'trunk_load', 'call_record'];
+const TABLES = ['company', 'api_key', 'carrier', 'outbound_gateway', 'webhook_allowed_networks', 'trunk', 'did', 'dial_plan', 'registration', 'trunk_load', 'call_record', 'trunk_health', 'trunk_event'];
 
 describe('tenant isolation: company B against company A', () => {
   let api: TestApi;
@@ -222,9 +249,13 @@ describe('tenant isolation: company B against company A', () => {
       `INSERT INTO call_record (call_id, company_id, trunk_id, did, dialled, started_at, outcome, worker) VALUES ('a-call', $1, $2, '+442079460100', '+442079460100', now(), 'DELIVERED', 'w')`,
       [a.id, aTrunk.createTrunk.id],
     );
+    const events: { id: string }[] = await api.dataSource.query(
+      `INSERT INTO trunk_event (company_id, trunk_id, type, reason) VALUES ($1, $2, 'FAILOVER_STARTED', 'CALLS_FAILING'), ($3, $4, 'REGISTRATION_LOST', NULL) RETURNING id`,
+      [a.id, aTrunk.createTrunk.id, b.id, bTrunk.createTrunk.id],
+    );
     f = {
       a: { ...a, keyId: keys[0].id, trunkId: aTrunk.createTrunk.id, planId: aPlan.createDialPlan.id },
-      b: { ...b, trunkId: bTrunk.createTrunk.id },
+      b: { ...b, trunkId: bTrunk.createTrunk.id, eventId: events[1].id },
       carrierId: carrier.createCarrier.id,
     };
   });

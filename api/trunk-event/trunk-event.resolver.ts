@@ -1,0 +1,23 @@
+import { Arg, Args, Ctx, ID, Query, Resolver, UseMiddleware } from 'type-graphql';
+import { DatabaseAvailability } from '../availability';
+import type { ApiContext } from '../context';
+import { PageArgs, type Page } from '../pagination';
+import { TrunkEventConnection, TrunkEventObject } from './trunk-event.type';
+
+@UseMiddleware(DatabaseAvailability)
+@Resolver(() => TrunkEventObject)
+export class TrunkEventResolver {
+  @Query(() => TrunkEventConnection, {
+    description:
+      "A company's trunk events, oldest first (in id order), optionally of one trunk. The cursor of an event is its id: " +
+      '`after: "<id>"` continues strictly after that event, so a client that kept the last id it saw resumes there.',
+  })
+  trunkEvents(
+    @Arg('companyId', () => ID) companyId: string,
+    @Arg('trunkId', () => ID, { nullable: true }) trunkId: string | null,
+    @Args(() => PageArgs) page: PageArgs,
+    @Ctx() ctx: ApiContext,
+  ): Promise<Page<TrunkEventObject>> {
+    return ctx.services.trunkEvents.list(ctx.actor, companyId, trunkId ?? null, page);
+  }
+}
