@@ -1,4 +1,5 @@
 import { ApiKey } from './entities/api-key.entity';
+import { CallLimits } from './entities/call-limits.entity';
 import { CallRecord } from './entities/call-record.entity';
 import { Carrier } from './entities/carrier.entity';
 import { Company } from './entities/company.entity';
@@ -10,4 +11,4 @@ import { Trunk } from './entities/trunk.entity';
 import { TrunkLoad } from './entities/trunk-load.entity';
 import { WebhookAllowedNetworks } from './entities/webhook-allowed-networks.entity';
 
-export const ENTITIES = [ApiKey, CallRecord, Carrier, Company, DialPlan, Did, OutboundGateway, Registration, Trunk, TrunkLoad, WebhookAllowedNetworks];
+export const ENTITIES = [ApiKey, CallLimits, CallRecord, Carrier, Company, DialPlan, Did, OutboundGateway, Registration, Trunk, TrunkLoad, WebhookAllowedNetworks];

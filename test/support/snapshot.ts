@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_CALL_LENGTH_SECONDS } from '../../domain/call-limits';
 import { DigestAlgorithm } from '../../domain/digest';
 import { DialPlanApp, type Flow } from '../../domain/flow/flow';
 import type { CarrierConfig, DialPlanConfig, DidTarget, RegistrationBinding, Snapshot, TrunkConfig } from '../../worker/config/snapshot';
@@ -54,6 +55,7 @@ export interface SnapshotParts {
   carrierOf?: Snapshot['carrierOf'];
   outboundGateway?: string | null;
   webhookAllowedNetworks?: readonly string[];
+  maxCallLengthSeconds?: number;
 }
 
 export function snapshotOf(parts: SnapshotParts = {}): Snapshot {
@@ -71,6 +73,7 @@ export function snapshotOf(parts: SnapshotParts = {}): Snapshot {
     carrierOf: parts.carrierOf ?? (() => null),
     outboundGateway: parts.outboundGateway ?? null,
     webhookAllowedNetworks: parts.webhookAllowedNetworks ?? [],
+    maxCallLengthSeconds: parts.maxCallLengthSeconds ?? DEFAULT_MAX_CALL_LENGTH_SECONDS,
     companies: new Map([['company-1', { id: 'company-1', timeZone: 'Europe/London' }]]),
   };
 }

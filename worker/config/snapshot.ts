@@ -82,5 +82,7 @@ export interface Snapshot {
   readonly outboundGateway: string | null;
   /** Canonical CIDRs a webhook may reach besides public addresses; empty: public only. */
   readonly webhookAllowedNetworks: readonly string[];
+  /** The operator's maximum call length (seconds) for calls without a session timer; the default while none is set. */
+  readonly maxCallLengthSeconds: number;
   readonly companies: ReadonlyMap<string, CompanyConfig>;
 }
