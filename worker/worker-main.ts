@@ -36,6 +36,8 @@ export interface SipWorkerData {
   readonly nonceSecret: Uint8Array;
   /** Timer C of the PBX branch. */
   readonly timerCMs: number;
+  /** How long one second of a session interval or of the maximum call length lasts (1000; tests shorten it). */
+  readonly dialogSecondMs: number;
 }
 
 const HEALTH_INTERVAL_MS = 1000;
@@ -127,6 +129,7 @@ async function main(data: SipWorkerData): Promise<void> {
     logger,
     counters,
     timerCMs: data.timerCMs,
+    dialogSecondMs: data.dialogSecondMs,
     worker,
     snapshot: () => listener.current(),
     unpin: (callId) => unpinned.push(callId),

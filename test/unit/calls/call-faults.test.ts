@@ -62,6 +62,7 @@ function setup() {
     counters: new WorkerCounters(),
     worker: 'w',
     timerCMs: 180_000,
+    dialogSecondMs: 1000,
     snapshot: () => snapshotOf({ registrations: [binding()], carrierOf: () => ({ id: 'c', name: 'c', sourceCidrs: [] }) }),
     unpin: (callId) => unpinned.push(callId),
     accepting: () => true,

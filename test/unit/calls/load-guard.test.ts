@@ -41,6 +41,7 @@ describe('overload protection', () => {
       counters,
       worker: 'w',
       timerCMs: 180_000,
+      dialogSecondMs: 1000,
       snapshot: () => snapshotOf({ registrations: [binding()], carrierOf: () => ({ id: 'c', name: 'c', sourceCidrs: [] }) }),
       unpin: () => undefined,
       accepting: () => true,
