@@ -1,5 +1,5 @@
 import { headerText, type SipHeaders, type SipRequest, type SipResponse } from '../sip/message';
-import { MIN_SE_S, SESSION_EXPIRES_S, SESSION_GRACE_S } from '../sip/timers';
+import { MAX_SESSION_EXPIRES_S, MIN_SE_S, SESSION_EXPIRES_S, SESSION_GRACE_S } from '../sip/timers';
 
 /**
  * SIP session timers (RFC 4028) as a record-routing proxy applies them (section 8), as pure
@@ -80,6 +80,8 @@ export type SessionRequestVerdict =
  * - a request without Session-Expires gets one (SESSION_EXPIRES_S, or its Min-SE when that is
  *   higher; no refresher, which is the answerer's choice) and our Min-SE: the proxy may ask for a
  *   session timer, and a far end that supports timers then runs one (section 9);
+ * - a Session-Expires above a day (MAX_SESSION_EXPIRES_S) is lowered to a day, or to the Min-SE
+ *   when that is higher;
  * - any other Session-Expires is respected as it is (a proxy may lower it; we leave the ends'
  *   choice alone), and a Min-SE below ours is raised so no one downstream goes under it.
  */
@@ -97,6 +99,10 @@ export function sessionRequest(request: SipRequest): SessionRequestVerdict {
     const raised = writeSessionExpires(headers, { seconds: floor, refresher: asked.refresher });
     return { kind: 'forward', request: { ...request, headers: { ...raised, 'min-se': String(floor) } } };
   }
+  if (asked.seconds > Math.max(MAX_SESSION_EXPIRES_S, floor)) {
+    const lowered = writeSessionExpires(headers, { seconds: Math.max(MAX_SESSION_EXPIRES_S, floor), refresher: asked.refresher });
+    return { kind: 'forward', request: { ...request, headers: { ...lowered, 'min-se': String(floor) } } };
+  }
   if (minSe !== null && minSe < MIN_SE_S) return { kind: 'forward', request: { ...request, headers: { ...headers, 'min-se': String(MIN_SE_S) } } };
   return { kind: 'forward', request };
 }
@@ -110,8 +116,9 @@ export interface SessionTimer {
 /**
  * The 2xx to a session refresh request we forwarded (`request`, as it left us), on its way back
  * (section 8.2):
- * - with Session-Expires, the session has a timer of that interval (never read below MIN_SE_S:
- *   an answerer that went under the Min-SE it was sent must not get its call reaped early);
+ * - with Session-Expires, the session has a timer of that interval (read within MIN_SE_S..
+ *   MAX_SESSION_EXPIRES_S: an answerer that went under the Min-SE it was sent must not get its
+ *   call reaped early, nor one that went over what we asked for keep a dead call for days);
  * - without one, when the request carried Session-Expires and its sender supports timers, the
  *   answerer does not support them: we insert Session-Expires with `refresher=uac` and
  *   `Require: timer`, so the sender refreshes;
@@ -121,13 +128,18 @@ export interface SessionTimer {
 export function sessionAnswer(request: SipRequest, response: SipResponse): { readonly response: SipResponse; readonly timer: SessionTimer | null } {
   if (response.status < 200 || response.status >= 300) return { response, timer: null };
   const answered = sessionExpiresOf(response.headers);
-  if (answered !== null) return { response, timer: { seconds: Math.max(answered.seconds, MIN_SE_S), refresher: answered.refresher } };
+  if (answered !== null) return { response, timer: { seconds: interval(answered.seconds), refresher: answered.refresher } };
   const asked = sessionExpiresOf(request.headers);
   if (asked === null || !supportsTimer(request.headers)) return { response, timer: null };
-  const timer: SessionTimer = { seconds: Math.max(asked.seconds, MIN_SE_S), refresher: 'uac' };
+  const timer: SessionTimer = { seconds: interval(asked.seconds), refresher: 'uac' };
   const require = headerText(response.headers, 'require');
   const headers = { ...writeSessionExpires(response.headers, timer), require: require === undefined || require.trim() === '' ? 'timer' : `${require}, timer` };
   return { response: { ...response, headers }, timer };
+}
+
+/** A session interval as we time it. */
+function interval(seconds: number): number {
+  return Math.min(Math.max(seconds, MIN_SE_S), MAX_SESSION_EXPIRES_S);
 }
 
 /**

@@ -25,6 +25,14 @@ export const MIN_SE_S = 90;
 export const SESSION_EXPIRES_S = 1800;
 
 /**
+ * The longest session interval we let through: a day, the longest maximum call length. A longer
+ * Session-Expires is lowered to it (RFC 4028 section 8.1 lets a proxy lower one), and no 2xx is
+ * read as longer, so a dead call never holds its channel for more than a day, and the timer stays
+ * within what a Node.js timer can count (2^31 - 1 ms).
+ */
+export const MAX_SESSION_EXPIRES_S = 86_400;
+
+/**
  * After a session's expiry we wait this long, at most, before ending it ourselves: the side that
  * does not refresh sends its BYE up to min(32 s, interval / 3) before expiry (RFC 4028 section
  * 10), and a refresh sent late is still in its transaction (64*T1).

@@ -71,6 +71,17 @@ describe('session timers: a refresh request through the proxy (RFC 4028 section 
       headers: { 'session-expires': '7200;refresher=uac', supported: 'timer' },
       expected: { 'session-expires': '7200;refresher=uac', supported: 'timer' },
     },
+    {
+      what: 'above a day: lowered to a day, refresher kept',
+      headers: { supported: 'timer', 'session-expires': '100000;refresher=uas' },
+      expected: { supported: 'timer', 'session-expires': '86400;refresher=uas', 'min-se': '90' },
+    },
+    {
+      what: 'above a day with a Min-SE above a day: lowered to that Min-SE, never below it',
+      headers: { 'session-expires': '200000', 'min-se': '150000' },
+      expected: { 'session-expires': '150000', 'min-se': '150000' },
+    },
+    { what: 'exactly a day passes untouched', headers: { 'session-expires': '86400' }, expected: { 'session-expires': '86400' } },
     { what: 'below our minimum from a UAC that supports timers: 422 with Min-SE 90', headers: { supported: 'timer', 'session-expires': '60' }, expected: { reject: 90 } },
     { what: 'below our minimum, compact form x: 422', headers: { supported: 'timer', x: '30' }, expected: { reject: 90 } },
     {
@@ -121,6 +132,7 @@ describe('session timers: the 2xx through the proxy (RFC 4028 section 8.2)', () 
     { what: 'a 2xx with Session-Expires: that interval and refresher', request: { 'session-expires': '1800' }, response: { 'session-expires': '1800;refresher=uas' }, timer: { seconds: 1800, refresher: 'uas' } },
     { what: 'a 2xx with a shorter one: the shorter one', request: { supported: 'timer', 'session-expires': '1800' }, response: { 'session-expires': '90;refresher=uac', require: 'timer' }, timer: { seconds: 90, refresher: 'uac' } },
     { what: 'a 2xx under the minimum is read as the minimum (never reaped early)', request: { 'session-expires': '1800' }, response: { 'session-expires': '30;refresher=uas' }, timer: { seconds: 90, refresher: 'uas' } },
+    { what: 'a 2xx over a day is read as a day (a dead call never holds its channel longer)', request: { 'session-expires': '1800' }, response: { 'session-expires': '999999;refresher=uas' }, timer: { seconds: 86_400, refresher: 'uas' } },
     { what: 'a 2xx without refresher: interval, refresher unknown', request: { 'session-expires': '1800' }, response: { 'session-expires': '1800' }, timer: { seconds: 1800, refresher: null } },
     {
       what: 'no Session-Expires in the 2xx, UAC supports timers: refresher=uac and Require: timer inserted',
