@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Actor } from './auth/actor';
 import type { ApiKeyService } from './auth/api-key.service';
+import type { CallLimitsService } from './call-limits/call-limits.service';
 import type { CallService } from './call/call.service';
 import type { CarrierService } from './carrier/carrier.service';
 import type { CompanyService } from './company/company.service';
@@ -12,6 +13,7 @@ import type { WebhookService } from './webhook/webhook.service';
 
 export interface Services {
   readonly apiKeys: ApiKeyService;
+  readonly callLimits: CallLimitsService;
   readonly calls: CallService;
   readonly carriers: CarrierService;
   readonly companies: CompanyService;

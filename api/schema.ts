@@ -1,6 +1,7 @@
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { ApiKeyResolver } from './auth/api-key.resolver';
+import { CallLimitsResolver } from './call-limits/call-limits.resolver';
 import { CallResolver } from './call/call.resolver';
 import { CarrierResolver } from './carrier/carrier.resolver';
 import { CompanyResolver } from './company/company.resolver';
@@ -10,7 +11,7 @@ import { TrunkResolver } from './trunk/trunk.resolver';
 import { TrunkEventResolver } from './trunk-event/trunk-event.resolver';
 import { WebhookResolver } from './webhook/webhook.resolver';
 
-export const RESOLVERS = [ApiKeyResolver, CallResolver, CarrierResolver, CompanyResolver, DialPlanResolver, SimulateResolver, TrunkResolver, TrunkEventResolver, WebhookResolver] as const;
+export const RESOLVERS = [ApiKeyResolver, CallLimitsResolver, CallResolver, CarrierResolver, CompanyResolver, DialPlanResolver, SimulateResolver, TrunkResolver, TrunkEventResolver, WebhookResolver] as const;
 
 /** The executable schema. Inputs are validated by class-validator before a resolver runs. */
 export function buildApiSchema(): Promise<GraphQLSchema> {

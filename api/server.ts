@@ -7,6 +7,7 @@ import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import { ApiKeyService } from './auth/api-key.service';
 import { isDatabaseUnreachable } from '../app/database-errors';
+import { CallLimitsService } from './call-limits/call-limits.service';
 import { CallService } from './call/call.service';
 import { CarrierService } from './carrier/carrier.service';
 import { CompanyService } from './company/company.service';
@@ -43,6 +44,7 @@ export interface ApiServer {
 export function createServices(dataSource: DataSource, logger: Logger, sipRealm: string, operatorApiKey: string | undefined): Services {
   return {
     apiKeys: new ApiKeyService(dataSource, logger, operatorApiKey),
+    callLimits: new CallLimitsService(dataSource),
     calls: new CallService(dataSource),
     carriers: new CarrierService(dataSource),
     companies: new CompanyService(dataSource),

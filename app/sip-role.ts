@@ -52,6 +52,11 @@ function nodeIdOf(port: number): string {
 export interface SipRoleOptions {
   /** Timer C of the PBX branch (tests shorten it); default 180 s. */
   readonly timerCMs?: number;
+  /**
+   * How long one second of a session interval (RFC 4028) or of the maximum call length lasts:
+   * 1000 by default; tests shorten it to see a call reaped in seconds.
+   */
+  readonly dialogSecondMs?: number;
 }
 
 export async function startSipRole(config: Config, databaseUrl: string, logger: Logger, options: SipRoleOptions = {}): Promise<SipRole> {
@@ -81,6 +86,7 @@ export async function startSipRole(config: Config, databaseUrl: string, logger: 
       nonceSecret,
       timerCMs: options.timerCMs ?? TIMER_C_MS,
       trials: trialBuffers,
+      dialogSecondMs: options.dialogSecondMs ?? 1000,
     }),
   });
   supervisor.on('exit', (index, code) => {

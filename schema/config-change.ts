@@ -4,7 +4,7 @@
  */
 export const CONFIG_CHANNEL = 'config_changed';
 
-export type ConfigTable = 'company' | 'carrier' | 'outbound_gateway' | 'trunk' | 'did' | 'dial_plan' | 'registration' | 'webhook_allowed_networks' | 'trunk_health';
+export type ConfigTable = 'company' | 'carrier' | 'outbound_gateway' | 'trunk' | 'did' | 'dial_plan' | 'registration' | 'webhook_allowed_networks' | 'trunk_health' | 'call_limits';
 
 /** `TRUNCATE` carries id `*`: reload the whole table. */
 export type ConfigOp = 'INSERT' | 'UPDATE' | 'DELETE' | 'TRUNCATE';
@@ -27,6 +27,7 @@ export const NOTIFYING_TABLES: Readonly<Record<ConfigTable, string>> = {
   registration: 'id',
   webhook_allowed_networks: 'id',
   trunk_health: 'trunk_id',
+  call_limits: 'id',
 };
 
 export function parseConfigChange(payload: string): ConfigChange | null {

@@ -1,4 +1,5 @@
 import { ApiKey } from './entities/api-key.entity';
+import { CallLimits } from './entities/call-limits.entity';
 import { CallRecord } from './entities/call-record.entity';
 import { Carrier } from './entities/carrier.entity';
 import { Company } from './entities/company.entity';
@@ -12,4 +13,4 @@ import { TrunkHealth } from './entities/trunk-health.entity';
 import { TrunkLoad } from './entities/trunk-load.entity';
 import { WebhookAllowedNetworks } from './entities/webhook-allowed-networks.entity';
 
-export const ENTITIES = [ApiKey, CallRecord, Carrier, Company, DialPlan, Did, OutboundGateway, Registration, Trunk, TrunkEvent, TrunkHealth, TrunkLoad, WebhookAllowedNetworks];
+export const ENTITIES = [ApiKey, CallLimits, CallRecord, Carrier, Company, DialPlan, Did, OutboundGateway, Registration, Trunk, TrunkEvent, TrunkHealth, TrunkLoad, WebhookAllowedNetworks];

@@ -41,6 +41,8 @@ export interface SipWorkerData {
   readonly timerCMs: number;
   /** Calls to DOWN trunks, counted across the node's workers for trial calls. */
   readonly trials: TrialCounterBuffers;
+  /** How long one second of a session interval or of the maximum call length lasts (1000; tests shorten it). */
+  readonly dialogSecondMs: number;
 }
 
 const HEALTH_INTERVAL_MS = 1000;
@@ -137,6 +139,7 @@ async function main(data: SipWorkerData): Promise<void> {
     logger,
     counters,
     timerCMs: data.timerCMs,
+    dialogSecondMs: data.dialogSecondMs,
     worker,
     snapshot: routingSnapshot,
     trials: TrialCounter.attach(data.trials),

@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
+import { DEFAULT_MAX_CALL_LENGTH_SECONDS } from '../../domain/call-limits';
 import { hasControlCharacter } from '../../domain/control-characters';
 import { toE164 } from '../../domain/phone-number';
 import { decodeUserPart } from '../../domain/sip-uri';
@@ -147,6 +148,7 @@ export class SimulateService {
       carrierOf: () => null,
       outboundGateway: null,
       webhookAllowedNetworks: [],
+      maxCallLengthSeconds: DEFAULT_MAX_CALL_LENGTH_SECONDS,
       companies: new Map(companies.map((row) => [row.id, toCompany(row)] as const)),
       health: new Map(),
     };

@@ -84,6 +84,7 @@ describe('config_changed notifications', () => {
     plan2: '88888888-8888-4888-8888-888888888888',
     trunk2: '99999999-9999-4999-8999-999999999999',
     webhookNetworks: 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa',
+    callLimits: 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb',
   };
   const flow = JSON.stringify(forwardFlow());
   const trunkColumns = `company_id, name, sip_username, digest_realm, ha1_md5, ha1_sha256, max_concurrent_calls`;
@@ -132,6 +133,13 @@ describe('config_changed notifications', () => {
       insert: `INSERT INTO webhook_allowed_networks (id, cidrs) VALUES ('${ids.webhookNetworks}', '{127.0.0.0/8}')`,
       update: `UPDATE webhook_allowed_networks SET cidrs = '{}' WHERE id = '${ids.webhookNetworks}'`,
       delete: `DELETE FROM webhook_allowed_networks WHERE id = '${ids.webhookNetworks}'`,
+    },
+    {
+      table: 'call_limits',
+      id: ids.callLimits,
+      insert: `INSERT INTO call_limits (id, max_call_length_seconds) VALUES ('${ids.callLimits}', 3600)`,
+      update: `UPDATE call_limits SET max_call_length_seconds = 60 WHERE id = '${ids.callLimits}'`,
+      delete: `DELETE FROM call_limits WHERE id = '${ids.callLimits}'`,
     },
     {
       table: 'dial_plan',

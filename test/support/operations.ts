@@ -74,6 +74,8 @@ export class Samples {
       }
       case 'maxConcurrentCalls':
         return 2;
+      case 'seconds':
+        return 3600;
       default:
         return undefined;
     }

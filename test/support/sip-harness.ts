@@ -10,6 +10,8 @@ export interface HarnessOptions {
   readonly workers?: number;
   /** Timer C for the PBX branch; production uses 180 s. */
   readonly timerCMs?: number;
+  /** How long one second of a session interval or of the maximum call length lasts; production uses 1000. */
+  readonly dialogSecondMs?: number;
 }
 
 /**
@@ -49,7 +51,7 @@ export class SipHarness {
       operatorApiKey: OPERATOR_KEY,
       logLevel: 'silent',
     };
-    const sip = await startSipRole(config, api.database.url, pino({ level: 'silent' }), { timerCMs: options.timerCMs });
+    const sip = await startSipRole(config, api.database.url, pino({ level: 'silent' }), { timerCMs: options.timerCMs, dialogSecondMs: options.dialogSecondMs });
     const carrier = await SipPeer.start('carrier');
     return new SipHarness(api, sip, { address: '127.0.0.1', port: sip.edge.address().port }, carrier);
   }

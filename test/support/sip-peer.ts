@@ -190,8 +190,8 @@ export class CarrierCall {
   }
 }
 
-/** A carrier INVITE to `did` through the proxy at `proxy`, from `caller` (the From user part, default +4930901820). */
-export function placeCall(carrier: SipPeer, proxy: Remote, did: string, options: { callId?: string; maxForwards?: number; caller?: string } = {}): CarrierCall {
+/** A carrier INVITE to `did` through the proxy at `proxy`, from `caller` (the From user part, default +4930901820), with extra `headers`. */
+export function placeCall(carrier: SipPeer, proxy: Remote, did: string, options: { callId?: string; maxForwards?: number; caller?: string; headers?: Record<string, unknown> } = {}): CarrierCall {
   const invite: SipRequest = {
     method: 'INVITE',
     uri: `sip:${did}@${proxy.address}:${proxy.port}`,
@@ -204,6 +204,7 @@ export function placeCall(carrier: SipPeer, proxy: Remote, did: string, options:
       via: [],
       'max-forwards': options.maxForwards ?? 70,
       'content-type': 'application/sdp',
+      ...options.headers,
     },
     content: 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n',
   };
@@ -211,7 +212,8 @@ export function placeCall(carrier: SipPeer, proxy: Remote, did: string, options:
 }
 
 export type PbxMode =
-  | { readonly kind: 'answer'; readonly afterMs?: number }
+  /** 180, then 200 (after `afterMs`), with `headers` added to the 200 (Session-Expires ...). */
+  | { readonly kind: 'answer'; readonly afterMs?: number; readonly headers?: Record<string, unknown> }
   | { readonly kind: 'reject'; readonly status: number }
   | { readonly kind: 'silent' }
   | { readonly kind: 'ring' }
@@ -254,7 +256,7 @@ export function actAsPbx(peer: SipPeer, mode: () => PbxMode): { invites: SipRequ
           pending.set(request.headers['call-id'], request);
           return;
         }
-        setTimeout(() => withTag(200, 'OK', { contact: [{ uri: peer.uri, params: {} }], 'content-type': 'application/sdp' }), current.afterMs ?? 0);
+        setTimeout(() => withTag(200, 'OK', { contact: [{ uri: peer.uri, params: {} }], 'content-type': 'application/sdp', ...current.headers }), current.afterMs ?? 0);
         return;
       }
       case 'CANCEL': {

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_CALL_LENGTH_SECONDS } from '../../domain/call-limits';
 import { DigestAlgorithm } from '../../domain/digest';
 import { DialPlanApp, type Flow } from '../../domain/flow/flow';
 import type { CarrierConfig, DialPlanConfig, DidTarget, RegistrationBinding, Snapshot, TrunkConfig, TrunkHealthView } from '../../worker/config/snapshot';
@@ -58,6 +59,7 @@ export interface SnapshotParts {
   outboundGateway?: string | null;
   webhookAllowedNetworks?: readonly string[];
   health?: [string, TrunkHealthView][];
+  maxCallLengthSeconds?: number;
 }
 
 export function snapshotOf(parts: SnapshotParts = {}): Snapshot {
@@ -75,6 +77,7 @@ export function snapshotOf(parts: SnapshotParts = {}): Snapshot {
     carrierOf: parts.carrierOf ?? (() => null),
     outboundGateway: parts.outboundGateway ?? null,
     webhookAllowedNetworks: parts.webhookAllowedNetworks ?? [],
+    maxCallLengthSeconds: parts.maxCallLengthSeconds ?? DEFAULT_MAX_CALL_LENGTH_SECONDS,
     companies: new Map([['company-1', { id: 'company-1', timeZone: 'Europe/London' }]]),
     health: new Map(parts.health ?? []),
   };

@@ -26,6 +26,8 @@ export type DropReason =
   | 'draining'
   /** A CANCEL that names no INVITE transaction of ours from the same source (RFC 3261 section 9.2). */
   | 'unmatched-cancel'
+  /** An INVITE asking for a session interval below our Min-SE, answered 422 (RFC 4028 section 8.1). */
+  | 'session-interval-too-small'
   /** A request in a SIP version other than 2.0, answered 505. */
   | 'version-not-supported'
   /** Not a SIP message at all. */

@@ -21,6 +21,7 @@ import { forwardEarlyDialogRequest } from './early-dialog';
 import { dialledOf, type Dialled } from './did';
 import { guarded } from './guarded';
 import { StepLog } from './step-log';
+import { sessionAnswer } from './session-timer';
 
 /** Per-trunk channels across workers: read for `decide()`, taken and given back here. */
 export interface ChannelGate extends ChannelView {
@@ -40,6 +41,9 @@ export interface AnsweredCall {
   /** The trunk whose channel the call holds until BYE, or null (failover legs hold none). */
   readonly channelTrunkId: string | null;
   readonly recordId: string;
+  /** The caller's INVITE (its session timer completed, session-timer.ts) and the 2xx that answered it: the two legs of the dialog. */
+  readonly invite: SipRequest;
+  readonly answer: SipResponse;
 }
 
 export interface CallDeps {
@@ -329,10 +333,10 @@ export class InboundCall {
     this.deps.port.reply(this.invite, status, reason);
   }
 
-  /** A response from a branch, passed on to the caller through the INVITE's server transaction. */
+  /** A response from a branch, passed on to the caller through the INVITE's server transaction; a 2xx with its session timer (RFC 4028 section 8.2). */
   private relay(response: SipResponse): void {
     if (response.status >= 200) this.finalSent = true;
-    this.deps.port.respond(responseForCaller(response, this.invite));
+    this.deps.port.respond(responseForCaller(sessionAnswer(this.invite, response).response, this.invite));
   }
 
   private answered(response: SipResponse, callee: Endpoint | null, channelTrunkId: string | null): void {
@@ -344,6 +348,8 @@ export class InboundCall {
       callee,
       channelTrunkId,
       recordId: this.recordId,
+      invite: this.invite,
+      answer: response,
     });
   }
 

@@ -14,6 +14,7 @@ import { DialogTable } from './dialogs';
 import { InboundCall, type ChannelGate } from './inbound-call';
 import { maxForwards, ownRecordRoute, requestUser } from './proxy';
 import { dialledOf } from './did';
+import { sessionRequest } from './session-timer';
 import type { CallRecorder } from './recorder';
 import type { WorkerCounters } from './counters';
 import type { WebhookClient } from '../dialplan/webhook-client';
@@ -42,6 +43,8 @@ export interface RequestHandlerDeps {
   readonly counters: WorkerCounters;
   readonly worker: string;
   readonly timerCMs: number;
+  /** How long one second of a session interval or of the maximum call length lasts: 1000, shortened by tests. */
+  readonly dialogSecondMs: number;
   readonly snapshot: () => Snapshot;
   /** A Call-ID this worker is done with: the edge may forget its affinity. */
   readonly unpin: (callId: string) => void;
@@ -82,6 +85,8 @@ export class RequestHandler {
       channels: deps.channels,
       recorder: deps.recorder,
       logger: deps.logger,
+      maxCallLengthSeconds: () => deps.snapshot().maxCallLengthSeconds,
+      secondMs: deps.dialogSecondMs,
       onGone: (callId) => deps.unpin(callId),
     });
   }
@@ -185,7 +190,16 @@ export class RequestHandler {
       });
       return;
     }
-    const call = new InboundCall(request, remote, snapshot, {
+    const session = sessionRequest(request);
+    if (session.kind === 'reject') {
+      // RFC 4028 section 8.1: the caller asked for a session interval below ours and can ask again
+      // (same Call-ID, a higher CSeq). A negotiation step, not a call: no record.
+      counters.drop('session-interval-too-small');
+      this.refuse(request, 422, 'Session Interval Too Small', { headers: { 'min-se': String(session.minSe) } });
+      return;
+    }
+    // The call forwards the INVITE with the session timer completed, to the PBX and to any dial plan target.
+    const call = new InboundCall(session.request, remote, snapshot, {
       port,
       clock: this.deps.clock,
       channels: this.deps.channels,

@@ -11,9 +11,11 @@ import {
   toCompany,
   toDialPlan,
   toDidTarget,
+  toMaxCallLengthSeconds,
   toTrunk,
   toTrunkHealth,
   toWebhookAllowedNetworks,
+  type CallLimitsRow,
   type CarrierRow,
   type CompanyRow,
   type DialPlanRow,
@@ -41,6 +43,7 @@ export async function loadSnapshot(client: ClientBase, version: number): Promise
     const carriers = await rows<CarrierRow>(client, SELECT.carrier);
     const gateway = await rows<GatewayRow>(client, SELECT.outbound_gateway);
     const webhookNetworks = await rows<WebhookNetworksRow>(client, SELECT.webhook_allowed_networks);
+    const callLimits = await rows<CallLimitsRow>(client, SELECT.call_limits);
     const dialPlans = await rows<DialPlanRow>(client, SELECT.dial_plan);
     const trunks = await rows<TrunkRow>(client, SELECT.trunk);
     const dids = await rows<DidRow>(client, SELECT.did);
@@ -59,6 +62,7 @@ export async function loadSnapshot(client: ClientBase, version: number): Promise
       carrierOf: compileCarrierMatcher(carrierList),
       outboundGateway: gateway[0]?.uri ?? null,
       webhookAllowedNetworks: toWebhookAllowedNetworks(webhookNetworks),
+      maxCallLengthSeconds: toMaxCallLengthSeconds(callLimits),
       companies: new Map(companies.map((row) => [row.id, toCompany(row)] as const)),
       health: new Map(health.map((row) => [row.trunk_id, toTrunkHealth(row)] as const)),
     });
@@ -70,8 +74,8 @@ export async function loadSnapshot(client: ClientBase, version: number): Promise
  * query per table). Maps no change touches are shared with `previous` (copy-on-write); a touched
  * map is a new Map, never `previous`'s mutated. `*` (TRUNCATE) re-reads that whole table.
  * The operation in a change is only a hint: the row as it is now decides (gone = removed).
- * `carrier`, `outbound_gateway` and `webhook_allowed_networks` are re-read whole on any change: each is a handful of
- * operator rows, and the carrier matcher is compiled over all carriers in their order anyway.
+ * `carrier`, `outbound_gateway`, `webhook_allowed_networks` and `call_limits` are re-read whole on any change: each
+ * is a handful of operator rows, and the carrier matcher is compiled over all carriers in their order anyway.
  */
 export async function applyChanges(previous: Snapshot, changes: readonly ConfigChange[], client: ClientBase, version: number): Promise<Snapshot> {
   const touched = groupChanges(changes);
@@ -90,6 +94,9 @@ export async function applyChanges(previous: Snapshot, changes: readonly ConfigC
     }
     if (touched.has('webhook_allowed_networks')) {
       next.webhookAllowedNetworks = toWebhookAllowedNetworks(await rows<WebhookNetworksRow>(client, SELECT.webhook_allowed_networks));
+    }
+    if (touched.has('call_limits')) {
+      next.maxCallLengthSeconds = toMaxCallLengthSeconds(await rows<CallLimitsRow>(client, SELECT.call_limits));
     }
     const dialPlan = touched.get('dial_plan');
     if (dialPlan !== undefined) {
@@ -286,6 +293,7 @@ function assemble(parts: Snapshot): Snapshot {
     carrierOf: parts.carrierOf,
     outboundGateway: parts.outboundGateway,
     webhookAllowedNetworks: parts.webhookAllowedNetworks,
+    maxCallLengthSeconds: parts.maxCallLengthSeconds,
     companies: parts.companies,
     health: parts.health,
   });

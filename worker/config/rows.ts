@@ -1,4 +1,5 @@
 import type { ClientBase } from 'pg';
+import { DEFAULT_MAX_CALL_LENGTH_SECONDS } from '../../domain/call-limits';
 import { DigestAlgorithm } from '../../domain/digest';
 import type { Flow } from '../../domain/flow/flow';
 import type { ConfigTable } from '../../schema/config-change';
@@ -16,6 +17,7 @@ export interface CompanyRow { id: string; time_zone: string }
 export interface CarrierRow { id: string; name: string; source_cidrs: string[] }
 export interface GatewayRow { uri: string }
 export interface WebhookNetworksRow { cidrs: string[] }
+export interface CallLimitsRow { max_call_length_seconds: number }
 export interface DialPlanRow { id: string; company_id: string; name: string; flow: Flow }
 export interface DidRow { number: string; trunk_id: string | null; dial_plan_id: string | null }
 export interface TrunkRow {
@@ -72,6 +74,7 @@ export const SELECT = {
     health_check_failures_to_down, health_check_successes_to_up FROM trunk`,
   did: `SELECT number, trunk_id, dial_plan_id FROM did`,
   webhook_allowed_networks: `SELECT cidrs FROM webhook_allowed_networks ORDER BY updated_at DESC LIMIT 1`,
+  call_limits: `SELECT max_call_length_seconds FROM call_limits ORDER BY updated_at DESC LIMIT 1`,
   registration: `SELECT id, trunk_id, contact, source_address, source_port, ${epochMs('expires_at')}, user_agent, ${epochMs('updated_at')}
     FROM registration`,
   trunk_health: `SELECT trunk_id, state, reason, registered, ${epochMs('since')} FROM trunk_health`,
@@ -114,6 +117,11 @@ export function toCarrier(row: CarrierRow): CarrierConfig {
 /** The one row's networks, or none (public addresses only). */
 export function toWebhookAllowedNetworks(rows: readonly WebhookNetworksRow[]): readonly string[] {
   return Object.freeze([...(rows[0]?.cidrs ?? [])]);
+}
+
+/** The one row's maximum call length, or the default while no operator has set one. */
+export function toMaxCallLengthSeconds(rows: readonly CallLimitsRow[]): number {
+  return rows[0]?.max_call_length_seconds ?? DEFAULT_MAX_CALL_LENGTH_SECONDS;
 }
 
 export function toDialPlan(row: DialPlanRow): DialPlanConfig {

@@ -101,6 +101,8 @@ export interface Snapshot {
   readonly outboundGateway: string | null;
   /** Canonical CIDRs a webhook may reach besides public addresses; empty: public only. */
   readonly webhookAllowedNetworks: readonly string[];
+  /** The operator's maximum call length (seconds) for calls without a session timer; the default while none is set. */
+  readonly maxCallLengthSeconds: number;
   readonly companies: ReadonlyMap<string, CompanyConfig>;
   /** Health per trunk id; a trunk without an entry is UNKNOWN. */
   readonly health: ReadonlyMap<string, TrunkHealthView>;

@@ -125,7 +125,9 @@ describe('no secret reaches the log, whatever the input', function () {
         covered.add(field.name);
       }
     }
-    expect([...covered].sort()).to.deep.equal(mutations.filter((field) => field.args.length > 0).map((field) => field.name).sort());
+    // A mutation whose arguments hold no string (setMaxCallLengthSeconds) has nothing hostile to carry.
+    const withStrings = mutations.filter((field) => stringLeaves(argumentsFor(samples, fixtures, field) as Json).length > 0);
+    expect([...covered].sort()).to.deep.equal(withStrings.map((field) => field.name).sort());
 
     // Hostile input is a client error, never an internal one, and answers do not echo it in full.
     const internal = answers

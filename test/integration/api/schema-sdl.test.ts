@@ -33,6 +33,8 @@ describe('the committed GraphQL schema', () => {
       'setOutboundGateway(uri: String): OutboundGateway',
       'setWebhookAllowedNetworks(cidrs: [String!]!): [String!]!',
       'webhookAllowedNetworks(): [String!]!',
+      'setMaxCallLengthSeconds(seconds: Int!): Int!',
+      'maxCallLengthSeconds(): Int!',
       'createTrunk(input: CreateTrunkInput!): Trunk!',
       'updateTrunk(id: ID!, input: UpdateTrunkInput!): Trunk!',
       'deleteTrunk(id: ID!): ID!',

@@ -122,6 +122,7 @@ const ATTEMPTS: Attempt[] = [
   { operation: 'carriers', query: `{ carriers { edges { node { id } } } }`, variables: () => ({}), expect: 'FORBIDDEN' },
   { operation: 'outboundGateway', query: `{ outboundGateway { uri } }`, variables: () => ({}), expect: 'FORBIDDEN' },
   { operation: 'webhookAllowedNetworks', query: `{ webhookAllowedNetworks }`, variables: () => ({}), expect: 'FORBIDDEN' },
+  { operation: 'maxCallLengthSeconds', query: `{ maxCallLengthSeconds }`, variables: () => ({}), expect: 'FORBIDDEN' },
 
   {
     operation: 'createCompany',
@@ -166,6 +167,7 @@ const ATTEMPTS: Attempt[] = [
   { operation: 'deleteCarrier', query: `mutation ($id: ID!) { deleteCarrier(id: $id) }`, variables: (f) => ({ id: f.carrierId }), expect: 'FORBIDDEN' },
   { operation: 'setOutboundGateway', query: `mutation { setOutboundGateway(uri: "sip:evil.example") { uri } }`, variables: () => ({}), expect: 'FORBIDDEN' },
   { operation: 'setWebhookAllowedNetworks', query: `mutation { setWebhookAllowedNetworks(cidrs: ["0.0.0.0/0"]) }`, variables: () => ({}), expect: 'FORBIDDEN' },
+  { operation: 'setMaxCallLengthSeconds', query: `mutation { setMaxCallLengthSeconds(seconds: 60) }`, variables: () => ({}), expect: 'FORBIDDEN' },
   {
     operation: 'createTrunk',
     query: `mutation ($input: CreateTrunkInput!) { createTrunk(input: $input) { id } }`,
@@ -212,7 +214,7 @@ const ATTEMPTS: Attempt[] = [
   { operation: 'deleteDialPlan', query: `mutation ($id: ID!) { deleteDialPlan(id: $id) }`, variables: (f) => ({ id: f.a.planId }), expect: 'NOT_FOUND', unknown: () => ({ id: UNKNOWN }) },
 ];
 
-const TABLES = ['company', 'api_key', 'carrier', 'outbound_gateway', 'webhook_allowed_networks', 'trunk', 'did', 'dial_plan', 'registration', 'trunk_load', 'call_record', 'trunk_health', 'trunk_event'];
+const TABLES = ['company', 'api_key', 'carrier', 'outbound_gateway', 'webhook_allowed_networks', 'call_limits', 'trunk', 'did', 'dial_plan', 'registration', 'trunk_load', 'call_record', 'trunk_health', 'trunk_event'];
 
 describe('tenant isolation: company B against company A', () => {
   let api: TestApi;
@@ -245,6 +247,7 @@ describe('tenant isolation: company B against company A', () => {
     const carrier = await api.ok<{ createCarrier: { id: string } }>(OPERATOR_KEY, `mutation { createCarrier(input: { name: "Carrier", sourceCidrs: ["192.0.2.0/24"] }) { id } }`);
     await api.ok(OPERATOR_KEY, `mutation { setOutboundGateway(uri: "sip:gw.example") { uri } }`);
     await api.ok(OPERATOR_KEY, `mutation { setWebhookAllowedNetworks(cidrs: ["127.0.0.0/8"]) }`);
+    await api.ok(OPERATOR_KEY, `mutation { setMaxCallLengthSeconds(seconds: 7200) }`);
     await api.dataSource.query(
       `INSERT INTO call_record (call_id, company_id, trunk_id, did, dialled, started_at, outcome, worker) VALUES ('a-call', $1, $2, '+442079460100', '+442079460100', now(), 'DELIVERED', 'w')`,
       [a.id, aTrunk.createTrunk.id],

@@ -116,6 +116,7 @@ export function plain(snapshot: Snapshot): Record<string, unknown> {
     carriers: normalise(snapshot.carriers),
     outboundGateway: snapshot.outboundGateway,
     webhookAllowedNetworks: snapshot.webhookAllowedNetworks,
+    maxCallLengthSeconds: snapshot.maxCallLengthSeconds,
     companies: sorted(snapshot.companies),
   };
 }

@@ -17,6 +17,7 @@ const ID = {
   carrier: 'e1000000-0000-4000-8000-000000000001',
   gateway: 'f1000000-0000-4000-8000-000000000001',
   webhookNetworks: 'f1000000-0000-4000-8000-000000000002',
+  callLimits: 'f1000000-0000-4000-8000-000000000003',
 };
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -36,7 +37,7 @@ describe('ConfigListener', () => {
   });
   /** Each test starts from the same rows, whatever the last one left (even when it failed half-way). */
   beforeEach(async () => {
-    await db.query(`DELETE FROM registration; DELETE FROM did; DELETE FROM carrier; DELETE FROM outbound_gateway; DELETE FROM webhook_allowed_networks;
+    await db.query(`DELETE FROM registration; DELETE FROM did; DELETE FROM carrier; DELETE FROM outbound_gateway; DELETE FROM webhook_allowed_networks; DELETE FROM call_limits;
       DELETE FROM trunk WHERE id <> '${ID.trunk}'; DELETE FROM dial_plan WHERE id <> '${ID.plan}'; DELETE FROM company WHERE id <> '${ID.company}';
       UPDATE trunk SET max_concurrent_calls = 4, no_provisional_timeout_seconds = 15 WHERE id = '${ID.trunk}'`);
   });
@@ -128,6 +129,15 @@ describe('ConfigListener', () => {
       updated: (s) => expect(s.webhookAllowedNetworks).to.deep.equal(['10.0.0.0/8', '::1/128']),
       delete: `DELETE FROM webhook_allowed_networks WHERE id = '${ID.webhookNetworks}'`,
       deleted: (s) => expect(s.webhookAllowedNetworks).to.deep.equal([]),
+    },
+    {
+      table: 'call_limits',
+      insert: `INSERT INTO call_limits (id, max_call_length_seconds) VALUES ('${ID.callLimits}', 3600)`,
+      inserted: (s) => expect(s.maxCallLengthSeconds).to.equal(3600),
+      update: `UPDATE call_limits SET max_call_length_seconds = 60 WHERE id = '${ID.callLimits}'`,
+      updated: (s) => expect(s.maxCallLengthSeconds).to.equal(60),
+      delete: `DELETE FROM call_limits WHERE id = '${ID.callLimits}'`,
+      deleted: (s) => expect(s.maxCallLengthSeconds).to.equal(14_400),
     },
     {
       table: 'dial_plan',

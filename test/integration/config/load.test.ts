@@ -179,7 +179,7 @@ describe('config snapshot: full load', () => {
     const client = await connect(empty.url);
     try {
       const blank = await loadSnapshot(client, 1);
-      expect(plain(blank)).to.deep.equal({ trunks: [], trunksByUsername: [], dids: [], dialPlans: [], registrations: [], carriers: [], outboundGateway: null, webhookAllowedNetworks: [], companies: [] });
+      expect(plain(blank)).to.deep.equal({ trunks: [], trunksByUsername: [], dids: [], dialPlans: [], registrations: [], carriers: [], outboundGateway: null, webhookAllowedNetworks: [], maxCallLengthSeconds: 14_400, companies: [] });
       expect(blank.carrierOf('192.0.2.1')).to.equal(null);
     } finally {
       await client.end();

@@ -63,6 +63,7 @@ function setup() {
     worker: 'w',
     timerCMs: 180_000,
     webhookClient: SILENT_WEBHOOK_CLIENT,
+    dialogSecondMs: 1000,
     snapshot: () => snapshotOf({ registrations: [binding()], carrierOf: () => ({ id: 'c', name: 'c', sourceCidrs: [] }) }),
     unpin: (callId) => unpinned.push(callId),
     accepting: () => true,

@@ -42,6 +42,7 @@ describe('overload protection', () => {
       worker: 'w',
       timerCMs: 180_000,
       webhookClient: SILENT_WEBHOOK_CLIENT,
+      dialogSecondMs: 1000,
       snapshot: () => snapshotOf({ registrations: [binding()], carrierOf: () => ({ id: 'c', name: 'c', sourceCidrs: [] }) }),
       unpin: () => undefined,
       accepting: () => true,
