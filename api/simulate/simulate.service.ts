@@ -4,7 +4,19 @@ import { hasControlCharacter } from '../../domain/control-characters';
 import { toE164 } from '../../domain/phone-number';
 import { decodeUserPart } from '../../domain/sip-uri';
 import { newestFirst } from '../../domain/registration';
-import { SELECT, toBinding, toCompany, toDialPlan, toTrunk, type CompanyRow, type DialPlanRow, type RegistrationRow, type TrunkRow } from '../../worker/config/rows';
+import {
+  SELECT,
+  toBinding,
+  toCompany,
+  toDialPlan,
+  toTrunk,
+  toTrunkHealth,
+  type CompanyRow,
+  type DialPlanRow,
+  type RegistrationRow,
+  type TrunkHealthRow,
+  type TrunkRow,
+} from '../../worker/config/rows';
 import type { DidTarget, RegistrationBinding, Snapshot, TrunkConfig } from '../../worker/config/snapshot';
 import { decide, next } from '../../worker/routing/decide';
 import type { AttemptOutcome, Route } from '../../worker/routing/route';
@@ -70,7 +82,8 @@ export class SimulateService {
         [did],
       )) as OwnedDidRow[];
       if (owned === undefined || !canAccessCompany(actor, owned.company_id)) throw numberNotFound();
-      const snapshot = await this.companySnapshot(manager, owned, input.assume?.registered ?? null);
+      const assumed = input.assume?.pbxAnswers != null || input.assume?.registered != null;
+      const snapshot = await this.companySnapshot(manager, owned, input.assume?.registered ?? null, assumed);
       const now = Date.now();
       const trunkId = owned.trunk_id;
       const full = input.assume?.channelsFull === true;
@@ -119,9 +132,11 @@ export class SimulateService {
   /**
    * The worker's Snapshot, reduced to what routing one number of one company reads: the company,
    * the number, its trunk with the trunk's bindings, the company's dial plans. `registered` set
-   * replaces the bindings with an assumed current one, or none.
+   * replaces the bindings with an assumed current one, or none. The trunk's health is read as it is
+   * now (a trunk known down fails over with PBX_DOWN, as a real call does) unless the PBX is assumed:
+   * then its health is taken as up. Trial calls (every 10th to a down trunk) are not simulated.
    */
-  private async companySnapshot(manager: EntityManager, owned: OwnedDidRow, registered: boolean | null): Promise<Snapshot> {
+  private async companySnapshot(manager: EntityManager, owned: OwnedDidRow, registered: boolean | null, assumed: boolean): Promise<Snapshot> {
     const companies = (await manager.query(`${SELECT.company} WHERE id = $1`, [owned.company_id])) as CompanyRow[];
     const plans = (await manager.query(`${SELECT.dial_plan} WHERE company_id = $1`, [owned.company_id])) as DialPlanRow[];
     const trunks = owned.trunk_id === null ? [] : ((await manager.query(`${SELECT.trunk} WHERE id = $1`, [owned.trunk_id])) as TrunkRow[]);
@@ -137,6 +152,8 @@ export class SimulateService {
       registrations.set(owned.trunk_id, bindings);
     }
     const trunkMap = new Map(trunks.map((row) => [row.id, toTrunk(row)] as const));
+    const health =
+      owned.trunk_id === null || assumed ? [] : ((await manager.query(`${SELECT.trunk_health} WHERE trunk_id = $1`, [owned.trunk_id])) as TrunkHealthRow[]);
     return {
       version: 0,
       trunks: trunkMap,
@@ -150,7 +167,7 @@ export class SimulateService {
       webhookAllowedNetworks: [],
       maxCallLengthSeconds: DEFAULT_MAX_CALL_LENGTH_SECONDS,
       companies: new Map(companies.map((row) => [row.id, toCompany(row)] as const)),
-      health: new Map(),
+      health: new Map(health.map((row) => [row.trunk_id, toTrunkHealth(row)] as const)),
     };
   }
 }

@@ -37,7 +37,8 @@ export interface EvidenceBatcherStats {
  */
 export class EvidenceBatcher {
   private pending = new Map<string, HealthEvidence[]>();
-  private readonly inFlight = new Set<string>();
+  /** The batch being applied per trunk: at most one, so the order holds. */
+  private readonly inFlight = new Map<string, Promise<void>>();
   private readonly local = new Map<string, TrunkHealth>();
   private timer: ReturnType<Clock['after']> | null = null;
   private stopped = false;
@@ -68,7 +69,9 @@ export class EvidenceBatcher {
     for (const [trunkId, evidence] of this.pending) {
       if (this.inFlight.has(trunkId)) continue;
       this.pending.delete(trunkId);
-      work.push(this.applyBatch(trunkId, evidence));
+      const batch = this.applyBatch(trunkId, evidence);
+      this.inFlight.set(trunkId, batch);
+      work.push(batch);
     }
     await Promise.all(work);
   }
@@ -78,14 +81,14 @@ export class EvidenceBatcher {
     this.stopped = true;
     this.timer?.cancel();
     this.timer = null;
+    // Waits on the batches in flight themselves: evidence held back behind one goes once it is done.
     while (this.pending.size > 0 || this.inFlight.size > 0) {
       await this.flush();
-      if (this.pending.size > 0) await new Promise((resolve) => setTimeout(resolve, EVIDENCE_BATCH_MS));
+      await Promise.all(this.inFlight.values());
     }
   }
 
   private async applyBatch(trunkId: string, evidence: HealthEvidence[]): Promise<void> {
-    this.inFlight.add(trunkId);
     try {
       const applied = await this.deps.store.apply(trunkId, evidence);
       this.batches++;

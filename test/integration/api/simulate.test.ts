@@ -127,6 +127,24 @@ describe('simulateCall', () => {
     });
   }
 
+  it('a trunk known down: FAILOVER with PBX_DOWN as a real call would; assuming the PBX takes it as up', async () => {
+    const did = '+442079461009';
+    const created = await api.ok<{ createTrunk: { id: string } }>(company.key, CREATE_TRUNK, {
+      input: { companyId: company.id, name: 'Down PBX', sipUsername: 'sim-down', sipPassword: 'long enough secret', inboundNumbers: [did], maxConcurrentCalls: 2, failover: { enabled: true, dialPlanId: planA } },
+    });
+    const trunkId = created.createTrunk.id;
+    await api.dataSource.query(
+      `INSERT INTO registration (trunk_id, contact, source_address, source_port, expires_at) VALUES ($1, 'sip:pbx@192.0.2.9', '192.0.2.9', 5060, now() + interval '1 hour')`,
+      [trunkId],
+    );
+    expect(await simulate({ did, at: WEEKDAY_22H, caller: VIP })).to.deep.include({ decision: 'DELIVER', failoverReason: null });
+    await api.dataSource.query(`UPDATE trunk_health SET state = 'DOWN', reason = 'CALLS_FAILING', registered = true WHERE trunk_id = $1`, [trunkId]);
+    const down = await simulate({ did, at: WEEKDAY_22H, caller: VIP });
+    expect(down).to.deep.include({ decision: 'FAILOVER', failoverReason: 'PBX_DOWN', status: null });
+    expect(down.steps).to.deep.equal(weekdayPath());
+    expect(await simulate({ did, assume: { pbxAnswers: 'DELIVERED' } })).to.deep.include({ decision: 'DELIVER', failoverReason: null, status: 200 });
+  });
+
   it("SERVER_ERROR on a trunk that only fails over on 503: the PBX's status is its first trigger code", async () => {
     const result = await simulate({ did: ERROR_503_DID, assume: { registered: true, pbxAnswers: 'SERVER_ERROR' } });
     expect(result).to.deep.include({ decision: 'FAILOVER', failoverReason: 'PBX_SERVER_ERROR', status: 503 });
