@@ -166,6 +166,9 @@ describe('sipp scenarios against the SIP role (independent peer, 2 workers)', fu
 
   it('PBX answers 503: every call fails over as PBX_SERVER_ERROR and ends 200 at the failover target (pbx-answer-503-expect-ack, carrier-invite-expect-200-ack-bye, uas-answer-180-200-expect-ack-bye)', async () => {
     const t = await trunk('+442079463003');
+    // Ten 503s in a row would take the trunk DOWN at the third (PBX_DOWN, the PBX no longer tried):
+    // a threshold of 10 keeps every call on the PBX_SERVER_ERROR path this scenario checks.
+    await h.applying(() => h.api.dataSource.query('UPDATE trunk SET health_check_failures_to_down = 10 WHERE id = $1', [t.trunkId]), 'trunk', t.trunkId);
     const pbxPort = await freeUdpPort();
     await registerPbx(t, pbxPort);
     const pbx = uas('pbx-answer-503-expect-ack.xml', 'pbx503', pbxPort);
