@@ -18,7 +18,7 @@ import { Registrar } from './registrar/registrar';
 import { SharedFailureThrottle, type ThrottleBuffers } from './registrar/throttle';
 import { Containment } from './sip/containment';
 import { createSipStack } from './sip/stack';
-import { createWebhookClient } from './dialplan/webhook-client';
+import { createWebhookClient } from '../net/webhook-client';
 
 /** What the SIP role hands each worker thread. */
 export interface SipWorkerData {

@@ -4,7 +4,7 @@ import type { Clock } from '../clock';
 import type { DialPlanConfig, RegistrationBinding, Snapshot } from '../config/snapshot';
 import { dialPlanNumber } from '../dialplan/plan-number';
 import type { PlanBranchOptions, PlanBranchSetOptions, PlanCall, PlanCallFacts } from '../dialplan/runner';
-import { createWebhookClient, type WebhookClient } from '../dialplan/webhook-client';
+import { createWebhookClient, type WebhookClient } from '../../net/webhook-client';
 import { currentBinding } from '../routing/decide';
 import type { NameAddr, SipRequest, SipResponse } from '../sip/message';
 import type { SipPort } from '../sip/port';

@@ -14,7 +14,7 @@ import { maxForwards, ownRecordRoute, requestUser } from './proxy';
 import { dialledOf } from './did';
 import type { CallRecorder } from './recorder';
 import type { WorkerCounters } from './counters';
-import type { WebhookClient } from '../dialplan/webhook-client';
+import type { WebhookClient } from '../../net/webhook-client';
 
 export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, PRACK, REFER, NOTIFY';
 
