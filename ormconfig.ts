@@ -7,9 +7,10 @@ import { CallRecordSteps1765200000000 } from './migrations/1765200000000-CallRec
 import { ForwardCallerId1765200000001 } from './migrations/1765200000001-ForwardCallerId';
 import { CallRecordDialled1765300000000 } from './migrations/1765300000000-CallRecordDialled';
 import { TrunkHealth1765400000000 } from './migrations/1765400000000-TrunkHealth';
+import { WebhookEndpoints1765400000002 } from './migrations/1765400000002-WebhookEndpoints';
 import { ENTITIES } from './schema/entities';
 
-export const MIGRATIONS = [InitialSchema1764150000000, WebhookAllowedNetworks1765100000000, CallRecordSteps1765200000000, ForwardCallerId1765200000001, CallRecordDialled1765300000000, TrunkHealth1765400000000];
+export const MIGRATIONS = [InitialSchema1764150000000, WebhookAllowedNetworks1765100000000, CallRecordSteps1765200000000, ForwardCallerId1765200000001, CallRecordDialled1765300000000, TrunkHealth1765400000000, WebhookEndpoints1765400000002];
 
 export interface DataSourceOptions {
   readonly url: string;

@@ -8,6 +8,7 @@ import type { DialPlanService } from './dial-plan/dial-plan.service';
 import type { SimulateService } from './simulate/simulate.service';
 import type { TrunkService } from './trunk/trunk.service';
 import type { WebhookService } from './webhook/webhook.service';
+import type { WebhookEndpointService } from './webhook-endpoint/webhook-endpoint.service';
 
 export interface Services {
   readonly apiKeys: ApiKeyService;
@@ -18,6 +19,7 @@ export interface Services {
   readonly simulations: SimulateService;
   readonly trunks: TrunkService;
   readonly webhooks: WebhookService;
+  readonly webhookEndpoints: WebhookEndpointService;
 }
 
 /** The typed context of every GraphQL operation: who calls, and the services that do the work. */

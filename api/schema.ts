@@ -8,8 +8,9 @@ import { DialPlanResolver } from './dial-plan/dial-plan.resolver';
 import { SimulateResolver } from './simulate/simulate.resolver';
 import { TrunkResolver } from './trunk/trunk.resolver';
 import { WebhookResolver } from './webhook/webhook.resolver';
+import { WebhookEndpointResolver } from './webhook-endpoint/webhook-endpoint.resolver';
 
-export const RESOLVERS = [ApiKeyResolver, CallResolver, CarrierResolver, CompanyResolver, DialPlanResolver, SimulateResolver, TrunkResolver, WebhookResolver] as const;
+export const RESOLVERS = [ApiKeyResolver, CallResolver, CarrierResolver, CompanyResolver, DialPlanResolver, SimulateResolver, TrunkResolver, WebhookResolver, WebhookEndpointResolver] as const;
 
 /** The executable schema. Inputs are validated by class-validator before a resolver runs. */
 export function buildApiSchema(): Promise<GraphQLSchema> {

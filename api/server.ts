@@ -18,6 +18,8 @@ import { findRequestExcess, queryTooComplex } from './query-limits';
 import { SimulateService } from './simulate/simulate.service';
 import { TrunkService } from './trunk/trunk.service';
 import { WebhookService } from './webhook/webhook.service';
+import { startWebhookDispatcher, type WebhookDispatcherOptions } from './webhook-endpoint/webhook-dispatcher';
+import { WebhookEndpointService } from './webhook-endpoint/webhook-endpoint.service';
 
 /** Larger bodies are refused before parsing: no configuration document comes near this. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -31,6 +33,8 @@ export interface ApiServerOptions {
   readonly port: number;
   readonly sipRealm: string;
   readonly operatorApiKey: string | undefined;
+  /** Posts queued trunk events to webhook endpoints from this node; unset: this node delivers none. */
+  readonly webhookDelivery?: WebhookDispatcherOptions;
 }
 
 export interface ApiServer {
@@ -49,6 +53,7 @@ export function createServices(dataSource: DataSource, logger: Logger, sipRealm:
     simulations: new SimulateService(dataSource),
     trunks: new TrunkService(dataSource, sipRealm),
     webhooks: new WebhookService(dataSource),
+    webhookEndpoints: new WebhookEndpointService(dataSource),
   };
 }
 
@@ -179,11 +184,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     httpServer.once('error', reject);
     httpServer.listen(options.port, options.host, () => resolve());
   });
+  const dispatcher = options.webhookDelivery === undefined ? null : startWebhookDispatcher(dataSource, logger, options.webhookDelivery);
   const address = httpServer.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${host}:${address.port}${GRAPHQL_PATH}`,
     services,
-    stop: () => apollo.stop(),
+    stop: async () => {
+      await dispatcher?.stop();
+      await apollo.stop();
+    },
   };
 }

@@ -9,5 +9,7 @@ import { Registration } from './entities/registration.entity';
 import { Trunk } from './entities/trunk.entity';
 import { TrunkLoad } from './entities/trunk-load.entity';
 import { WebhookAllowedNetworks } from './entities/webhook-allowed-networks.entity';
+import { WebhookAttempt, WebhookDelivery } from './entities/webhook-delivery.entity';
+import { WebhookEndpoint } from './entities/webhook-endpoint.entity';
 
-export const ENTITIES = [ApiKey, CallRecord, Carrier, Company, DialPlan, Did, OutboundGateway, Registration, Trunk, TrunkLoad, WebhookAllowedNetworks];
+export const ENTITIES = [ApiKey, CallRecord, Carrier, Company, DialPlan, Did, OutboundGateway, Registration, Trunk, TrunkLoad, WebhookAllowedNetworks, WebhookAttempt, WebhookDelivery, WebhookEndpoint];
