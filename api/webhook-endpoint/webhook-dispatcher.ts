@@ -94,8 +94,9 @@ const RECORD = `
   INSERT INTO webhook_attempt (delivery_id, at, http_status, error, latency_ms)
   SELECT $1, $7, $3, $4, $8`;
 
+/** How long until a delivery can next be claimed: one leased by another node waits for its lease, not only its time. */
 const NEXT_DUE = `
-  SELECT GREATEST(0, extract(epoch FROM min(next_attempt_at) - clock_timestamp()) * 1000)::float8 AS ms
+  SELECT GREATEST(0, extract(epoch FROM min(GREATEST(next_attempt_at, COALESCE(leased_until, next_attempt_at))) - clock_timestamp()) * 1000)::float8 AS ms
     FROM webhook_delivery WHERE status = 'PENDING'`;
 
 export function startWebhookDispatcher(dataSource: DataSource, logger: Logger, options: WebhookDispatcherOptions = {}): WebhookDispatcher {
