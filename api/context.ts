@@ -10,6 +10,7 @@ import type { SimulateService } from './simulate/simulate.service';
 import type { TrunkService } from './trunk/trunk.service';
 import type { TrunkEventService } from './trunk-event/trunk-event.service';
 import type { WebhookService } from './webhook/webhook.service';
+import type { WebhookEndpointService } from './webhook-endpoint/webhook-endpoint.service';
 
 export interface Services {
   readonly apiKeys: ApiKeyService;
@@ -22,6 +23,7 @@ export interface Services {
   readonly trunks: TrunkService;
   readonly trunkEvents: TrunkEventService;
   readonly webhooks: WebhookService;
+  readonly webhookEndpoints: WebhookEndpointService;
 }
 
 /** The typed context of every GraphQL operation: who calls, and the services that do the work. */

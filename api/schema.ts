@@ -10,8 +10,21 @@ import { SimulateResolver } from './simulate/simulate.resolver';
 import { TrunkResolver } from './trunk/trunk.resolver';
 import { TrunkEventResolver } from './trunk-event/trunk-event.resolver';
 import { WebhookResolver } from './webhook/webhook.resolver';
+import { WebhookEndpointResolver } from './webhook-endpoint/webhook-endpoint.resolver';
 
-export const RESOLVERS = [ApiKeyResolver, CallLimitsResolver, CallResolver, CarrierResolver, CompanyResolver, DialPlanResolver, SimulateResolver, TrunkResolver, TrunkEventResolver, WebhookResolver] as const;
+export const RESOLVERS = [
+  ApiKeyResolver,
+  CallLimitsResolver,
+  CallResolver,
+  CarrierResolver,
+  CompanyResolver,
+  DialPlanResolver,
+  SimulateResolver,
+  TrunkResolver,
+  TrunkEventResolver,
+  WebhookResolver,
+  WebhookEndpointResolver,
+] as const;
 
 /** The executable schema. Inputs are validated by class-validator before a resolver runs. */
 export function buildApiSchema(): Promise<GraphQLSchema> {

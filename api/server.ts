@@ -20,6 +20,8 @@ import { SimulateService } from './simulate/simulate.service';
 import { TrunkService } from './trunk/trunk.service';
 import { TrunkEventService } from './trunk-event/trunk-event.service';
 import { WebhookService } from './webhook/webhook.service';
+import { startWebhookDispatcher, type WebhookDispatcherOptions } from './webhook-endpoint/webhook-dispatcher';
+import { WebhookEndpointService } from './webhook-endpoint/webhook-endpoint.service';
 
 /** Larger bodies are refused before parsing: no configuration document comes near this. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -33,6 +35,8 @@ export interface ApiServerOptions {
   readonly port: number;
   readonly sipRealm: string;
   readonly operatorApiKey: string | undefined;
+  /** Posts queued trunk events to webhook endpoints from this node; unset: this node delivers none. */
+  readonly webhookDelivery?: WebhookDispatcherOptions;
 }
 
 export interface ApiServer {
@@ -53,6 +57,7 @@ export function createServices(dataSource: DataSource, logger: Logger, sipRealm:
     trunks: new TrunkService(dataSource, sipRealm),
     trunkEvents: new TrunkEventService(dataSource),
     webhooks: new WebhookService(dataSource),
+    webhookEndpoints: new WebhookEndpointService(dataSource),
   };
 }
 
@@ -183,11 +188,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     httpServer.once('error', reject);
     httpServer.listen(options.port, options.host, () => resolve());
   });
+  const dispatcher = options.webhookDelivery === undefined ? null : startWebhookDispatcher(dataSource, logger, options.webhookDelivery);
   const address = httpServer.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${host}:${address.port}${GRAPHQL_PATH}`,
     services,
-    stop: () => apollo.stop(),
+    stop: async () => {
+      await dispatcher?.stop();
+      await apollo.stop();
+    },
   };
 }

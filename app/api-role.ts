@@ -14,5 +14,6 @@ export async function startApiRole(config: Config, dataSource: DataSource, logge
     port: config.apiPort,
     sipRealm: config.sipRealm,
     operatorApiKey: config.operatorApiKey,
+    webhookDelivery: {},
   });
 }

@@ -6,7 +6,7 @@ import { quoteInput } from './quote-input';
 /**
  * The settings of a WEBHOOK step, the request it sends and how its answer chooses an exit. Pure:
  * the instant, the operator's allowed networks and the answer are passed in; the HTTP exchange
- * lives in worker/dialplan/webhook-client.ts.
+ * lives in net/webhook-client.ts.
  *
  * Decisions (see docs/decisions.md, "Webhooks"):
  * - The URL is stored in its parsed, canonical form (`new URL(...).href`): what is stored is what

@@ -12,5 +12,25 @@ import { TrunkEvent } from './entities/trunk-event.entity';
 import { TrunkHealth } from './entities/trunk-health.entity';
 import { TrunkLoad } from './entities/trunk-load.entity';
 import { WebhookAllowedNetworks } from './entities/webhook-allowed-networks.entity';
+import { WebhookAttempt, WebhookDelivery } from './entities/webhook-delivery.entity';
+import { WebhookEndpoint } from './entities/webhook-endpoint.entity';
 
-export const ENTITIES = [ApiKey, CallLimits, CallRecord, Carrier, Company, DialPlan, Did, OutboundGateway, Registration, Trunk, TrunkEvent, TrunkHealth, TrunkLoad, WebhookAllowedNetworks];
+export const ENTITIES = [
+  ApiKey,
+  CallLimits,
+  CallRecord,
+  Carrier,
+  Company,
+  DialPlan,
+  Did,
+  OutboundGateway,
+  Registration,
+  Trunk,
+  TrunkEvent,
+  TrunkHealth,
+  TrunkLoad,
+  WebhookAllowedNetworks,
+  WebhookAttempt,
+  WebhookDelivery,
+  WebhookEndpoint,
+];

@@ -18,7 +18,7 @@ import { Registrar } from './registrar/registrar';
 import { SharedFailureThrottle, type ThrottleBuffers } from './registrar/throttle';
 import { Containment } from './sip/containment';
 import { createSipStack } from './sip/stack';
-import { createWebhookClient } from './dialplan/webhook-client';
+import { createWebhookClient } from '../net/webhook-client';
 import type { HealthEvidence } from '../domain/trunk-health';
 import { TrialCounter, type TrialCounterBuffers } from './health/trial-counter';
 import { isLocalHealthMessage, LocalHealthView } from './health/local-view';

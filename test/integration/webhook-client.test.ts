@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { webhookExit } from '../../domain/webhook';
 import type { Clock, Timer } from '../../worker/clock';
-import { createWebhookClient, type Resolve, type WebhookRequest } from '../../worker/dialplan/webhook-client';
+import { createWebhookClient, type Resolve, type WebhookRequest } from '../../net/webhook-client';
 
 type Handler = (request: http.IncomingMessage, body: string, response: http.ServerResponse) => void;
 

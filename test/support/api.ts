@@ -3,7 +3,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { DataSource } from 'typeorm';
 import { createDataSource } from '../../ormconfig';
 import { buildApiSchema } from '../../api/schema';
-import { startApiServer, type ApiServer } from '../../api/server';
+import { startApiServer, type ApiServer, type ApiServerOptions } from '../../api/server';
 import { createLogger } from '../../app/logger';
 import { createTestDatabase, type TestDatabase } from './database';
 
@@ -31,10 +31,12 @@ export class TestApi {
     readonly transcript: string[],
     readonly database: TestDatabase,
     readonly dataSource: DataSource,
-    readonly server: ApiServer,
+    private serverOptions: ApiServerOptions,
+    public server: ApiServer,
   ) {}
 
-  static async start(): Promise<TestApi> {
+  /** `webhookDelivery` starts the webhook dispatcher with the server, as the API role does. */
+  static async start(options: Pick<ApiServerOptions, 'webhookDelivery'> = {}): Promise<TestApi> {
     schema ??= buildApiSchema();
     const database = await createTestDatabase();
     const dataSource = createDataSource({ url: database.url, poolSize: 5 });
@@ -46,7 +48,7 @@ export class TestApi {
         done();
       },
     });
-    const server = await startApiServer({
+    const serverOptions: ApiServerOptions = {
       dataSource,
       schema: await schema,
       logger: createLogger('debug', logSink),
@@ -54,8 +56,18 @@ export class TestApi {
       port: 0,
       sipRealm: TEST_REALM,
       operatorApiKey: OPERATOR_KEY,
-    });
-    return new TestApi(transcript, database, dataSource, server);
+      ...options,
+    };
+    return new TestApi(transcript, database, dataSource, serverOptions, await startApiServer(serverOptions));
+  }
+
+  /** Stops the API server, as an API node going down; `startServer` brings a new one up on the same database. */
+  async stopServer(): Promise<void> {
+    await this.server.stop();
+  }
+
+  async startServer(): Promise<void> {
+    this.server = await startApiServer(this.serverOptions);
   }
 
   async stop(): Promise<void> {

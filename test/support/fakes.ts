@@ -1,5 +1,5 @@
 import type { Clock, Timer } from '../../worker/clock';
-import type { WebhookClient } from '../../worker/dialplan/webhook-client';
+import type { WebhookClient } from '../../net/webhook-client';
 import type { Endpoint, SipRequest, SipResponse } from '../../worker/sip/message';
 import type { ClientBranch, ResponseExtension, ResponseOrigin, SipPort } from '../../worker/sip/port';
 

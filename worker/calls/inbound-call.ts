@@ -5,7 +5,7 @@ import type { Clock } from '../clock';
 import type { DialPlanConfig, Snapshot } from '../config/snapshot';
 import { PlanRunner, type PlanBranchOptions } from '../dialplan/runner';
 import type { BranchSet } from './branch-set';
-import type { WebhookClient } from '../dialplan/webhook-client';
+import type { WebhookClient } from '../../net/webhook-client';
 import { decide, next } from '../routing/decide';
 import { TRIAL_NO_PROVISIONAL_MS, type AttemptOutcome, type ChannelView, type Route } from '../routing/route';
 import type { HealthEvidence } from '../../domain/trunk-health';

@@ -4,7 +4,7 @@ import type { Clock } from '../clock';
 import type { RegistrationBinding, Snapshot } from '../config/snapshot';
 import { dialPlanNumber } from '../dialplan/plan-number';
 import type { PlanBranchOptions, PlanBranchSetOptions, PlanCall, PlanCallFacts } from '../dialplan/runner';
-import type { WebhookClient } from '../dialplan/webhook-client';
+import type { WebhookClient } from '../../net/webhook-client';
 import { currentBinding } from '../routing/decide';
 import type { NameAddr, SipRequest, SipResponse } from '../sip/message';
 import type { SipPort } from '../sip/port';

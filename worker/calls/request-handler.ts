@@ -17,7 +17,7 @@ import { dialledOf } from './did';
 import { sessionRequest } from './session-timer';
 import type { CallRecorder } from './recorder';
 import type { WorkerCounters } from './counters';
-import type { WebhookClient } from '../dialplan/webhook-client';
+import type { WebhookClient } from '../../net/webhook-client';
 
 export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, PRACK, REFER, NOTIFY';
 

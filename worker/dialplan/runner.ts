@@ -14,7 +14,7 @@ import { webhook } from './apps/webhook';
 import { ringGroup } from './apps/ring-group';
 import type { BranchSetMember, BranchSetOutcome } from '../calls/branch-set';
 import type { RegistrationBinding } from '../config/snapshot';
-import type { WebhookClient } from './webhook-client';
+import type { WebhookClient } from '../../net/webhook-client';
 import { entry, next, UNANSWERED_STATUS, type Next } from './engine';
 
 /**

@@ -41,27 +41,38 @@ describe('crafted input gets a short client error', () => {
     expect(byId.map((field) => field.name).sort()).to.include.members(['company', 'deleteTrunk', 'dialPlan', 'revokeApiKey', 'trunk']);
   });
 
-  for (const [name, after] of Object.entries(CRAFTED_CURSORS)) {
-    it(`answers a cursor with ${name} with BAD_USER_INPUT in every list`, async () => {
-      const company = await api.company(`Crafted ${name}`);
-      try {
+  describe('cursors', () => {
+    /** Values for the arguments a list cannot be asked without: real objects, so only the cursor is wrong. */
+    const required: Record<string, string> = {};
+    let companyId: string;
+    before(async () => {
+      companyId = (await api.company('Crafted')).id;
+      const { createWebhookEndpoint } = await api.ok<{ createWebhookEndpoint: { endpoint: { id: string } } }>(
+        OPERATOR_KEY,
+        `mutation ($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { endpoint { id } } }`,
+        { input: { companyId, url: 'https://hooks.example.com/x', events: ['FAILOVER_STARTED'] } },
+      );
+      required.endpointId = createWebhookEndpoint.endpoint.id;
+      required.companyId = companyId;
+    });
+    after(async () => {
+      await api.ok(OPERATOR_KEY, `mutation ($id: ID!) { deleteCompany(id: $id) }`, { id: companyId });
+    });
+
+    for (const [name, after] of Object.entries(CRAFTED_CURSORS)) {
+      it(`answers a cursor with ${name} with BAD_USER_INPUT in every list`, async () => {
         for (const field of lists) {
-          // A list of one company's objects (trunkEvents) is asked for an existing company.
-          const scoped = field.args.some((arg) => arg.name === 'companyId' && isNonNullType(arg.type));
-          const result = scoped
-            ? await api.request(OPERATOR_KEY, `query ($after: String, $companyId: ID!) { ${field.name}(after: $after, companyId: $companyId) { pageInfo { hasNextPage } } }`, {
-                after,
-                companyId: company.id,
-              })
-            : await api.request(OPERATOR_KEY, `query ($after: String) { ${field.name}(after: $after) { pageInfo { hasNextPage } } }`, { after });
+          const needed = field.args.filter((arg) => isNonNullType(arg.type) && arg.defaultValue === undefined);
+          const declared = needed.map((arg) => `, $${arg.name}: ${arg.type.toString()}`).join('');
+          const passed = needed.map((arg) => `, ${arg.name}: $${arg.name}`).join('');
+          const values = Object.fromEntries(needed.map((arg) => [arg.name, required[arg.name]]));
+          const result = await api.request(OPERATOR_KEY, `query ($after: String${declared}) { ${field.name}(after: $after${passed}) { pageInfo { hasNextPage } } }`, { after, ...values });
           expect(result.errors?.[0].extensions?.code, field.name).to.equal('BAD_USER_INPUT');
           expect(result.errors?.[0].message, field.name).to.equal('after: not a cursor from this list');
         }
-      } finally {
-        await api.ok(OPERATOR_KEY, `mutation ($id: ID!) { deleteCompany(id: $id) }`, { id: company.id });
-      }
-    });
-  }
+      });
+    }
+  });
 
   it('still reads the next page from a real cursor, up to the newest time a cursor may hold', async () => {
     for (const name of ['One', 'Two', 'Three']) await api.company(`Cursor ${name}`);

@@ -8,7 +8,7 @@ import { forwardFlow, OPERATOR_KEY, TestApi } from '../../support/api';
  * change nothing anywhere in the database.
  */
 interface Fixture {
-  a: { id: string; key: string; keyId: string; trunkId: string; planId: string };
+  a: { id: string; key: string; keyId: string; trunkId: string; planId: string; endpointId: string };
   b: { id: string; key: string; trunkId: string; eventId: string };
   carrierId: string;
 }
@@ -166,6 +166,34 @@ const ATTEMPTS: Attempt[] = [
   },
   { operation: 'deleteCarrier', query: `mutation ($id: ID!) { deleteCarrier(id: $id) }`, variables: (f) => ({ id: f.carrierId }), expect: 'FORBIDDEN' },
   { operation: 'setOutboundGateway', query: `mutation { setOutboundGateway(uri: "sip:evil.example") { uri } }`, variables: () => ({}), expect: 'FORBIDDEN' },
+  {
+    operation: 'createWebhookEndpoint',
+    query: `mutation ($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret } }`,
+    variables: (f) => ({ input: { companyId: f.a.id, url: 'https://hooks.example.com/x', events: ['FAILOVER_STARTED'] } }),
+    expect: 'NOT_FOUND',
+    unknown: () => ({ input: { companyId: UNKNOWN, url: 'https://hooks.example.com/x', events: ['FAILOVER_STARTED'] } }),
+  },
+  {
+    operation: 'deleteWebhookEndpoint',
+    query: `mutation ($id: ID!) { deleteWebhookEndpoint(id: $id) }`,
+    variables: (f) => ({ id: f.a.endpointId }),
+    expect: 'NOT_FOUND',
+    unknown: () => ({ id: UNKNOWN }),
+  },
+  {
+    operation: 'webhookEndpoints',
+    query: `query ($companyId: ID!) { webhookEndpoints(companyId: $companyId) { id } }`,
+    variables: (f) => ({ companyId: f.a.id }),
+    expect: 'NOT_FOUND',
+    unknown: () => ({ companyId: UNKNOWN }),
+  },
+  {
+    operation: 'webhookDeliveries',
+    query: `query ($id: ID!) { webhookDeliveries(endpointId: $id) { edges { node { id } } } }`,
+    variables: (f) => ({ id: f.a.endpointId }),
+    expect: 'NOT_FOUND',
+    unknown: () => ({ id: UNKNOWN }),
+  },
   { operation: 'setWebhookAllowedNetworks', query: `mutation { setWebhookAllowedNetworks(cidrs: ["0.0.0.0/0"]) }`, variables: () => ({}), expect: 'FORBIDDEN' },
   { operation: 'setMaxCallLengthSeconds', query: `mutation { setMaxCallLengthSeconds(seconds: 60) }`, variables: () => ({}), expect: 'FORBIDDEN' },
   {
@@ -214,7 +242,25 @@ const ATTEMPTS: Attempt[] = [
   { operation: 'deleteDialPlan', query: `mutation ($id: ID!) { deleteDialPlan(id: $id) }`, variables: (f) => ({ id: f.a.planId }), expect: 'NOT_FOUND', unknown: () => ({ id: UNKNOWN }) },
 ];
 
-const TABLES = ['company', 'api_key', 'carrier', 'outbound_gateway', 'webhook_allowed_networks', 'call_limits', 'trunk', 'did', 'dial_plan', 'registration', 'trunk_load', 'call_record', 'trunk_health', 'trunk_event'];
+const TABLES = [
+  'company',
+  'api_key',
+  'carrier',
+  'outbound_gateway',
+  'webhook_allowed_networks',
+  'call_limits',
+  'trunk',
+  'did',
+  'dial_plan',
+  'registration',
+  'trunk_load',
+  'call_record',
+  'trunk_health',
+  'trunk_event',
+  'webhook_endpoint',
+  'webhook_delivery',
+  'webhook_attempt',
+];
 
 describe('tenant isolation: company B against company A', () => {
   let api: TestApi;
@@ -256,8 +302,13 @@ describe('tenant isolation: company B against company A', () => {
       `INSERT INTO trunk_event (company_id, trunk_id, type, reason) VALUES ($1, $2, 'FAILOVER_STARTED', 'CALLS_FAILING'), ($3, $4, 'REGISTRATION_LOST', NULL) RETURNING id`,
       [a.id, aTrunk.createTrunk.id, b.id, bTrunk.createTrunk.id],
     );
+    const aEndpoint = await api.ok<{ createWebhookEndpoint: { endpoint: { id: string } } }>(
+      a.key,
+      `mutation ($input: CreateWebhookEndpointInput!) { createWebhookEndpoint(input: $input) { endpoint { id } } }`,
+      { input: { companyId: a.id, url: 'https://hooks.example.com/a', events: ['FAILOVER_STARTED'] } },
+    );
     f = {
-      a: { ...a, keyId: keys[0].id, trunkId: aTrunk.createTrunk.id, planId: aPlan.createDialPlan.id },
+      a: { ...a, keyId: keys[0].id, trunkId: aTrunk.createTrunk.id, planId: aPlan.createDialPlan.id, endpointId: aEndpoint.createWebhookEndpoint.endpoint.id },
       b: { ...b, trunkId: bTrunk.createTrunk.id, eventId: events[1].id },
       carrierId: carrier.createCarrier.id,
     };

@@ -4,7 +4,7 @@ import { DialPlanApp } from '../../../domain/flow/flow';
 import { InboundCall, type AnsweredCall, type ChannelGate } from '../../../worker/calls/inbound-call';
 import type { CallRecordDraft, CallRecorder } from '../../../worker/calls/recorder';
 import type { WebhookAnswer } from '../../../domain/webhook';
-import type { WebhookClient, WebhookRequest } from '../../../worker/dialplan/webhook-client';
+import type { WebhookClient, WebhookRequest } from '../../../net/webhook-client';
 import type { SipRequest } from '../../../worker/sip/message';
 import { FakeClock, FakePort, responseTo, SILENT_WEBHOOK_CLIENT } from '../../support/fakes';
 import { binding, dialPlanConfig, snapshotOf, trunkConfig } from '../../support/snapshot';

@@ -5,7 +5,7 @@ import { DialPlanApp, type Flow } from '../../../domain/flow/flow';
 import type { WebhookAnswer } from '../../../domain/webhook';
 import { Branch } from '../../../worker/calls/branch';
 import { PlanRunner, type PlanCall, type PlanEnd } from '../../../worker/dialplan/runner';
-import { createWebhookClient, type WebhookClient, type WebhookRequest } from '../../../worker/dialplan/webhook-client';
+import { createWebhookClient, type WebhookClient, type WebhookRequest } from '../../../net/webhook-client';
 import { FakeClock, FakePort } from '../../support/fakes';
 
 const INVITE = planInvite('hook-1', 'z9hG4bKw', 'sip:02079460999@carrier');

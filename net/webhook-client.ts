@@ -2,7 +2,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { judgeDestination } from '../../domain/network-policy';
+import { judgeDestination } from '../domain/network-policy';
 import {
   hostAddress,
   MAX_WEBHOOK_RESPONSE_BYTES,
@@ -10,11 +10,12 @@ import {
   webhookSignature,
   type WebhookAnswer,
   type WebhookFailure,
-} from '../../domain/webhook';
-import { systemClock, type Clock, type Timer } from '../clock';
+} from '../domain/webhook';
+import { systemClock, type Clock, type Timer } from '../worker/clock';
 
 /**
- * Sends a WEBHOOK step's request and reads its answer, for one call. Never throws: every way the
+ * Sends one signed webhook request and reads its answer: a WEBHOOK step's, for one call (SIP
+ * worker), or a trunk event to a webhook endpoint (API role). Shared by both roles. Never throws: every way the
  * exchange can fail is a WebhookAnswer of kind `failure`, which domain/webhook.ts turns into an exit.
  *
  * - The host name is resolved here, every address is judged by the destination rule, and the
