@@ -9,6 +9,7 @@ import { CallRecordDialled1765300000000 } from './migrations/1765300000000-CallR
 import { TrunkHealth1765400000000 } from './migrations/1765400000000-TrunkHealth';
 import { CallLimits1765400000001 } from './migrations/1765400000001-CallLimits';
 import { WebhookEndpoints1765400000002 } from './migrations/1765400000002-WebhookEndpoints';
+import { ApiKeyRevokedNotify1765400000003 } from './migrations/1765400000003-ApiKeyRevokedNotify';
 import { ENTITIES } from './schema/entities';
 
 export const MIGRATIONS = [
@@ -20,6 +21,7 @@ export const MIGRATIONS = [
   TrunkHealth1765400000000,
   CallLimits1765400000001,
   WebhookEndpoints1765400000002,
+  ApiKeyRevokedNotify1765400000003,
 ];
 
 export interface DataSourceOptions {

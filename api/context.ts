@@ -6,6 +6,7 @@ import type { CallService } from './call/call.service';
 import type { CarrierService } from './carrier/carrier.service';
 import type { CompanyService } from './company/company.service';
 import type { DialPlanService } from './dial-plan/dial-plan.service';
+import type { FeedService } from './subscriptions/feed.service';
 import type { SimulateService } from './simulate/simulate.service';
 import type { TrunkService } from './trunk/trunk.service';
 import type { TrunkEventService } from './trunk-event/trunk-event.service';
@@ -19,6 +20,7 @@ export interface Services {
   readonly carriers: CarrierService;
   readonly companies: CompanyService;
   readonly dialPlans: DialPlanService;
+  readonly feeds: FeedService;
   readonly simulations: SimulateService;
   readonly trunks: TrunkService;
   readonly trunkEvents: TrunkEventService;

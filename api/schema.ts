@@ -1,5 +1,5 @@
 import type { GraphQLSchema } from 'graphql';
-import { buildSchema } from 'type-graphql';
+import { buildSchema, type PubSub } from 'type-graphql';
 import { ApiKeyResolver } from './auth/api-key.resolver';
 import { CallLimitsResolver } from './call-limits/call-limits.resolver';
 import { CallResolver } from './call/call.resolver';
@@ -26,10 +26,29 @@ export const RESOLVERS = [
   WebhookEndpointResolver,
 ] as const;
 
-/** The executable schema. Inputs are validated by class-validator before a resolver runs. */
+/**
+ * type-graphql asks for a PubSub when a schema has subscriptions. Ours declare their own
+ * `subscribe` instead (topics would bypass the feeds' scope checks and replay), so this one
+ * refuses to be used.
+ */
+const NO_TOPICS: PubSub = {
+  publish: () => {
+    throw new Error('subscriptions are fed by api/subscriptions/, not by publishing');
+  },
+  subscribe: () => {
+    throw new Error('every subscription declares its own subscribe');
+  },
+};
+
+/**
+ * The executable schema. Inputs are validated by class-validator before a resolver runs.
+ * Subscriptions reach their feeds (api/subscriptions/) through the operation's context, so the
+ * schema is free of any server and one schema serves every API server of a process.
+ */
 export function buildApiSchema(): Promise<GraphQLSchema> {
   return buildSchema({
     resolvers: RESOLVERS,
+    pubSub: NO_TOPICS,
     validate: { forbidUnknownValues: false, stopAtFirstError: false },
   });
 }

@@ -4,8 +4,10 @@ import { ApolloServer, HeaderMap } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import type { GraphQLSchema } from 'graphql';
 import type { DataSource } from 'typeorm';
+import { Client } from 'pg';
 import type { Logger } from 'pino';
 import { ApiKeyService } from './auth/api-key.service';
+import { DATABASE_CONNECT_TIMEOUT_MS } from '../app/connect-timeout';
 import { isDatabaseUnreachable } from '../app/database-errors';
 import { CallLimitsService } from './call-limits/call-limits.service';
 import { CallService } from './call/call.service';
@@ -17,6 +19,9 @@ import { ApiError, ErrorCode, serviceUnavailable } from './errors';
 import { createErrorFormatter } from './format-error';
 import { findRequestExcess, queryTooComplex } from './query-limits';
 import { SimulateService } from './simulate/simulate.service';
+import { FeedService } from './subscriptions/feed.service';
+import { NotificationHub } from './subscriptions/notification-hub';
+import { attachSubscriptionServer, type SubscriptionLimits } from './subscriptions/ws-server';
 import { TrunkService } from './trunk/trunk.service';
 import { TrunkEventService } from './trunk-event/trunk-event.service';
 import { WebhookService } from './webhook/webhook.service';
@@ -37,15 +42,23 @@ export interface ApiServerOptions {
   readonly operatorApiKey: string | undefined;
   /** Posts queued trunk events to webhook endpoints from this node; unset: this node delivers none. */
   readonly webhookDelivery?: WebhookDispatcherOptions;
+  /** The subscription server's limits; SUBSCRIPTION_LIMITS when left out. */
+  readonly subscriptionLimits?: SubscriptionLimits;
 }
 
 export interface ApiServer {
   readonly url: string;
   readonly services: Services;
+  /** The node's LISTEN connection feeding the subscriptions. */
+  readonly hub: NotificationHub;
+  /** Subscription sockets past `connection_init`. */
+  subscriptionConnections(): number;
   stop(): Promise<void>;
 }
 
-export function createServices(dataSource: DataSource, logger: Logger, sipRealm: string, operatorApiKey: string | undefined): Services {
+export function createServices(dataSource: DataSource, logger: Logger, sipRealm: string, operatorApiKey: string | undefined, hub: NotificationHub): Services {
+  const trunks = new TrunkService(dataSource, sipRealm);
+  const trunkEvents = new TrunkEventService(dataSource);
   return {
     apiKeys: new ApiKeyService(dataSource, logger, operatorApiKey),
     callLimits: new CallLimitsService(dataSource),
@@ -53,11 +66,29 @@ export function createServices(dataSource: DataSource, logger: Logger, sipRealm:
     carriers: new CarrierService(dataSource),
     companies: new CompanyService(dataSource),
     dialPlans: new DialPlanService(dataSource),
+    feeds: new FeedService(hub, trunkEvents, trunks, logger),
     simulations: new SimulateService(dataSource),
-    trunks: new TrunkService(dataSource, sipRealm),
-    trunkEvents: new TrunkEventService(dataSource),
+    trunks,
+    trunkEvents,
     webhooks: new WebhookService(dataSource),
     webhookEndpoints: new WebhookEndpointService(dataSource),
+  };
+}
+
+/** The LISTEN connection's client: on the DataSource's database, outside its pool (it is held for good). */
+function listenClientFactory(dataSource: DataSource): () => Promise<Client> {
+  const url = dataSource.options.type === 'postgres' ? dataSource.options.url : undefined;
+  if (url === undefined) throw new Error('the API needs a DataSource configured with a url');
+  return async () => {
+    const client = new Client({ connectionString: url, application_name: 'trunk-failover-api-listen', keepAlive: true, connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS });
+    try {
+      await client.connect();
+    } catch (error) {
+      client.on('error', () => undefined);
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    return client;
   };
 }
 
@@ -93,7 +124,8 @@ function unauthenticated(message: string): ApiError {
 /** The GraphQL API on a plain node:http server: `/graphql`, and `/healthz` for load balancers. */
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const { dataSource, logger } = options;
-  const services = createServices(dataSource, logger, options.sipRealm, options.operatorApiKey);
+  const hub = new NotificationHub({ connect: listenClientFactory(dataSource), logger });
+  const services = createServices(dataSource, logger, options.sipRealm, options.operatorApiKey, hub);
   const httpServer: Server = createServer();
   const apollo = new ApolloServer<ApiContext>({
     schema: options.schema,
@@ -189,12 +221,19 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     httpServer.listen(options.port, options.host, () => resolve());
   });
   const dispatcher = options.webhookDelivery === undefined ? null : startWebhookDispatcher(dataSource, logger, options.webhookDelivery);
+  const subscriptions = attachSubscriptionServer({ httpServer, path: GRAPHQL_PATH, schema: options.schema, services, hub, logger, limits: options.subscriptionLimits });
+  hub.start();
   const address = httpServer.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${host}:${address.port}${GRAPHQL_PATH}`,
     services,
+    hub,
+    subscriptionConnections: () => subscriptions.connectionCount(),
     stop: async () => {
+      // Sockets first: an upgraded socket is no longer the HTTP server's to drain.
+      await subscriptions.close();
+      await hub.stop();
       await dispatcher?.stop();
       await apollo.stop();
     },

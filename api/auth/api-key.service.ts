@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { IsNull, type DataSource } from 'typeorm';
+import { In, IsNull, type DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import { ApiKey, ApiKeyScope } from '../../schema/entities/api-key.entity';
 import { findAccessibleCompany } from '../company/company.service';
@@ -44,6 +44,13 @@ export class ApiKeyService {
     return key.scope === ApiKeyScope.OPERATOR || key.companyId === null
       ? { kind: 'operator', keyId: key.id }
       : { kind: 'company', keyId: key.id, companyId: key.companyId };
+  }
+
+  /** Of the stored keys `ids`, those that still exist and are not revoked. */
+  async validKeyIds(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const keys = await this.dataSource.getRepository(ApiKey).find({ select: { id: true }, where: { id: In([...ids]), revokedAt: IsNull() } });
+    return new Set(keys.map((key) => key.id));
   }
 
   private touch(key: ApiKey): void {

@@ -52,4 +52,29 @@ export class TrunkEventService {
     const edges = events.slice(0, page.first).map((event) => ({ cursor: event.id, node: toObject(event) }));
     return { edges, pageInfo: { hasNextPage: events.length > page.first, endCursor: edges.length > 0 ? edges[edges.length - 1].cursor : null } };
   }
+
+  /**
+   * Where a subscription to the company's events starts: after `after` when given, else after the
+   * newest event now. Checks the cursor and the actor's scope, so nothing is sent on a refusal.
+   */
+  async feedStart(actor: Actor, companyId: string, after: string | null): Promise<string> {
+    const start = afterId(after);
+    await findAccessibleCompany(this.dataSource.manager, actor, companyId);
+    if (start !== null) return start;
+    const [row] = (await this.dataSource.query('SELECT coalesce(max(id), 0)::text AS id FROM trunk_event WHERE company_id = $1', [companyId])) as { id: string }[];
+    return row.id;
+  }
+
+  /** The company's events with an id over `fromId`, oldest first, at most `limit`; the caller checked the scope. */
+  async eventsAfter(companyId: string, fromId: string, limit: number): Promise<TrunkEventObject[]> {
+    const events = await this.dataSource
+      .getRepository(TrunkEvent)
+      .createQueryBuilder('event')
+      .where('event.companyId = :companyId', { companyId })
+      .andWhere('event.id > :after::bigint', { after: fromId })
+      .orderBy('event.id', 'ASC')
+      .limit(limit)
+      .getMany();
+    return events.map(toObject);
+  }
 }

@@ -1,8 +1,9 @@
-import { Arg, Args, Ctx, ID, Mutation, Query, Resolver, UseMiddleware } from 'type-graphql';
+import { Arg, Args, Ctx, ID, Mutation, Query, Resolver, Root, Subscription, UseMiddleware, type SubscribeResolverData } from 'type-graphql';
 import { DatabaseAvailability } from '../availability';
 import type { ApiContext } from '../context';
 import { PageArgs, type Page } from '../pagination';
 import { CreateTrunkInput, UpdateTrunkInput } from './trunk.input';
+import { TrunkStatusType } from './trunk-status.type';
 import { TrunkConnection, TrunkType } from './trunk.type';
 
 @UseMiddleware(DatabaseAvailability)
@@ -39,5 +40,15 @@ export class TrunkResolver {
     @Ctx() ctx: ApiContext,
   ): Promise<Page<TrunkType>> {
     return ctx.services.trunks.list(ctx.actor, companyId ?? null, page);
+  }
+
+  @Subscription(() => TrunkStatusType, {
+    name: 'trunkStatus',
+    description: "The trunk's status now, then each time it changes (registration, health, live calls, failover); ends when the trunk is deleted",
+    subscribe: ({ args, context }: SubscribeResolverData<unknown, { trunkId: string }, ApiContext>) =>
+      context.services.feeds.trunkStatusFeed(context.actor, args.trunkId),
+  })
+  trunkStatusFeed(@Root() status: TrunkStatusType, @Arg('trunkId', () => ID) _trunkId: string): TrunkStatusType {
+    return status;
   }
 }

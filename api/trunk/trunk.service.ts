@@ -17,7 +17,9 @@ import { listScope, mapPage, paginate, type Page, type PageArgs } from '../pagin
 import { inTransaction } from '../transaction';
 import { FailoverSettingsType, RegistrationType, TrunkType } from './trunk.type';
 import { applyHealthCheck, defaultHealthCheck, healthCheckOf, healthOf } from './trunk-health';
+import { trunkStatusOf, type TrunkStatusType } from './trunk-status.type';
 import type { CreateTrunkInput, FailoverSettingsInput, UpdateTrunkInput } from './trunk.input';
+import type { TrunkHealthType } from './trunk-health.type';
 
 export const FAILOVER_DEFAULTS = {
   noProvisionalTimeoutSeconds: 15,
@@ -164,6 +166,18 @@ export class TrunkService {
   async get(actor: Actor, id: string): Promise<TrunkType> {
     const manager = this.dataSource.manager;
     return this.toType(manager, await this.findAccessible(manager, actor, id));
+  }
+
+  /** The trunk's live status, read the way `Trunk.registration`, `Trunk.health` and `Trunk.activeCalls` are. */
+  async status(actor: Actor, id: string): Promise<TrunkStatusType> {
+    const manager = this.dataSource.manager;
+    const trunk = await this.findAccessible(manager, actor, id);
+    const [registrations, loads, health] = await Promise.all([
+      this.currentRegistrations(manager, [trunk.id]),
+      this.activeCalls(manager, [trunk.id]),
+      healthOf(manager, [trunk]),
+    ]);
+    return trunkStatusOf(trunk.id, registrations.get(trunk.id) ?? null, health.get(trunk.id) as TrunkHealthType, loads.get(trunk.id) ?? 0);
   }
 
   /** One company's trunks; without companyId, the actor's company (or every company, for operators). */

@@ -14,6 +14,14 @@ describe('the committed GraphQL schema', () => {
     expect(readFileSync(SCHEMA_FILE, 'utf8')).to.equal(await printApiSchema());
   });
 
+  it('has the subscriptions clients rely on, with these names and arguments', async () => {
+    const fields = (await buildApiSchema()).getSubscriptionType()?.getFields() ?? {};
+    expect(Object.entries(fields).map(([name, field]) => signature(name, field))).to.include.members([
+      'trunkEvents(after: String, companyId: ID!): TrunkEvent!',
+      'trunkStatus(trunkId: ID!): TrunkStatus!',
+    ]);
+  });
+
   it('has the operations clients rely on, with these names and arguments', async () => {
     const schema = await buildApiSchema();
     const fields = { ...schema.getQueryType()?.getFields(), ...schema.getMutationType()?.getFields() };
