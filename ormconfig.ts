@@ -8,6 +8,7 @@ import { ForwardCallerId1765200000001 } from './migrations/1765200000001-Forward
 import { CallRecordDialled1765300000000 } from './migrations/1765300000000-CallRecordDialled';
 import { TrunkHealth1765400000000 } from './migrations/1765400000000-TrunkHealth';
 import { CallLimits1765400000001 } from './migrations/1765400000001-CallLimits';
+import { ProbeLease1765400000004 } from './migrations/1765400000004-ProbeLease';
 import { ENTITIES } from './schema/entities';
 
 export const MIGRATIONS = [
@@ -18,6 +19,7 @@ export const MIGRATIONS = [
   CallRecordDialled1765300000000,
   TrunkHealth1765400000000,
   CallLimits1765400000001,
+  ProbeLease1765400000004,
 ];
 
 export interface DataSourceOptions {
