@@ -4,8 +4,8 @@ import { fairShare } from './probe-assignment';
 /**
  * The SIP node's leases on the registration bindings it probes (main thread;
  * migrations/1765400000004-ProbeLease.ts). One `claim` a second: the node says it is alive, drops
- * the leases of bindings no longer probed, renews the rest, sheds what exceeds its fair share and
- * claims free or lapsed leases up to it. A lease lapses `leaseMs` after its last renewal, and only
+ * the leases of bindings no longer probed, renews up to its fair share and claims free or lapsed
+ * leases up to it. A lease lapses `leaseMs` after its last renewal, and only
  * then can another node take it: the row is the binding's, so two nodes never hold one at once.
  */
 
@@ -62,8 +62,12 @@ export class ProbeLeases {
 
   /**
    * One round; throws on database errors (the caller keeps what it held until its own deadline).
-   * Each statement stands alone: the claim's `ON CONFLICT ... WHERE` re-reads a row another node
-   * just wrote, so a lease renewed or taken meanwhile is not taken.
+   * Each statement stands alone: the claim's `ON CONFLICT ... WHERE` and the renewal's `node_id`
+   * test re-read a row another node just wrote, so a lease renewed or taken meanwhile is not taken.
+   *
+   * A node over its share (another node joined) renews only its share and stops probing the rest
+   * at once; those lapse `leaseMs` later and the other node claims them then. Nothing is handed
+   * over while its old holder may still be probing it.
    */
   async claim(): Promise<ClaimResult> {
     const { pool, nodeId } = this.options;
@@ -78,38 +82,39 @@ export class ProbeLeases {
       // Nodes gone without a word (a crash) leave their heartbeat; a minute later it is cleared.
       await client.query(`DELETE FROM probe_node WHERE alive_until < now() - interval '1 minute'`);
       await client.query(`DELETE FROM probe_lease l WHERE l.node_id = $1 AND NOT EXISTS (SELECT 1 FROM registration r WHERE r.id = l.registration_id AND ${PROBED})`, [nodeId]);
-      const renewed = await client.query(`UPDATE probe_lease SET lease_until = now() + make_interval(secs => $2::float8 / 1000) WHERE node_id = $1`, [nodeId, lease]);
       const counts = await client.query<{ nodes: number; contacts: number }>(
         `SELECT (SELECT count(*) FROM probe_node WHERE alive_until > now())::int AS nodes,
                 (SELECT count(*) FROM registration r WHERE ${PROBED})::int AS contacts`,
       );
       const { nodes, contacts } = counts.rows[0];
       const share = fairShare(contacts, nodes);
-      const held = renewed.rowCount ?? 0;
-      if (held > share) {
-        await client.query(
-          `DELETE FROM probe_lease WHERE node_id = $1 AND registration_id IN (
-             SELECT registration_id FROM probe_lease WHERE node_id = $1 ORDER BY registration_id DESC LIMIT $2)`,
-          [nodeId, held - share],
-        );
-      } else if (held < share) {
+      const renewed = await client.query<{ registration_id: string }>(
+        `UPDATE probe_lease SET lease_until = now() + make_interval(secs => $2::float8 / 1000)
+          WHERE node_id = $1 AND registration_id IN (SELECT registration_id FROM probe_lease WHERE node_id = $1 ORDER BY registration_id LIMIT $3)
+          RETURNING registration_id`,
+        [nodeId, lease, share],
+      );
+      const ids = renewed.rows.map((row) => row.registration_id);
+      if (ids.length < share) {
         // Random order, so nodes claiming at once mostly want different bindings.
-        await client.query(
+        const claimed = await client.query<{ registration_id: string }>(
           `INSERT INTO probe_lease (registration_id, node_id, lease_until)
            SELECT r.id, $1, now() + make_interval(secs => $2::float8 / 1000) FROM registration r
             WHERE ${PROBED} AND NOT EXISTS (SELECT 1 FROM probe_lease l WHERE l.registration_id = r.id AND l.lease_until > now())
             ORDER BY random() LIMIT $3
            ON CONFLICT (registration_id) DO UPDATE SET node_id = EXCLUDED.node_id, lease_until = EXCLUDED.lease_until
-            WHERE probe_lease.lease_until <= now() OR probe_lease.node_id = EXCLUDED.node_id`,
-          [nodeId, lease, share - held],
+            WHERE probe_lease.lease_until <= now() OR probe_lease.node_id = EXCLUDED.node_id
+           RETURNING registration_id`,
+          [nodeId, lease, share - ids.length],
         );
+        ids.push(...claimed.rows.map((row) => row.registration_id));
       }
       const { rows } = await client.query<HeldRow>(
         `SELECT r.id AS registration_id, r.trunk_id, r.contact, r.source_address, r.source_port, t.health_check_interval_seconds AS interval_seconds
-           FROM probe_lease l JOIN registration r ON r.id = l.registration_id JOIN trunk t ON t.id = r.trunk_id
-          WHERE l.node_id = $1 AND l.lease_until > now() AND t.health_check_enabled AND r.expires_at > now()
+           FROM registration r JOIN trunk t ON t.id = r.trunk_id
+          WHERE r.id = ANY($1::uuid[])
           ORDER BY r.id`,
-        [nodeId],
+        [ids],
       );
       return {
         held: rows.map((row) => ({
