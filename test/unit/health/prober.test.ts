@@ -70,6 +70,16 @@ describe('Prober: OPTIONS to each binding every interval, any final response ali
     expect(t.results).to.have.length(1);
   });
 
+  it('a response without a readable status is no answer: the probe times out, nothing throws', () => {
+    const t = setup();
+    t.prober.update([TARGET]);
+    t.clock.advance(0);
+    for (const status of [Number.NaN, undefined, 99.5, -1]) t.port.sent[0].respond({ ...responseTo(t.port.sent[0].request, 200), status: status as number });
+    expect(t.results).to.deep.equal([]);
+    t.clock.advance(TARGET.timeoutMs);
+    expect(t.results.map((result) => result.ok)).to.deep.equal([false]);
+  });
+
   it('a send error to the destination, a local 503 or a throwing send each fail the probe once', () => {
     const t = setup();
     t.prober.update([TARGET]);
