@@ -79,8 +79,9 @@ export class ProbeLeases {
          ON CONFLICT (node_id) DO UPDATE SET alive_until = EXCLUDED.alive_until`,
         [nodeId, lease],
       );
-      // Nodes gone without a word (a crash) leave their heartbeat; a minute later it is cleared.
+      // Nodes gone without a word (a crash) leave their heartbeat and leases; a minute later they are cleared.
       await client.query(`DELETE FROM probe_node WHERE alive_until < now() - interval '1 minute'`);
+      await client.query(`DELETE FROM probe_lease WHERE lease_until < now() - interval '1 minute'`);
       await client.query(`DELETE FROM probe_lease l WHERE l.node_id = $1 AND NOT EXISTS (SELECT 1 FROM registration r WHERE r.id = l.registration_id AND ${PROBED})`, [nodeId]);
       const counts = await client.query<{ nodes: number; contacts: number }>(
         `SELECT (SELECT count(*) FROM probe_node WHERE alive_until > now())::int AS nodes,

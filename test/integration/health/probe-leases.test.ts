@@ -71,11 +71,14 @@ describe('ProbeLeases: one node per binding, fair shares, lapsed leases move', (
     await client.query('DELETE FROM registration WHERE id <> $1', [registration(1)]);
     const a = node('a');
     const b = node('b');
-    // Both claims insert the lease, then wait on the binding's row (the foreign key check) until this
-    // transaction ends: the second insert then meets the first one's committed, live lease.
+    // Both claims insert the lease, then wait in a trigger installed here until this transaction
+    // ends: the second insert then meets the first one's committed, live lease.
+    await client.query(`CREATE FUNCTION probe_lease_hold() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN PERFORM pg_advisory_xact_lock_shared(4242); RETURN NULL; END $$`);
+    await client.query('CREATE TRIGGER probe_lease_hold AFTER INSERT ON probe_lease FOR EACH STATEMENT EXECUTE FUNCTION probe_lease_hold()');
     const blocker = await connect(db.url, 'probe-lease-blocker');
     await blocker.query('BEGIN');
-    await blocker.query('SELECT id FROM registration FOR UPDATE');
+    await blocker.query('SELECT pg_advisory_xact_lock(4242)');
     const claims = Promise.all([a.claim(), b.claim()]);
     const waiting = async () =>
       (await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rows[0].n;
@@ -126,7 +129,7 @@ describe('ProbeLeases: one node per binding, fair shares, lapsed leases move', (
     expect(ids(await a.claim())).to.have.length(12);
   });
 
-  it('drops the lease of a binding no longer probed: health checks off, binding gone or expired', async () => {
+  it('drops the lease of a binding no longer probed (health checks off, binding gone or expired) and leases lapsed for a minute', async () => {
     const a = node('a');
     expect(ids(await a.claim())).to.have.length(12);
     await client.query('DELETE FROM registration WHERE id = $1', [registration(1)]);
@@ -137,6 +140,10 @@ describe('ProbeLeases: one node per binding, fair shares, lapsed leases move', (
     expect(ids(after)).to.have.length(10);
     await client.query('UPDATE trunk SET health_check_enabled = false WHERE id = $1', [PROBED]);
     expect(ids(await a.claim())).to.deep.equal([]);
+    expect((await client.query('SELECT count(*)::int AS n FROM probe_lease')).rows[0]).to.deep.equal({ n: 0 });
+    await client.query(`INSERT INTO probe_lease (registration_id, node_id, lease_until) VALUES ($1, 'gone', now() - interval '61 seconds')`, [registration(3)]);
+    await client.query(`TRUNCATE registration`);
+    await a.claim();
     expect((await client.query('SELECT count(*)::int AS n FROM probe_lease')).rows[0]).to.deep.equal({ n: 0 });
   });
 });
