@@ -10,6 +10,7 @@ import { TrunkHealth1765400000000 } from './migrations/1765400000000-TrunkHealth
 import { CallLimits1765400000001 } from './migrations/1765400000001-CallLimits';
 import { WebhookEndpoints1765400000002 } from './migrations/1765400000002-WebhookEndpoints';
 import { ApiKeyRevokedNotify1765400000003 } from './migrations/1765400000003-ApiKeyRevokedNotify';
+import { ProbeLease1765400000004 } from './migrations/1765400000004-ProbeLease';
 import { ENTITIES } from './schema/entities';
 
 export const MIGRATIONS = [
@@ -22,6 +23,7 @@ export const MIGRATIONS = [
   CallLimits1765400000001,
   WebhookEndpoints1765400000002,
   ApiKeyRevokedNotify1765400000003,
+  ProbeLease1765400000004,
 ];
 
 export interface DataSourceOptions {

@@ -19,6 +19,8 @@ import { HealthStore } from '../worker/health/health-store';
 import type { LocalHealthMessage } from '../worker/health/local-view';
 import { REGISTRATION_CHECK_MS, trunksWithLapsedRegistration } from '../worker/health/registration-check';
 import { TrialCounter } from '../worker/health/trial-counter';
+import { ProbeCoordinator } from '../worker/health/probe-coordinator';
+import { ProbeLeases } from '../worker/health/probe-leases';
 import type { Config } from './config';
 import { DATABASE_CONNECT_TIMEOUT_MS } from './connect-timeout';
 
@@ -57,6 +59,11 @@ export interface SipRoleOptions {
    * 1000 by default; tests shorten it to see a call reaped in seconds.
    */
   readonly dialogSecondMs?: number;
+  /**
+   * How long one second of an OPTIONS probe interval or timeout lasts: 1000 by default; tests
+   * shorten it to see a trunk go DOWN and come back in seconds.
+   */
+  readonly probeSecondMs?: number;
 }
 
 export async function startSipRole(config: Config, databaseUrl: string, logger: Logger, options: SipRoleOptions = {}): Promise<SipRole> {
@@ -133,8 +140,21 @@ export async function startSipRole(config: Config, databaseUrl: string, logger: 
     },
   });
   supervisor.on('message', (_index, message) => {
-    if (message.type === 'evidence') batcher.add(message.trunkId, message.evidence);
+    if (message.type === 'evidence') batcher.add(message.trunkId, message.evidence, message.probe);
   });
+  // OPTIONS probing: this node's leased bindings, spread over its ready workers.
+  const probes = new ProbeCoordinator({
+    leases: new ProbeLeases({ pool, nodeId }),
+    workers: supervisor,
+    now: () => performance.now(),
+    logger: log,
+    probeSecondMs: options.probeSecondMs,
+  });
+  supervisor.on('ready', (index) => probes.workersChanged(index, true));
+  supervisor.on('exit', (index) => probes.workersChanged(index, true));
+  supervisor.on('stopped', (index) => probes.workersChanged(index, true));
+  supervisor.on('draining', (index) => probes.workersChanged(index, false));
+  probes.start();
   const registrationCheck = setInterval(() => {
     trunksWithLapsedRegistration(pool)
       .then((trunkIds) => {
@@ -181,6 +201,7 @@ export async function startSipRole(config: Config, databaseUrl: string, logger: 
       clearInterval(sweeper);
       clearInterval(statsTimer);
       clearInterval(registrationCheck);
+      await probes.stop();
       await edge.close();
       await supervisor.stop();
       await batcher.stop();

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Client, Pool } from 'pg';
 import { DATABASE_CONNECT_TIMEOUT_MS } from '../app/connect-timeout';
@@ -17,11 +18,13 @@ import { NonceService } from './registrar/nonce';
 import { Registrar } from './registrar/registrar';
 import { SharedFailureThrottle, type ThrottleBuffers } from './registrar/throttle';
 import { Containment } from './sip/containment';
-import { createSipStack } from './sip/stack';
+import { createSipStack, newTag } from './sip/stack';
 import { createWebhookClient } from '../net/webhook-client';
 import type { HealthEvidence } from '../domain/trunk-health';
 import { TrialCounter, type TrialCounterBuffers } from './health/trial-counter';
 import { isLocalHealthMessage, LocalHealthView } from './health/local-view';
+import { isProbeTargetsMessage } from './health/probe-target';
+import { Prober } from './health/prober';
 
 /** What the SIP role hands each worker thread. */
 export interface SipWorkerData {
@@ -150,6 +153,16 @@ async function main(data: SipWorkerData): Promise<void> {
     webhookClient: createWebhookClient(),
   });
   const live = handler;
+  // OPTIONS probes of the bindings the main thread gives this worker; their results are evidence.
+  const prober = new Prober({
+    port: stack,
+    clock: systemClock,
+    random: Math.random,
+    newCallId: () => `${randomBytes(12).toString('hex')}@${data.publicAddress.includes(':') ? `[${data.publicAddress}]` : data.publicAddress}`,
+    newTag,
+    onResult: (result) => post({ type: 'evidence', trunkId: result.trunkId, evidence: { kind: 'Probe', ok: result.ok }, probe: { at: result.at, rttMs: result.rttMs } }),
+    unpin: (callId) => unpinned.push(callId),
+  });
 
   const postHealth = () => post({ type: 'health', liveCalls: live.liveCalls() });
   const postCounters = () => post({ type: 'event', payload: { kind: 'counters', ...counters.snapshot(), recorder: recorder.stats() } });
@@ -168,6 +181,7 @@ async function main(data: SipWorkerData): Promise<void> {
   const stop = async (): Promise<void> => {
     for (const timer of [...timers, healthTimer]) clearInterval(timer);
     loadGuard.stop();
+    prober.stop();
     live.stop();
     await recorder.close();
     await listener.stop();
@@ -194,6 +208,7 @@ async function main(data: SipWorkerData): Promise<void> {
         // `{ cmd: 'counters' }`: report now rather than at the next interval (tests, operators' tools).
         if ((message.payload as { cmd?: unknown } | null)?.cmd === 'counters') postCounters();
         if (isLocalHealthMessage(message.payload)) localHealth.set(message.payload.trunkId, message.payload.health);
+        else if (isProbeTargetsMessage(message.payload)) prober.update(message.payload.targets);
         return;
       default:
         return;

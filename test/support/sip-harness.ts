@@ -12,6 +12,8 @@ export interface HarnessOptions {
   readonly timerCMs?: number;
   /** How long one second of a session interval or of the maximum call length lasts; production uses 1000. */
   readonly dialogSecondMs?: number;
+  /** How long one second of an OPTIONS probe interval or timeout lasts; production uses 1000. */
+  readonly probeSecondMs?: number;
 }
 
 /**
@@ -51,7 +53,7 @@ export class SipHarness {
       operatorApiKey: OPERATOR_KEY,
       logLevel: 'silent',
     };
-    const sip = await startSipRole(config, api.database.url, pino({ level: 'silent' }), { timerCMs: options.timerCMs, dialogSecondMs: options.dialogSecondMs });
+    const sip = await startSipRole(config, api.database.url, pino({ level: 'silent' }), { timerCMs: options.timerCMs, dialogSecondMs: options.dialogSecondMs, probeSecondMs: options.probeSecondMs });
     const carrier = await SipPeer.start('carrier');
     return new SipHarness(api, sip, { address: '127.0.0.1', port: sip.edge.address().port }, carrier);
   }
@@ -78,7 +80,7 @@ export class SipHarness {
     return this.applying(() => this.createTrunk(options), 'did', options.number);
   }
 
-  private async createTrunk(options: { username: string; number: string; failover?: Record<string, unknown>; maxConcurrentCalls?: number; flow?: Record<string, unknown> }): Promise<{ companyId: string; key: string; trunkId: string; planId: string }> {
+  private async createTrunk(options: { username: string; number: string; failover?: Record<string, unknown>; healthCheck?: Record<string, unknown>; maxConcurrentCalls?: number; flow?: Record<string, unknown> }): Promise<{ companyId: string; key: string; trunkId: string; planId: string }> {
     const company = await this.api.company(`Company of ${options.username}`);
     const plan = await this.api.ok<{ createDialPlan: { id: string } }>(company.key, `mutation ($input: CreateDialPlanInput!) { createDialPlan(input: $input) { id } }`, {
       input: { companyId: company.id, name: 'Failover', internalNumber: '900', flow: options.flow ?? forwardFlow() },
@@ -92,6 +94,7 @@ export class SipHarness {
         inboundNumbers: [options.number],
         maxConcurrentCalls: options.maxConcurrentCalls ?? 10,
         failover: { enabled: true, dialPlanId: plan.createDialPlan.id, ...options.failover },
+        ...(options.healthCheck === undefined ? {} : { healthCheck: options.healthCheck }),
       },
     });
     return { companyId: company.id, key: company.key, trunkId: trunk.createTrunk.id, planId: plan.createDialPlan.id };

@@ -8,6 +8,7 @@
  */
 
 import type { HealthEvidence } from '../../domain/trunk-health';
+import type { ProbeReading } from '../health/probe-target';
 
 // ---- edge → worker ----
 
@@ -88,11 +89,13 @@ export interface EventMessage {
   readonly payload: unknown;
 }
 
-/** What a call or a REGISTER said about a trunk's health; the main thread applies it (worker/health). */
+/** What a call, a REGISTER or an OPTIONS probe said about a trunk's health; the main thread applies it (worker/health). */
 export interface EvidenceMessage {
   readonly type: 'evidence';
   readonly trunkId: string;
   readonly evidence: HealthEvidence;
+  /** With `Probe` evidence: when the probe was sent and its round trip, for `trunk_health.last_probe_*`. */
+  readonly probe?: ProbeReading;
 }
 
 /**

@@ -3,6 +3,7 @@ import { applyAll, HEALTH_CHECK_DEFAULTS, initialHealth, type HealthEvidence, ty
 import type { Clock } from '../clock';
 import type { TrunkHealthView } from '../config/snapshot';
 import type { HealthStore } from './health-store';
+import type { ProbeReading } from './probe-target';
 
 /** Evidence for one trunk is gathered this long, so one transaction serves the calls of the interval. */
 export const EVIDENCE_BATCH_MS = 150;
@@ -37,6 +38,8 @@ export interface EvidenceBatcherStats {
  */
 export class EvidenceBatcher {
   private pending = new Map<string, HealthEvidence[]>();
+  /** The latest probe reading per trunk with evidence pending: one write of `last_probe_*` per batch. */
+  private readonly probes = new Map<string, ProbeReading>();
   /** The batch being applied per trunk: at most one, so the order holds. */
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly local = new Map<string, TrunkHealth>();
@@ -48,11 +51,12 @@ export class EvidenceBatcher {
 
   constructor(private readonly deps: EvidenceBatcherDeps) {}
 
-  add(trunkId: string, evidence: HealthEvidence): void {
+  add(trunkId: string, evidence: HealthEvidence, probe?: ProbeReading): void {
     if (this.stopped) return;
     const list = this.pending.get(trunkId);
     if (list === undefined) this.pending.set(trunkId, [evidence]);
     else list.push(evidence);
+    if (probe !== undefined && probe.at >= (this.probes.get(trunkId)?.at ?? -Infinity)) this.probes.set(trunkId, probe);
     this.timer ??= this.deps.clock.after(EVIDENCE_BATCH_MS, () => {
       this.timer = null;
       void this.flush();
@@ -69,7 +73,9 @@ export class EvidenceBatcher {
     for (const [trunkId, evidence] of this.pending) {
       if (this.inFlight.has(trunkId)) continue;
       this.pending.delete(trunkId);
-      const batch = this.applyBatch(trunkId, evidence);
+      const probe = this.probes.get(trunkId) ?? null;
+      this.probes.delete(trunkId);
+      const batch = this.applyBatch(trunkId, evidence, probe);
       this.inFlight.set(trunkId, batch);
       work.push(batch);
     }
@@ -88,9 +94,9 @@ export class EvidenceBatcher {
     }
   }
 
-  private async applyBatch(trunkId: string, evidence: HealthEvidence[]): Promise<void> {
+  private async applyBatch(trunkId: string, evidence: HealthEvidence[], probe: ProbeReading | null): Promise<void> {
     try {
-      const applied = await this.deps.store.apply(trunkId, evidence);
+      const applied = await this.deps.store.apply(trunkId, evidence, probe);
       this.batches++;
       if (applied !== null && !applied.written) this.skipped++;
       if (this.local.delete(trunkId)) this.deps.onLocalView(trunkId, null);

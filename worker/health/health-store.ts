@@ -10,6 +10,7 @@ import {
   type TrunkHealth,
 } from '../../domain/trunk-health';
 import type { Clock } from '../clock';
+import type { ProbeReading } from './probe-target';
 
 /**
  * Every transaction that inserts `trunk_event` rows holds this transaction-level advisory lock, so
@@ -87,20 +88,25 @@ export class HealthStore {
   /**
    * Applies `evidence` in order. Returns null when the trunk has no health row (deleted). A batch
    * of successes on a trunk the last read (under `LAST_READ_TRUST_MS` old) shows `UP` with no
-   * failures and the successes counted to the threshold costs no transaction. Throws on database
-   * errors: the caller keeps the evidence's effect to itself.
+   * failures and the successes counted to the threshold costs no transaction. `probe`, the
+   * batch's latest probe, is written with it (or alone, when the batch changes nothing else).
+   * Throws on database errors: the caller keeps the evidence's effect to itself.
    */
-  async apply(trunkId: string, evidence: readonly HealthEvidence[]): Promise<AppliedEvidence | null> {
+  async apply(trunkId: string, evidence: readonly HealthEvidence[], probe: ProbeReading | null = null): Promise<AppliedEvidence | null> {
     const now = this.deps.clock.now();
     const last = this.lastRead.get(trunkId);
     if (last !== undefined && now - last.at < LAST_READ_TRUST_MS && evidence.every(isSuccess) && last.health.state === TrunkHealthState.UP) {
       const step = applyAll(last.health, evidence, last.thresholds, now);
-      if (step.health === last.health) return { health: last.health, events: [], written: false };
+      if (step.health === last.health) {
+        if (probe !== null) await this.writeProbe(this.deps.pool, trunkId, probe);
+        return { health: last.health, events: [], written: false };
+      }
     }
     const client = await this.deps.pool.connect();
     try {
       await client.query('BEGIN');
       const result = await this.applyIn(client, trunkId, evidence);
+      if (probe !== null && result !== null) await this.writeProbe(client, trunkId, probe);
       await client.query('COMMIT');
       return result;
     } catch (error) {
@@ -109,6 +115,19 @@ export class HealthStore {
     } finally {
       client.release();
     }
+  }
+
+  /**
+   * The last probe's time and, when it was answered, its round trip (an unanswered probe leaves
+   * the last round trip measured). Readings older than the row's, from another node, are ignored.
+   * No notification: routing does not read them.
+   */
+  private async writeProbe(db: Pick<Pool, 'query'>, trunkId: string, probe: ProbeReading): Promise<void> {
+    await db.query(
+      `UPDATE trunk_health SET last_probe_at = to_timestamp($2::float8 / 1000), last_probe_rtt_ms = coalesce($3, last_probe_rtt_ms)
+        WHERE trunk_id = $1 AND (last_probe_at IS NULL OR last_probe_at <= to_timestamp($2::float8 / 1000))`,
+      [trunkId, probe.at, probe.rttMs],
+    );
   }
 
   private async applyIn(client: PoolClient, trunkId: string, evidence: readonly HealthEvidence[]): Promise<AppliedEvidence | null> {

@@ -112,4 +112,20 @@ describe('HealthStore: evidence applied to trunk_health in one transaction', () 
       [TrunkEventType.FAILOVER_ENDED, null],
     ]);
   });
+
+  it('writes the last probe with the batch, also when the batch skips the health write; an unanswered probe keeps the last round trip, an older reading changes nothing', async () => {
+    const one = store();
+    const PROBE_OK: HealthEvidence = { kind: 'Probe', ok: true };
+    const probe = async () =>
+      (await client.query<{ at: number | null; rtt: number | null }>('SELECT (extract(epoch FROM last_probe_at) * 1000)::float8 AS at, last_probe_rtt_ms AS rtt FROM trunk_health WHERE trunk_id = $1', [TRUNK])).rows[0];
+    await one.apply(TRUNK, [PROBE_OK, PROBE_OK], { at: 1_700_000_000_000, rttMs: 12 });
+    expect(await probe()).to.deep.equal({ at: 1_700_000_000_000, rtt: 12 });
+    // A steady success: no transaction, the reading still written.
+    expect((await one.apply(TRUNK, [PROBE_OK], { at: 1_700_000_005_000, rttMs: 9 }))?.written).to.equal(false);
+    expect(await probe()).to.deep.equal({ at: 1_700_000_005_000, rtt: 9 });
+    await one.apply(TRUNK, [{ kind: 'Probe', ok: false }], { at: 1_700_000_010_000, rttMs: null });
+    expect(await probe()).to.deep.equal({ at: 1_700_000_010_000, rtt: 9 });
+    await one.apply(TRUNK, [PROBE_OK], { at: 1_700_000_001_000, rttMs: 500 });
+    expect(await probe()).to.deep.equal({ at: 1_700_000_010_000, rtt: 9 });
+  });
 });
