@@ -22,7 +22,7 @@ export interface HarnessOptions {
  */
 export class SipHarness {
   /** Per worker: when each snapshot swap was reported, and the `table:id` changes it applied (`*`: all). */
-  private readonly swaps = new Map<number, { at: number; changes: string[] }[]>();
+  private readonly swaps = new Map<number, { changes: string[] }[]>();
 
   private constructor(
     readonly api: TestApi,
@@ -32,7 +32,7 @@ export class SipHarness {
   ) {
     sip.supervisor.on('message', (index, message) => {
       const payload = message.type === 'event' ? (message.payload as { kind?: string; changes?: string[] }) : null;
-      if (payload?.kind === 'snapshot') this.swaps.set(index, [...(this.swaps.get(index) ?? []), { at: Date.now(), changes: payload.changes ?? ['*'] }]);
+      if (payload?.kind === 'snapshot') this.swaps.set(index, [...(this.swaps.get(index) ?? []), { changes: payload.changes ?? ['*'] }]);
     });
   }
 
@@ -64,14 +64,15 @@ export class SipHarness {
    * reloaded everything: the change is then in effect for the next call on every worker.
    */
   async applying<T>(change: () => Promise<T>, table: string, id?: string | ((result: T) => string), timeoutMs = 3000): Promise<T> {
-    const since = Date.now();
+    // Swaps are counted, not timed: a swap in the same millisecond as the start would pass for a new one.
+    const seen = new Map([...this.swaps].map(([index, swaps]) => [index, swaps.length]));
     const result = await change();
     const key = id === undefined ? null : `${table}:${typeof id === 'function' ? id(result) : id}`;
     const workers = this.sip.supervisor.health().filter((worker) => worker.state === 'ready').map((worker) => worker.index);
     const applied = (index: number) =>
-      (this.swaps.get(index) ?? []).some(
-        (swap) => swap.at >= since && swap.changes.some((entry) => entry === '*' || (key === null ? entry.startsWith(`${table}:`) : entry === key)),
-      );
+      (this.swaps.get(index) ?? [])
+        .slice(seen.get(index) ?? 0)
+        .some((swap) => swap.changes.some((entry) => entry === '*' || (key === null ? entry.startsWith(`${table}:`) : entry === key)));
     await waitUntil(() => workers.every(applied), timeoutMs, `the ${key ?? table} change to reach every worker`);
     return result;
   }
