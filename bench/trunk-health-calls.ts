@@ -32,8 +32,13 @@ export interface SilenceFigures {
   readonly pbxDown: readonly number[];
   /** Calls after DOWN that tried the PBX first (passive detection's every 10th call), INVITE to final response. */
   readonly trials: readonly number[];
-  /** Calls after DOWN still sent to the PBX with the full timeout (the change not yet in a worker's snapshot). */
-  readonly lateFullTimeout: readonly number[];
+  /**
+   * Calls after DOWN still sent to the PBX with the full timeout (the DOWN not yet in the snapshot
+   * of the worker that took the call): INVITE to final response, and how long after DOWN each was placed.
+   */
+  readonly lateFullTimeout: readonly { readonly ms: number; readonly placedAfterDownMs: number }[];
+  /** INVITEs the silent PBX received after its trunk went DOWN. */
+  readonly invitesWhileDown: number;
   /** Calls whose final response was not a 200 from the failover target, or that got none. */
   readonly unexpected: readonly string[];
   /** OPTIONS the PBX received after t0 (it answered none). */
@@ -59,8 +64,16 @@ async function registered(api: TestApi, trunkId: string): Promise<void> {
 const isStart = (trunk: BenchTrunk) => (arrival: { event: { trunkId: string; type: string } }) => arrival.event.trunkId === trunk.trunkId && arrival.event.type === 'FAILOVER_STARTED';
 const took = (call: TimedCall): number => (call.final === null ? NaN : call.final.at - call.placedAt);
 
-/** Sorts the calls by what happened to them, from their records. */
-async function classify(api: TestApi, beforeDown: readonly TimedCall[], afterDown: readonly TimedCall[]): Promise<Pick<SilenceFigures, 'beforeDown' | 'pbxDown' | 'trials' | 'lateFullTimeout' | 'unexpected'>> {
+/** The no-1xx timeout of a trial call (passive detection's every 10th call to a DOWN trunk). */
+const TRIAL_TIMEOUT_MS = 2_000;
+
+type Sorted = Pick<SilenceFigures, 'beforeDown' | 'pbxDown' | 'trials' | 'lateFullTimeout' | 'unexpected'>;
+
+/**
+ * Sorts the calls by what happened to them, from their records: after DOWN, a call that still
+ * tried the PBX is a trial or a late one by which timeout its time is nearer.
+ */
+async function classify(api: TestApi, beforeDown: readonly TimedCall[], afterDown: readonly TimedCall[], downAt: number, timeoutS: number): Promise<Sorted> {
   const byCall = await reasons(api, [...beforeDown, ...afterDown]);
   const unexpected: string[] = [];
   const check = (call: TimedCall): boolean => {
@@ -68,14 +81,14 @@ async function classify(api: TestApi, beforeDown: readonly TimedCall[], afterDow
     if (!ok) unexpected.push(`${call.call.callId}: ${call.final?.status ?? 'no final response'}, ${byCall.get(call.call.callId) ?? 'no failover reason'}`);
     return ok;
   };
-  const figures = { beforeDown: [] as number[], pbxDown: [] as number[], trials: [] as number[], lateFullTimeout: [] as number[], unexpected };
+  const figures = { beforeDown: [] as number[], pbxDown: [] as number[], trials: [] as number[], lateFullTimeout: [] as { ms: number; placedAfterDownMs: number }[], unexpected };
   for (const call of beforeDown) if (check(call)) figures.beforeDown.push(took(call));
   for (const call of afterDown) {
     if (!check(call)) continue;
     const ms = took(call);
     if (byCall.get(call.call.callId) === 'PBX_DOWN') figures.pbxDown.push(ms);
-    else if (ms < 5_000) figures.trials.push(ms);
-    else figures.lateFullTimeout.push(ms);
+    else if (Math.abs(ms - TRIAL_TIMEOUT_MS) < Math.abs(ms - timeoutS * 1000)) figures.trials.push(ms);
+    else figures.lateFullTimeout.push({ ms, placedAfterDownMs: call.placedAt - downAt });
   }
   return figures;
 }
@@ -110,8 +123,9 @@ export async function passiveSilence(api: TestApi, carrier: SipPeer, proxy: Remo
   const after = await burst(carrier, proxy, trunk);
   await settled(steady, timeoutS * 1000 + SLACK_MS);
   const beforeDown = steady.filter((call) => call.placedAt < downAt);
-  const figures = await classify(api, beforeDown, [...steady.filter((call) => call.placedAt >= downAt), ...after]);
-  return { downMs: downAt - t0, webhookMs: arrival.at - t0, reason: arrival.event.reason, ...figures, optionsAfterSilence: pbx.options.length - optionsBefore };
+  const figures = await classify(api, beforeDown, [...steady.filter((call) => call.placedAt >= downAt), ...after], downAt, timeoutS);
+  const invitesWhileDown = pbx.invites.filter((at) => at >= downAt).length;
+  return { downMs: downAt - t0, webhookMs: arrival.at - t0, reason: arrival.event.reason, ...figures, invitesWhileDown, optionsAfterSilence: pbx.options.length - optionsBefore };
 }
 
 /**
@@ -120,7 +134,7 @@ export async function passiveSilence(api: TestApi, carrier: SipPeer, proxy: Remo
  * intervals of its registration (a build without probing), or the trunk never goes DOWN within
  * interval × failuresToDown + the probe timeout + an interval + SLACK_MS.
  */
-export async function probedSilence(api: TestApi, carrier: SipPeer, proxy: Remote, pbx: Pbx, receiver: Receiver, trunk: BenchTrunk): Promise<OptionsOutcome> {
+export async function probedSilence(api: TestApi, carrier: SipPeer, proxy: Remote, pbx: Pbx, receiver: Receiver, trunk: BenchTrunk, timeoutS: number): Promise<OptionsOutcome> {
   const intervalMs = OPTIONS_HEALTH_CHECK.intervalSeconds * 1000;
   await pbx.register(proxy, trunk.username);
   await registered(api, trunk.trunkId);
@@ -134,13 +148,12 @@ export async function probedSilence(api: TestApi, carrier: SipPeer, proxy: Remot
   const boundMs = OPTIONS_HEALTH_CHECK.failuresToDown * intervalMs + PROBE_TIMEOUT_S * 1000 + intervalMs + SLACK_MS;
   const arrival = await receiver.first(isStart(trunk), boundMs);
   if (arrival === null) return { measured: false, why: `probing present (${pbx.options.length} OPTIONS) but the trunk, with no call placed, was ${await healthState(api, trunk.trunkId)} ${boundMs / 1000} s after its PBX fell silent` };
-  const invitesBefore = pbx.invites.length;
+  const downAt = Date.parse(arrival.event.at);
   const after = await burst(carrier, proxy, trunk);
-  const figures = await classify(api, [], after);
-  const reached = pbx.invites.length - invitesBefore;
-  const unexpected = reached === 0 ? figures.unexpected : [...figures.unexpected, `${reached} INVITEs reached the PBX while its trunk was DOWN from probes`];
+  const figures = await classify(api, [], after, downAt, timeoutS);
+  const invitesWhileDown = pbx.invites.filter((at) => at >= downAt).length;
   return {
     measured: true,
-    figures: { downMs: Date.parse(arrival.event.at) - t0, webhookMs: arrival.at - t0, reason: arrival.event.reason, ...figures, unexpected, optionsAfterSilence: pbx.options.filter((at) => at >= t0).length },
+    figures: { downMs: downAt - t0, webhookMs: arrival.at - t0, reason: arrival.event.reason, ...figures, invitesWhileDown, optionsAfterSilence: pbx.options.filter((at) => at >= t0).length },
   };
 }

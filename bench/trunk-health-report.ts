@@ -30,18 +30,25 @@ export function spread(values: readonly number[]): string {
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
+function lateRow(mode: string, f: SilenceFigures, timeoutS: number): string[] {
+  if (f.lateFullTimeout.length === 0) return [];
+  const placed = f.lateFullTimeout.map((call) => call.placedAfterDownMs.toFixed(0)).join(', ');
+  return [`| ${mode}: calls after DOWN still sent to the PBX with the full timeout, the DOWN not yet in their worker's snapshot (placed ${placed} ms after DOWN) | ${f.lateFullTimeout.length} | ${spread(f.lateFullTimeout.map((call) => call.ms))} | the no-1xx timeout (${timeoutS} s), then the plan |`];
+}
+
 function failoverRows(r: HealthBenchResults): string[] {
   const p = r.passive;
   const rows = [
     `| off: what every call took before trunk health (passive detection on, the calls placed after the PBX fell silent and before its trunk went DOWN) | ${p.beforeDown.length} | ${spread(p.beforeDown)} | the no-1xx timeout (${r.timeoutS} s), then the plan |`,
     `| passive on: the calls after DOWN that failed over with PBX_DOWN | ${p.pbxDown.length} | ${spread(p.pbxDown)} | no INVITE to the PBX |`,
     `| passive on: the calls after DOWN that tried the PBX first (every 10th, no-1xx timeout 2 s) | ${p.trials.length} | ${spread(p.trials)} | how passive detection sees the PBX come back |`,
+    ...lateRow('passive on', p, r.timeoutS),
   ];
-  if (p.lateFullTimeout.length > 0) rows.push(`| passive on: calls after DOWN still sent with the full timeout (a worker not yet told) | ${p.lateFullTimeout.length} | ${spread(p.lateFullTimeout)} | |`);
   if (r.probed.measured) {
     const o = r.probed.figures;
     rows.push(`| OPTIONS on: the calls after DOWN (from probes alone) that failed over with PBX_DOWN | ${o.pbxDown.length} | ${spread(o.pbxDown)} | no INVITE to the PBX |`);
-    if (o.trials.length + o.lateFullTimeout.length > 0) rows.push(`| OPTIONS on: calls after DOWN that tried the PBX | ${o.trials.length + o.lateFullTimeout.length} | ${spread([...o.trials, ...o.lateFullTimeout])} | |`);
+    if (o.trials.length > 0) rows.push(`| OPTIONS on: calls after DOWN that tried the PBX with a trial's 2 s timeout | ${o.trials.length} | ${spread(o.trials)} | |`);
+    rows.push(...lateRow('OPTIONS on', o, r.timeoutS));
   } else {
     rows.push(`| OPTIONS on | - | ${r.probed.why} | |`);
   }
@@ -94,8 +101,9 @@ export function healthMarkdown(r: HealthBenchResults): string {
     '|---|---|---|---|',
     ...failoverRows(r),
     '',
-    `Passive detection took the trunk DOWN after its threshold of failed calls (failuresToDown ${OPTIONS_HEALTH_CHECK.failuresToDown}, the default): the first ${OPTIONS_HEALTH_CHECK.failuresToDown} calls to`,
-    `reach the timeout. At ${CALL_RATE} calls/s, ${p.beforeDown.length} calls were placed in the ${seconds(p.downMs)} from silence to DOWN; every one of them waited the timeout.`,
+    `Passive detection took the trunk DOWN after its threshold of failed calls (failuresToDown ${OPTIONS_HEALTH_CHECK.failuresToDown}, the default): when the`,
+    `${OPTIONS_HEALTH_CHECK.failuresToDown}rd call placed after t0 (${((OPTIONS_HEALTH_CHECK.failuresToDown - 1) / CALL_RATE).toFixed(1)} s after it at ${CALL_RATE} calls/s) reached its timeout, plus the evidence batch (150 ms) and the`,
+    `health store's transaction. ${p.beforeDown.length} calls were placed in the ${seconds(p.downMs)} from silence to DOWN; every one of them waited the timeout.`,
     ...unexpected(r),
     '',
     '## 2. From the PBX falling silent to the webhook',
@@ -108,6 +116,7 @@ export function healthMarkdown(r: HealthBenchResults): string {
     ...webhookRows(r),
     '',
     `OPTIONS the passive trunk's PBX received after t0: ${p.optionsAfterSilence} (its trunk has no health check)${r.probed.measured ? `; the probed trunk's PBX: ${r.probed.figures.optionsAfterSilence}` : ''}.`,
+    `INVITEs the silent PBX received after its trunk went DOWN: passive ${p.invitesWhileDown} (trials and late calls)${r.probed.measured ? `, OPTIONS ${r.probed.figures.invitesWhileDown}` : ''}.`,
     '',
     `## 3. Event delivery latency over ${EVENTS.toLocaleString('en')} events`,
     '',

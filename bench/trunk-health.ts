@@ -82,7 +82,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     const passive = await passiveSilence(api, carrier, proxy, passivePbx, receiver, passiveTrunk, s.timeoutS);
     say(`  DOWN after ${(passive.downMs / 1000).toFixed(2)} s, webhook after ${(passive.webhookMs / 1000).toFixed(2)} s; ${passive.beforeDown.length} calls before DOWN, ${passive.pbxDown.length} PBX_DOWN, ${passive.trials.length} trials`);
     say('1-2. OPTIONS probing: the PBX falls silent, no call');
-    const probed = await probedSilence(api, carrier, proxy, probedPbx, receiver, probedTrunk);
+    const probed = await probedSilence(api, carrier, proxy, probedPbx, receiver, probedTrunk, s.timeoutS);
     say(probed.measured ? `  DOWN after ${(probed.figures.downMs / 1000).toFixed(2)} s, webhook after ${(probed.figures.webhookMs / 1000).toFixed(2)} s; ${probed.figures.pbxDown.length} PBX_DOWN` : `  ${probed.why}`);
     say('3. event delivery: 1,000 events');
     const events = await eventStream(api.database.url, started.apiUrl, receiver, streamTrunk);
