@@ -6,11 +6,12 @@ import path from 'node:path';
  * its own process: start-up time (cold-start.ts), SIP load (sip-load.ts, about 15 minutes), an
  * untrusted flood beside carrier calls (untrusted-flood.ts, about 3 minutes), SIP setup while the
  * API is hammered (api-vs-sip.ts, about 1.5 minutes), the dial plan engine per step and a ring
- * group's time to CANCEL (dial-plan.ts, about a minute); each writes its bench/results/*.md. Stops at
- * the first that fails. Arguments are passed to each (`node dist/bench/run.js --quick`: a short
- * SIP run; the others ignore what they do not know).
+ * group's time to CANCEL (dial-plan.ts, about a minute), trunk health: failover to a dead PBX,
+ * the webhook, event delivery (trunk-health.ts, about 2.5 minutes); each writes its
+ * bench/results/*.md. Stops at the first that fails. Arguments are passed to each (`node
+ * dist/bench/run.js --quick`: a short SIP run; the others ignore what they do not know).
  */
-const BENCHES = ['cold-start.js', 'sip-load.js', 'untrusted-flood.js', 'api-vs-sip.js', 'dial-plan.js'];
+const BENCHES = ['cold-start.js', 'sip-load.js', 'untrusted-flood.js', 'api-vs-sip.js', 'dial-plan.js', 'trunk-health.js'];
 
 function run(script: string): Promise<number> {
   return new Promise((resolve, reject) => {
