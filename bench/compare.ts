@@ -132,7 +132,7 @@ function gitDescription(): string {
 
 function versions(): string {
   const first = (cmd: string, args: string[]) => (spawnSync(cmd, args, { encoding: 'utf8' }).stdout ?? '').split('\n')[0].trim();
-  const sipp = /SIPp v[^ ,]*/.exec(spawnSync('sipp', ['-v'], { encoding: 'utf8' }).stdout ?? '')?.[0] ?? 'sipp';
+  const sipp = /SIPp v[^\s,]*/.exec(spawnSync('sipp', ['-v'], { encoding: 'utf8' }).stdout ?? '')?.[0] ?? 'sipp';
   return `Software: ${first('kamailio', ['-v'])}; ${sipp}; Node ${process.version}.`;
 }
 
