@@ -63,6 +63,7 @@ export interface DialogTableDeps {
  */
 export class DialogTable {
   private readonly dialogs = new Map<string, Dialog>();
+  private readonly isOwnRoute = (uri: Parameters<SipPort['isOwnUri']>[0]) => this.deps.port.isOwnUri(uri);
 
   constructor(private readonly deps: DialogTableDeps) {}
 
@@ -86,7 +87,7 @@ export class DialogTable {
     const now = this.deps.clock.now();
     const dialog: Dialog = {
       call,
-      legs: dialogLegs(invite, answer, { caller: call.caller, callee: call.callee }, (uri) => this.deps.port.isOwnUri(uri)),
+      legs: dialogLegs(invite, answer, { caller: call.caller, callee: call.callee }, this.isOwnRoute),
       cseq: invite.headers.cseq.seq,
       answeredAt: now,
       maxCallLengthMs: this.deps.maxCallLengthSeconds() * this.deps.secondMs,
@@ -113,9 +114,8 @@ export class DialogTable {
     const fromCallee = fromTag === call.calleeTag && toTag === call.callerTag;
     if (!fromCaller && !fromCallee) return false;
     const destination: Endpoint | null = fromCaller ? call.callee : call.caller;
-    const isOwnRoute = (uri: Parameters<SipPort['isOwnUri']>[0]) => this.deps.port.isOwnUri(uri);
     if (request.method === 'ACK') {
-      this.deps.port.sendAck(forwardedRequest(request, { uri: request.uri, isOwnRoute }), destination);
+      this.deps.port.sendAck(forwardedRequest(request, { uri: request.uri, isOwnRoute: this.isOwnRoute }), destination);
       return true;
     }
     dialog.cseq = Math.max(dialog.cseq, request.headers.cseq.seq);
@@ -130,7 +130,7 @@ export class DialogTable {
       }
       outgoing = verdict.request;
     }
-    const forwarded = forwardedRequest(outgoing, { uri: request.uri, isOwnRoute });
+    const forwarded = forwardedRequest(outgoing, { uri: request.uri, isOwnRoute: this.isOwnRoute });
     const upstream = passUpstream(this.deps.port, request);
     const onResponse = (response: SipResponse, origin: ResponseOrigin): void =>
       upstream(refresh && origin === 'wire' ? this.refreshAnswered(dialog, forwarded, response, side) : response, origin);

@@ -57,10 +57,7 @@ export class EvidenceBatcher {
     if (list === undefined) this.pending.set(trunkId, [evidence]);
     else list.push(evidence);
     if (probe !== undefined && probe.at >= (this.probes.get(trunkId)?.at ?? -Infinity)) this.probes.set(trunkId, probe);
-    this.timer ??= this.deps.clock.after(EVIDENCE_BATCH_MS, () => {
-      this.timer = null;
-      void this.flush();
-    });
+    this.schedule();
   }
 
   stats(): EvidenceBatcherStats {
@@ -108,12 +105,15 @@ export class EvidenceBatcher {
       this.inFlight.delete(trunkId);
     }
     // Evidence that came while this batch was in flight waits for the next tick.
-    if (this.pending.has(trunkId) && !this.stopped) {
-      this.timer ??= this.deps.clock.after(EVIDENCE_BATCH_MS, () => {
-        this.timer = null;
-        void this.flush();
-      });
-    }
+    if (this.pending.has(trunkId) && !this.stopped) this.schedule();
+  }
+
+  /** A flush `EVIDENCE_BATCH_MS` from now, unless one is already due. */
+  private schedule(): void {
+    this.timer ??= this.deps.clock.after(EVIDENCE_BATCH_MS, () => {
+      this.timer = null;
+      void this.flush();
+    });
   }
 
   private applyLocally(trunkId: string, evidence: readonly HealthEvidence[]): void {

@@ -50,12 +50,13 @@ export function decide(call: CallToRoute, snapshot: Snapshot, now: number, chann
       const binding = currentBinding(snapshot, trunk.id, now);
       if (binding === null) return failoverOrReject(snapshot, trunk, FailoverReason.NOT_REGISTERED, null);
       const health = snapshot.health.get(trunk.id);
-      const trial = health !== undefined && isPbxDown(health);
-      if (trial && (trunk.healthCheck.enabled || !trials.isTrial(trunk.id, health.since))) return failoverOrReject(snapshot, trunk, FailoverReason.PBX_DOWN, null);
+      const down = health !== undefined && isPbxDown(health);
+      // Past this line a call to a DOWN trunk is a trial.
+      if (down && (trunk.healthCheck.enabled || !trials.isTrial(trunk.id, health.since))) return failoverOrReject(snapshot, trunk, FailoverReason.PBX_DOWN, null);
       if (channels.active(trunk.id) >= trunk.maxConcurrentCalls) {
         return failoverOrReject(snapshot, trunk, FailoverReason.CONCURRENCY_LIMIT, null);
       }
-      return trial ? { kind: 'Deliver', trunk, binding, trial } : { kind: 'Deliver', trunk, binding };
+      return down ? { kind: 'Deliver', trunk, binding, trial: true } : { kind: 'Deliver', trunk, binding };
     }
     default: {
       const unknown: never = target;

@@ -95,6 +95,21 @@ describe('session timers: a refresh request through the proxy (RFC 4028 section 
       expected: { supported: 'timer', 'session-expires': '1800', 'min-se': '90' },
     },
     {
+      what: 'a Min-SE past the largest delta-seconds is read as 2^31 - 1 (the 2xx is then timed at a day at most)',
+      headers: { 'min-se': '99999999999' },
+      expected: { 'session-expires': '2147483647', 'min-se': '2147483647' },
+    },
+    {
+      what: 'a Min-SE of more digits than are read (13) is ignored',
+      headers: { supported: 'timer', 'session-expires': '1800', 'min-se': '1234567890123' },
+      expected: { supported: 'timer', 'session-expires': '1800', 'min-se': '1234567890123' },
+    },
+    {
+      what: 'a Min-SE that is not a number: ours is inserted with the default Session-Expires',
+      headers: { 'min-se': 'soon' },
+      expected: { 'session-expires': '1800', 'min-se': '90' },
+    },
+    {
       what: 'a compact x is rewritten as Session-Expires when changed',
       headers: { x: '45' },
       expected: { 'session-expires': '90', 'min-se': '90' },
@@ -133,6 +148,13 @@ describe('session timers: the 2xx through the proxy (RFC 4028 section 8.2)', () 
     { what: 'a 2xx with a shorter one: the shorter one', request: { supported: 'timer', 'session-expires': '1800' }, response: { 'session-expires': '90;refresher=uac', require: 'timer' }, timer: { seconds: 90, refresher: 'uac' } },
     { what: 'a 2xx under the minimum is read as the minimum (never reaped early)', request: { 'session-expires': '1800' }, response: { 'session-expires': '30;refresher=uas' }, timer: { seconds: 90, refresher: 'uas' } },
     { what: 'a 2xx over a day is read as a day (a dead call never holds its channel longer)', request: { 'session-expires': '1800' }, response: { 'session-expires': '999999;refresher=uas' }, timer: { seconds: 86_400, refresher: 'uas' } },
+    {
+      what: 'no Session-Expires in the 2xx after the largest one we forward: timed and inserted at a day',
+      request: { supported: 'timer', 'session-expires': '2147483647', 'min-se': '2147483647' },
+      response: {},
+      timer: { seconds: 86_400, refresher: 'uac' },
+      inserted: { 'session-expires': '86400;refresher=uac', require: 'timer' },
+    },
     { what: 'a 2xx without refresher: interval, refresher unknown', request: { 'session-expires': '1800' }, response: { 'session-expires': '1800' }, timer: { seconds: 1800, refresher: null } },
     {
       what: 'no Session-Expires in the 2xx, UAC supports timers: refresher=uac and Require: timer inserted',
