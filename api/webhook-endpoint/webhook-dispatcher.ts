@@ -13,6 +13,7 @@ import {
 import { createWebhookClient, type WebhookClient } from '../../net/webhook-client';
 import { systemClock, type Clock, type Timer } from '../../worker/clock';
 import { WebhookAllowedNetworks } from '../../schema/entities/webhook-allowed-networks.entity';
+import { TRUNK_EVENT_CHANNEL } from '../subscriptions/notification-hub';
 
 /**
  * Delivers queued trunk events to webhook endpoints, in the API role; any number of API nodes
@@ -28,8 +29,6 @@ import { WebhookAllowedNetworks } from '../../schema/entities/webhook-allowed-ne
  *   and jitter until 24 h after the event (domain/webhook-delivery.ts).
  * - Nothing here runs inside a GraphQL request: the API never waits on a delivery.
  */
-
-const TRUNK_EVENT_CHANNEL = 'trunk_event';
 
 export interface WebhookDispatcherOptions {
   readonly backoff?: DeliveryBackoff;

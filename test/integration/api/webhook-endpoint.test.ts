@@ -3,6 +3,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
+import { MAX_WEBHOOK_URL_CHARS } from '../../../domain/webhook';
+import { MAX_WEBHOOK_ENDPOINTS_PER_COMPANY } from '../../../api/webhook-endpoint/webhook-endpoint.service';
 import { OPERATOR_KEY, TestApi } from '../../support/api';
 
 const CREATE = `mutation ($input: CreateWebhookEndpointInput!) {
@@ -228,6 +230,22 @@ describe('webhook endpoints for trunk events (api/webhook-endpoint)', () => {
     }
     expect(await api.errorCode(company.key, CREATE, { input: { companyId: company.id, url: 'https://hooks.example.com/x', events: [] } })).to.equal('BAD_USER_INPUT');
     expect(await api.errorCode(company.key, CREATE, { input: { companyId: company.id, url: 'https://hooks.example.com/x', events: ['FAILOVER_ENDED', 'FAILOVER_ENDED'] } })).to.equal('BAD_USER_INPUT');
+  });
+
+  it(`takes a URL of ${MAX_WEBHOOK_URL_CHARS} characters and ${MAX_WEBHOOK_ENDPOINTS_PER_COMPANY} endpoints per company, and refuses one more of either`, async () => {
+    const owner = await api.company('Limits');
+    const create = (url: string): Promise<string | undefined> => api.errorCode(owner.key, CREATE, { input: { companyId: owner.id, url, events: ['FAILOVER_STARTED'] } });
+    const base = 'https://hooks.example.com/';
+    const longest = `${base}${'a'.repeat(MAX_WEBHOOK_URL_CHARS - base.length)}`;
+    expect(await create(`${longest}a`)).to.equal('BAD_USER_INPUT');
+    await api.ok(owner.key, CREATE, { input: { companyId: owner.id, url: longest, events: ['FAILOVER_STARTED'] } });
+    for (let n = 1; n < MAX_WEBHOOK_ENDPOINTS_PER_COMPANY; n++) {
+      await api.ok(owner.key, CREATE, { input: { companyId: owner.id, url: `${base}${n}`, events: ['FAILOVER_STARTED'] } });
+    }
+    expect(await create(`${base}one-more`)).to.equal('BAD_USER_INPUT');
+    const listed = await api.ok<{ webhookEndpoints: { url: string }[] }>(owner.key, `query ($id: ID!) { webhookEndpoints(companyId: $id) { url } }`, { id: owner.id });
+    expect(listed.webhookEndpoints).to.have.length(MAX_WEBHOOK_ENDPOINTS_PER_COMPANY);
+    expect(listed.webhookEndpoints[0].url).to.equal(longest);
   });
 
   it('is scoped to the company: other companies get NOT_FOUND for every operation', async () => {
