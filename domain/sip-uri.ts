@@ -35,6 +35,12 @@ export function parseSipUri(input: string): SipUri | null {
   return { scheme: scheme.toLowerCase() as 'sip' | 'sips', user, host, port, params };
 }
 
+/** A parsed URI's `host[:port]` as a URI writes it: an IPv6 host in brackets (RFC 5118 section 4.1). */
+export function uriHostPort(uri: Pick<SipUri, 'host' | 'port'>): string {
+  const host = uri.host.includes(':') ? `[${uri.host}]` : uri.host;
+  return uri.port === undefined ? host : `${host}:${uri.port}`;
+}
+
 /**
  * A SIP URI's user part as text: percent-escapes decoded (RFC 3261 section 19.1.2, `%2B` is `+`).
  * Null when an escape is malformed: no user can be read from it. Shared by the worker, reading

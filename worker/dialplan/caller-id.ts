@@ -1,4 +1,4 @@
-import { parseSipUri } from '../../domain/sip-uri';
+import { parseSipUri, uriHostPort } from '../../domain/sip-uri';
 import type { SipRequest } from '../sip/message';
 
 /**
@@ -25,10 +25,7 @@ export const ASSERTED_IDENTITY = 'p-asserted-identity';
 export function presentingNumber(request: SipRequest, number: string): SipRequest {
   const from = request.headers.from;
   const uri = parseSipUri(from.uri);
-  const fromUri =
-    uri === null
-      ? `tel:${number}`
-      : `${uri.scheme}:${number}@${uri.host.includes(':') ? `[${uri.host}]` : uri.host}${uri.port === undefined ? '' : `:${uri.port}`}${uri.params}`;
+  const fromUri = uri === null ? `tel:${number}` : `${uri.scheme}:${number}@${uriHostPort(uri)}${uri.params}`;
   return {
     ...request,
     headers: {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { DialPlanApp, type Flow, type StepOf } from '../../domain/flow/flow';
 import type { BranchOptions } from '../calls/branch';
 import type { Clock } from '../clock';
-import type { DialPlanConfig, Snapshot } from '../config/snapshot';
+import type { DialPlanConfig, RegistrationBinding, Snapshot } from '../config/snapshot';
 import type { Endpoint, NameAddr, SipRequest, SipResponse } from '../sip/message';
 import type { SipPort } from '../sip/port';
 import { forward } from './apps/forward';
@@ -13,7 +13,6 @@ import { gotoDialPlan } from './apps/goto-dial-plan';
 import { webhook } from './apps/webhook';
 import { ringGroup } from './apps/ring-group';
 import type { BranchSetMember, BranchSetOutcome } from '../calls/branch-set';
-import type { RegistrationBinding } from '../config/snapshot';
 import type { WebhookClient } from '../../net/webhook-client';
 import { entry, next, UNANSWERED_STATUS, type Next } from './engine';
 

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { parseSipUri } from '../../domain/sip-uri';
+import { parseSipUri, uriHostPort } from '../../domain/sip-uri';
 import type { Endpoint } from '../sip/message';
 
 /**
@@ -12,8 +12,7 @@ export function forwardRequestUri(target: string, outboundGateway: string | null
     if (outboundGateway === null) return null;
     const gateway = parseSipUri(outboundGateway);
     if (gateway === null) return null;
-    const host = gateway.host.includes(':') ? `[${gateway.host}]` : gateway.host;
-    return `sip:${target}@${host}${gateway.port === undefined ? '' : `:${gateway.port}`}${gateway.params}`;
+    return `sip:${target}@${uriHostPort(gateway)}${gateway.params}`;
   }
   return parseSipUri(target) === null ? null : target;
 }

@@ -64,7 +64,7 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
   // No reuseAddr: with it a second process would silently take the port's traffic (DESIGN section 3).
   const socket = dgram.createSocket({ type: isIPv6(options.host) ? 'udp6' : 'udp4' });
   await bind(socket, options.host, options.port);
-  // The sizes can only be set on a pinned socket.
+  // The sizes can only be set on a bound socket.
   setBufferSize(socket, 'receive', options.recvBufferSize ?? DEFAULT_SOCKET_BUFFER_BYTES, logger);
   setBufferSize(socket, 'send', options.sendBufferSize ?? DEFAULT_SOCKET_BUFFER_BYTES, logger);
   const edge = new UdpEdge(socket, options, logger);

@@ -14,7 +14,7 @@ export const forward: AppExecutor<DialPlanApp.FORWARD> = (step, call, done, dial
   const presentation = callerId === ForwardCallerId.DIAL_PLAN_NUMBER ? { callerId, dialPlanId, stepId: step.id } : { callerId: ForwardCallerId.KEEP_CALLER as const };
   const invite = forwardedInvite(call, target, presentation);
   if (invite === null) {
-    call.logger.warn({ stepId: step.id, target }, 'forward target not reachable: no outbound gateway for a number');
+    call.logger.warn({ stepId: step.id, target }, 'forward target not reachable: a number with no outbound gateway, a trunk with no registration, or no usable URI');
     done({ kind: 'Exit', exit: 'noAnswer' });
     return;
   }
