@@ -42,6 +42,11 @@ describe('session timers: reading the headers (RFC 4028 sections 4, 5)', () => {
     { headers: { 'session-expires': 'soon' }, expected: null },
     { headers: { 'session-expires': '-5' }, expected: null },
     { headers: { 'session-expires': '99999999999' }, expected: { seconds: 2 ** 31 - 1, refresher: null } },
+    { headers: { 'session-expires': '999999999999' }, expected: { seconds: 2 ** 31 - 1, refresher: null } },
+    { headers: { 'session-expires': '9999999999999' }, expected: null },
+    { headers: { 'session-expires': '' }, expected: null },
+    { headers: { 'session-expires': ';refresher=uac' }, expected: null },
+    { headers: { 'session-expires': '1e3' }, expected: null },
   ];
   for (const row of rows) {
     it(`${JSON.stringify(row.headers)} -> ${JSON.stringify(row.expected)}`, () => {
@@ -107,6 +112,11 @@ describe('session timers: a refresh request through the proxy (RFC 4028 section 
     {
       what: 'a Min-SE that is not a number: ours is inserted with the default Session-Expires',
       headers: { 'min-se': 'soon' },
+      expected: { 'session-expires': '1800', 'min-se': '90' },
+    },
+    {
+      what: 'an unreadable Session-Expires (13 digits) is replaced by ours',
+      headers: { 'session-expires': '9999999999999;refresher=uac' },
       expected: { 'session-expires': '1800', 'min-se': '90' },
     },
     {
