@@ -40,7 +40,7 @@ export class ComparedProduct {
   }
 
   /** Starts the product on `databaseUrl` and waits until both roles listen. */
-  static async start(databaseUrl: string, logFile: string, secrets: { operatorKey: string; sipPassword: string }): Promise<ComparedProduct> {
+  static async start(databaseUrl: string, logFile: string, secrets: { operatorKey: string; sipPassword: string }, nodeOptions = ''): Promise<ComparedProduct> {
     const { operatorKey, sipPassword } = secrets;
     const logFd = openSync(logFile, 'w');
     const env: NodeJS.ProcessEnv = {
@@ -54,7 +54,7 @@ export class ComparedProduct {
       OPERATOR_API_KEY: operatorKey,
     };
     // detached: a new session and process group whose id is the child's pid
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'app', 'main.js')], { cwd: ROOT, env, stdio: ['ignore', logFd, logFd], detached: true });
+    const child = spawn(process.execPath, [...nodeOptions.split(' ').filter((flag) => flag !== ''), path.join(ROOT, 'dist', 'app', 'main.js')], { cwd: ROOT, env, stdio: ['ignore', logFd, logFd], detached: true });
     const deadline = Date.now() + 60_000;
     let apiUrl: string | undefined;
     for (;;) {

@@ -18,7 +18,8 @@ import { sleep } from './sip-process';
  * writes bench/results/compare.md.
  *
  * `npm run bench:compare` (`--rate CPS` default 1000, `--duration S` default 15, `--reps N` default
- * 3, `--harness DIR`, `--no-write` to only print). Installs kamailio and tcpdump with apt-get when
+ * 3, `--harness DIR`, `--no-write` to only print, `--paths normal,unreg` and `--proxies product` to run
+ * a subset, `--product-node-options "--cpu-prof --cpu-prof-dir DIR"` to profile the product). Installs kamailio and tcpdump with apt-get when
  * kamailio is missing. Database: DATABASE_URL's server when set, else an embedded PostgreSQL.
  * About 25 to 90 s per run (a run that collapses waits out SIPp's timeouts), 18 runs by default.
  */
@@ -34,12 +35,22 @@ interface Settings {
   reps: number;
   harness: string;
   write: boolean;
+  scenarios: readonly Scenario[];
+  proxies: readonly Proxy[];
+  /** Extra `node` flags for the product (for example `--cpu-prof --cpu-prof-dir DIR`). */
+  productNodeOptions: string;
 }
 
 function settings(argv: readonly string[]): Settings {
   const value = (name: string, fallback: string) => {
     const at = argv.indexOf(name);
     return at === -1 ? fallback : (argv[at + 1] ?? '');
+  };
+  const listOf = <T extends string>(name: string, all: readonly T[]): readonly T[] => {
+    const chosen = value(name, all.join(',')).split(',');
+    const unknown = chosen.filter((item) => !(all as readonly string[]).includes(item));
+    if (unknown.length > 0 || chosen.length === 0) throw new Error(`${name} takes a comma-separated list of ${all.join(', ')}`);
+    return chosen as T[];
   };
   const whole = (name: string, fallback: number) => {
     const parsed = Number(value(name, String(fallback)));
@@ -52,6 +63,9 @@ function settings(argv: readonly string[]): Settings {
     reps: whole('--reps', 3),
     harness: path.resolve(value('--harness', DEFAULT_HARNESS)),
     write: !argv.includes('--no-write'),
+    scenarios: listOf('--paths', PATHS.map((p) => p.scenario)),
+    proxies: listOf('--proxies', ['kamailio', 'product'] as const),
+    productNodeOptions: value('--product-node-options', ''),
   };
 }
 
@@ -66,7 +80,7 @@ function preflight(s: Settings): void {
     throw new Error(`the anchor harness is not at ${s.harness} (expected run.sh there: ../shared/bench/anchor-kamailio from the project root, or pass --harness DIR)`);
   }
   if (!command('sipp')) throw new Error('sipp not found (apt-get install sip-tester)');
-  if (!command('kamailio')) {
+  if (s.proxies.includes('kamailio') && !command('kamailio')) {
     say('kamailio is missing: apt-get install -y kamailio tcpdump');
     const installed = spawnSync('apt-get', ['install', '-y', 'kamailio', 'tcpdump'], { stdio: 'inherit' });
     if (installed.status !== 0 || !command('kamailio')) throw new Error('apt-get install kamailio failed');
@@ -109,7 +123,7 @@ async function oneRun(setup: Setup, rep: number, scenario: Scenario, proxy: Prox
     if (proxy === 'product') {
       const logFile = path.join(setup.dir, `r${rep}-${scenario}-product.log`);
       setup.logs.push(logFile);
-      product = await ComparedProduct.start(setup.databaseUrl, logFile, setup.secrets);
+      product = await ComparedProduct.start(setup.databaseUrl, logFile, setup.secrets, setup.settings.productNodeOptions);
       const aux = await ComparedProduct.backendPids(setup.databaseUrl);
       args.push('--no-proxy', '--proxy-pgid', String(product.pgid), '--register-auth', `${TRUNK_USER}:${setup.secrets.sipPassword}`, '--settle-ms', '1000');
       if (aux.length > 0) args.push('--aux-pids', aux.join(' '));
@@ -150,7 +164,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   say(`compare: ${s.rate} calls/s, ${s.durationS} s, ${s.reps} repetition(s); harness ${s.harness}; runs under ${dir}`);
   await startTestServer();
   const runs: Run[] = [];
-  const total = s.reps * PATHS.length * 2;
+  const total = s.reps * s.scenarios.length * s.proxies.length;
   try {
     const database = await createTestDatabase();
     const setup: Setup = { settings: s, databaseUrl: database.url, secrets: ComparedProduct.secrets(), dir, logs: [] };
@@ -180,8 +194,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
         problems: (await Promise.all(setup.logs.map(problems))).flat(),
       });
     for (let rep = 1; rep <= s.reps; rep++) {
-      for (const { scenario } of PATHS) {
-        for (const proxy of ['kamailio', 'product'] as const) {
+      for (const scenario of s.scenarios) {
+        for (const proxy of s.proxies) {
           const run = await oneRun(setup, rep, scenario, proxy);
           runs.push(run);
           say(`rep ${rep} ${scenario} ${proxy}: ${run.line}`);

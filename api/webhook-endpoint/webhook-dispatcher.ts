@@ -93,10 +93,14 @@ const RECORD = `
   INSERT INTO webhook_attempt (delivery_id, at, http_status, error, latency_ms)
   SELECT $1, $7, $3, $4, $8`;
 
-/** How long until a delivery can next be claimed: one leased by another node waits for its lease, not only its time. */
+/**
+ * How long until a delivery can next be claimed: one leased by another node waits for its lease, not only its time.
+ * NULL when nothing is pending (GREATEST skips NULLs, so the clamp to 0 applies only to a due time that exists).
+ */
 const NEXT_DUE = `
-  SELECT GREATEST(0, extract(epoch FROM min(GREATEST(next_attempt_at, COALESCE(leased_until, next_attempt_at))) - clock_timestamp()) * 1000)::float8 AS ms
-    FROM webhook_delivery WHERE status = 'PENDING'`;
+  SELECT CASE WHEN due IS NULL THEN NULL ELSE GREATEST(0, extract(epoch FROM due - clock_timestamp()) * 1000)::float8 END AS ms
+    FROM (SELECT min(GREATEST(next_attempt_at, COALESCE(leased_until, next_attempt_at))) AS due
+            FROM webhook_delivery WHERE status = 'PENDING') AS pending`;
 
 export function startWebhookDispatcher(dataSource: DataSource, logger: Logger, options: WebhookDispatcherOptions = {}): WebhookDispatcher {
   const clock = options.clock ?? systemClock;
