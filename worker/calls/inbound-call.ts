@@ -77,6 +77,9 @@ type Phase =
   | { readonly kind: 'forking'; readonly set: BranchSet }
   | { readonly kind: 'settled' };
 
+/** The reason `InboundCall.ended` aborts with. */
+const CALL_SETTLED = 'the call settled';
+
 /**
  * One inbound call from a carrier, from INVITE to the end of setup (DESIGN section 4): 100
  * Trying, `decide()`, delivery to the PBX or the failover dial plan, `next()` on each outcome,
@@ -86,8 +89,11 @@ export class InboundCall {
   readonly callId: string;
   readonly recordId = randomUUID();
   private phase: Phase = { kind: 'routing' };
-  /** Aborted when the call settles: the dial plan's steps stop what they still have out (webhooks). */
-  private readonly ended = new AbortController();
+  /**
+   * Made when a dial plan runs (a delivered call never needs it); aborted when the call settles:
+   * the plan's steps stop what they still have out (webhooks).
+   */
+  private ended: AbortController | null = null;
   private readonly startedAt: number;
   private readonly attempts: CallAttempt[] = [];
   private readonly steps = new StepLog();
@@ -302,7 +308,7 @@ export class InboundCall {
       snapshot: this.snapshot,
       logger: this.logger,
       facts: { companyId: dialPlan.companyId, trunkId: this.trunkId, failoverReason: this.failoverReason },
-      ended: this.ended.signal,
+      ended: (this.ended ??= new AbortController()).signal,
       abort: () => this.abort(),
       startBranch: (options) => this.startBranch(options),
       relay: (response) => this.relay(response),
@@ -362,7 +368,8 @@ export class InboundCall {
   private settle(outcome: CallOutcome, finalStatus: number): void {
     if (this.phase.kind === 'settled') return;
     this.phase = { kind: 'settled' };
-    this.ended.abort();
+    // A reason of our own: abort() without one builds a DOMException and its stack on every call.
+    this.ended?.abort(CALL_SETTLED);
     this.releaseChannel();
     const answered = finalStatus >= 200 && finalStatus < 300;
     const now = this.deps.clock.now();
@@ -382,8 +389,9 @@ export class InboundCall {
       steps: this.steps.steps(),
       worker: this.deps.worker,
     });
-    this.logger.info(
-      { ...this.dialled, trunkId: this.trunkId, decision: this.decision, faulted: this.faulted || undefined, outcome, failoverReason: this.failoverReason, finalStatus, attempts: this.attempts.length, setupMs: now - this.startedAt },
+    // Through the call's own logger if it made one; else the line names the call itself, saving a child logger per call.
+    (this.childLogger ?? this.deps.logger).info(
+      { callId: this.childLogger === null ? this.callId : undefined, ...this.dialled, trunkId: this.trunkId, decision: this.decision, faulted: this.faulted || undefined, outcome, failoverReason: this.failoverReason, finalStatus, attempts: this.attempts.length, setupMs: now - this.startedAt },
       'call routed',
     );
     this.deps.onSettled(this);
