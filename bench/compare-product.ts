@@ -40,7 +40,7 @@ export class ComparedProduct {
   }
 
   /** Starts the product on `databaseUrl` and waits until both roles listen. */
-  static async start(databaseUrl: string, logFile: string, secrets: { operatorKey: string; sipPassword: string }, nodeOptions = ''): Promise<ComparedProduct> {
+  static async start(databaseUrl: string, logFile: string, secrets: { operatorKey: string; sipPassword: string }, nodeOptions = '', workers = SIP_WORKERS): Promise<ComparedProduct> {
     const { operatorKey, sipPassword } = secrets;
     const logFd = openSync(logFile, 'w');
     const env: NodeJS.ProcessEnv = {
@@ -50,7 +50,7 @@ export class ComparedProduct {
       API_PORT: '0',
       SIP_HOST: '127.0.0.1',
       SIP_PORT: String(SIP_PORT),
-      SIP_WORKERS: String(SIP_WORKERS),
+      SIP_WORKERS: String(workers),
       OPERATOR_API_KEY: operatorKey,
     };
     // detached: a new session and process group whose id is the child's pid

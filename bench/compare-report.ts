@@ -55,11 +55,14 @@ export interface ReportInput {
   database: string;
   harness: string;
   rate: number;
+  workers: number;
   durationS: number;
   reps: number;
   note: string | null;
   runs: readonly Run[];
   problems: readonly string[];
+  /** `--profile`: per path, the summary of a product run under `--cpu-prof` (bench/profile-summary.ts). */
+  profiles: readonly { scenario: Scenario; lines: readonly string[] }[];
 }
 
 export function median(values: readonly number[]): number {
@@ -107,7 +110,7 @@ export function compareMarkdown(input: ReportInput): string {
     `${input.reps} repetition(s), interleaved: for each repetition, for each path, Kamailio, then the product.`,
     'Kamailio is started fresh by run.sh for each run (its anchor config: tlsf, 4 UDP workers, 1 GB shm).',
     'The product runs as `npm start` does (`node dist/app/main.js`, both roles, default log level `info`,',
-    '2 SIP workers) on udp 127.0.0.1:5070, started fresh for each of its runs as run.sh starts Kamailio (both',
+    `${input.workers} SIP worker${input.workers === 1 ? '' : 's'}) on udp 127.0.0.1:5070, started fresh for each of its runs as run.sh starts Kamailio (both`,
     'need the port), on one database configured once over GraphQL with the operator key: carrier',
     '127.0.0.0/8, trunk `trunk1` with DID +4930123456 (MD5 digest, limit 10000), failover on into a dial plan',
     'FORWARD to sip:failover@127.0.0.1:5090, no-1xx timeout 15 s. Its runs use `--no-proxy --proxy-pgid`',
@@ -152,6 +155,17 @@ export function compareMarkdown(input: ReportInput): string {
     ...input.runs.map((run) => `rep=${run.rep} proxy=${run.proxy} ${run.line}`),
     '```',
     '',
+    ...(input.profiles.length === 0
+      ? []
+      : [
+          '## Profile of the product (`--profile`)',
+          '',
+          'One more product run per path, under `node --cpu-prof`, after the measured runs (profiling costs CPU, so',
+          'these runs are not in the tables above). Self time per entry as a share of each kind of thread\'s busy time;',
+          'sampled on the wall clock, so it includes time a thread was ready but had no CPU.',
+          ...input.profiles.flatMap((profile) => ['', `### ${PATHS.find((path) => path.scenario === profile.scenario)?.name ?? profile.scenario} (\`${profile.scenario}\`)`, ...profile.lines]),
+          '',
+        ]),
     '## Product log lines at warn or worse',
     '',
     ...(input.problems.length === 0 ? ['None.'] : ['```', ...input.problems.slice(0, 20).map((line) => line.slice(0, 300)), '```', `(${input.problems.length} in all)`]),

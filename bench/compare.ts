@@ -8,6 +8,7 @@ import { createTestDatabase, startTestServer, stopTestServer } from '../test/sup
 import { ComparedProduct, SIP_WORKERS, TRUNK_USER } from './compare-product';
 import { compareMarkdown, PATHS, type AnchorResult, type Proxy, type Run, type Scenario } from './compare-report';
 import { sleep } from './sip-process';
+import { summarise, summaryMarkdown } from './profile-summary';
 
 /**
  * The product against Kamailio under the same SIPp load (issue 9): the anchor harness
@@ -19,7 +20,9 @@ import { sleep } from './sip-process';
  *
  * `npm run bench:compare` (`--rate CPS` default 1000, `--duration S` default 15, `--reps N` default
  * 3, `--harness DIR`, `--no-write` to only print, `--paths normal,unreg` and `--proxies product` to run
- * a subset, `--product-node-options "--cpu-prof --cpu-prof-dir DIR"` to profile the product). Installs kamailio and tcpdump with apt-get when
+ * a subset, `--product-node-options "--cpu-prof --cpu-prof-dir DIR"` to profile the product, `--profile` for
+ * one more product run per path under the profiler, summarised in the report, `--workers N` SIP workers,
+ * default 2). Installs kamailio and tcpdump with apt-get when
  * kamailio is missing. Database: DATABASE_URL's server when set, else an embedded PostgreSQL.
  * About 25 to 90 s per run (a run that collapses waits out SIPp's timeouts), 18 runs by default.
  */
@@ -39,6 +42,9 @@ interface Settings {
   proxies: readonly Proxy[];
   /** Extra `node` flags for the product (for example `--cpu-prof --cpu-prof-dir DIR`). */
   productNodeOptions: string;
+  workers: number;
+  /** One more product run per path under --cpu-prof, summarised in the report. */
+  profile: boolean;
 }
 
 function settings(argv: readonly string[]): Settings {
@@ -66,6 +72,8 @@ function settings(argv: readonly string[]): Settings {
     scenarios: listOf('--paths', PATHS.map((p) => p.scenario)),
     proxies: listOf('--proxies', ['kamailio', 'product'] as const),
     productNodeOptions: value('--product-node-options', ''),
+    profile: argv.includes('--profile'),
+    workers: whole('--workers', SIP_WORKERS),
   };
 }
 
@@ -115,15 +123,15 @@ async function resultOf(outdir: string): Promise<AnchorResult | null> {
 }
 
 /** One run.sh run; the product is started before and stopped after it, so Kamailio's runs find :5070 free. */
-async function oneRun(setup: Setup, rep: number, scenario: Scenario, proxy: Proxy): Promise<Run> {
-  const outdir = path.join(setup.dir, `r${rep}-${scenario}-${proxy}`);
+async function oneRun(setup: Setup, rep: number, scenario: Scenario, proxy: Proxy, nodeOptions = setup.settings.productNodeOptions): Promise<Run> {
+  const outdir = path.join(setup.dir, `r${rep}-${scenario}-${proxy}${nodeOptions.includes('--cpu-prof') ? '-profiled' : ''}`);
   const args = ['--scenario', scenario];
   let product: ComparedProduct | null = null;
   try {
     if (proxy === 'product') {
       const logFile = path.join(setup.dir, `r${rep}-${scenario}-product.log`);
       setup.logs.push(logFile);
-      product = await ComparedProduct.start(setup.databaseUrl, logFile, setup.secrets, setup.settings.productNodeOptions);
+      product = await ComparedProduct.start(setup.databaseUrl, logFile, setup.secrets, nodeOptions, setup.settings.workers);
       const aux = await ComparedProduct.backendPids(setup.databaseUrl);
       args.push('--no-proxy', '--proxy-pgid', String(product.pgid), '--register-auth', `${TRUNK_USER}:${setup.secrets.sipPassword}`, '--settle-ms', '1000');
       if (aux.length > 0) args.push('--aux-pids', aux.join(' '));
@@ -164,6 +172,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   say(`compare: ${s.rate} calls/s, ${s.durationS} s, ${s.reps} repetition(s); harness ${s.harness}; runs under ${dir}`);
   await startTestServer();
   const runs: Run[] = [];
+  const profiles: { scenario: Scenario; lines: string[] }[] = [];
   const total = s.reps * s.scenarios.length * s.proxies.length;
   try {
     const database = await createTestDatabase();
@@ -187,11 +196,13 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
         database: process.env.DATABASE_URL ? "DATABASE_URL's server, a fresh database" : 'embedded PostgreSQL (fsync off, as in the tests)',
         harness: s.harness.replace(path.resolve(ROOT, '..'), '..'),
         rate: s.rate,
+        workers: s.workers,
         durationS: s.durationS,
         reps: s.reps,
         note: runs.length < total ? `Incomplete: ${runs.length} of ${total} runs.` : s.reps < 3 ? `${s.reps} repetition(s) only, not 3: the medians are single runs.` : null,
         runs,
         problems: (await Promise.all(setup.logs.map(problems))).flat(),
+        profiles,
       });
     for (let rep = 1; rep <= s.reps; rep++) {
       for (const scenario of s.scenarios) {
@@ -205,9 +216,19 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
         }
       }
     }
+    if (s.profile && s.proxies.includes('product')) {
+      for (const scenario of s.scenarios) {
+        const profileDir = path.join(dir, `profile-${scenario}`);
+        const run = await oneRun(setup, 0, scenario, 'product', `${s.productNodeOptions} --cpu-prof --cpu-prof-dir ${profileDir}`);
+        say(`profiled ${scenario} product: ${run.line}`);
+        profiles.push({ scenario, lines: [`Run: \`${run.line.replace(/ outdir=\S+/, '')}\``, ...summaryMarkdown(await summarise(profileDir))] });
+        if (s.write) await writeFile(RESULTS, await report());
+        await sleep(PAUSE_BETWEEN_RUNS_MS);
+      }
+    }
     say(`\n${await report()}`);
     if (s.write) await writeFile(RESULTS, await report());
-    say(`SIP workers: ${SIP_WORKERS}; logs under ${dir}`);
+    say(`SIP workers: ${s.workers}; logs under ${dir}`);
   } finally {
     await stopTestServer();
   }
