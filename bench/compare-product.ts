@@ -24,6 +24,19 @@ const FAILOVER_URI = 'sip:failover@127.0.0.1:5090';
 /** The harness's no-1xx timer (Kamailio's FR_TIMER_MS default, 15 s). */
 const NO_PROVISIONAL_TIMEOUT_S = 15;
 
+/** The product's settings for the harness: its address, the workers, the database and the operator key. */
+export function productEnvironment(databaseUrl: string, operatorKey: string, workers = SIP_WORKERS): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
+    API_HOST: '127.0.0.1',
+    API_PORT: '0',
+    SIP_HOST: '127.0.0.1',
+    SIP_PORT: String(SIP_PORT),
+    SIP_WORKERS: String(workers),
+    OPERATOR_API_KEY: operatorKey,
+  };
+}
+
 export class ComparedProduct {
   private constructor(
     readonly child: ChildProcess,
@@ -43,16 +56,7 @@ export class ComparedProduct {
   static async start(databaseUrl: string, logFile: string, secrets: { operatorKey: string; sipPassword: string }, nodeOptions = '', workers = SIP_WORKERS): Promise<ComparedProduct> {
     const { operatorKey, sipPassword } = secrets;
     const logFd = openSync(logFile, 'w');
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      API_HOST: '127.0.0.1',
-      API_PORT: '0',
-      SIP_HOST: '127.0.0.1',
-      SIP_PORT: String(SIP_PORT),
-      SIP_WORKERS: String(workers),
-      OPERATOR_API_KEY: operatorKey,
-    };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...productEnvironment(databaseUrl, operatorKey, workers) };
     // detached: a new session and process group whose id is the child's pid
     const child = spawn(process.execPath, [...nodeOptions.split(' ').filter((flag) => flag !== ''), path.join(ROOT, 'dist', 'app', 'main.js')], { cwd: ROOT, env, stdio: ['ignore', logFd, logFd], detached: true });
     const deadline = Date.now() + 60_000;

@@ -63,6 +63,8 @@ export interface ReportInput {
   problems: readonly string[];
   /** `--profile`: per path, the summary of a product run under `--cpu-prof` (bench/profile-summary.ts). */
   profiles: readonly { scenario: Scenario; lines: readonly string[] }[];
+  /** `--ceiling`: its markdown section (bench/compare-ceiling.ts), or none. */
+  ceiling: readonly string[];
 }
 
 export function median(values: readonly number[]): number {
@@ -166,6 +168,7 @@ export function compareMarkdown(input: ReportInput): string {
           ...input.profiles.flatMap((profile) => ['', `### ${PATHS.find((path) => path.scenario === profile.scenario)?.name ?? profile.scenario} (\`${profile.scenario}\`)`, ...profile.lines]),
           '',
         ]),
+    ...input.ceiling,
     '## Product log lines at warn or worse',
     '',
     ...(input.problems.length === 0 ? ['None.'] : ['```', ...input.problems.slice(0, 20).map((line) => line.slice(0, 300)), '```', `(${input.problems.length} in all)`]),

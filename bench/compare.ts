@@ -9,6 +9,7 @@ import { ComparedProduct, SIP_WORKERS, TRUNK_USER } from './compare-product';
 import { compareMarkdown, PATHS, type AnchorResult, type Proxy, type Run, type Scenario } from './compare-report';
 import { sleep } from './sip-process';
 import { summarise, summaryMarkdown } from './profile-summary';
+import { ceilingMarkdown, ceilingOf, type Ceiling } from './compare-ceiling';
 
 /**
  * The product against Kamailio under the same SIPp load (issue 9): the anchor harness
@@ -22,7 +23,8 @@ import { summarise, summaryMarkdown } from './profile-summary';
  * 3, `--harness DIR`, `--no-write` to only print, `--paths normal,unreg` and `--proxies product` to run
  * a subset, `--product-node-options "--cpu-prof --cpu-prof-dir DIR"` to profile the product, `--profile` for
  * one more product run per path under the profiler, summarised in the report, `--workers N` SIP workers,
- * default 2). Installs kamailio and tcpdump with apt-get when
+ * default 2, `--ceiling` for the delivered-call ceiling by the harness's sweep.sh too, with `--ceiling-reps N`
+ * default 1 and `--ceiling-start CPS` default 1000, `--reps 0` for the ceiling alone). Installs kamailio and tcpdump with apt-get when
  * kamailio is missing. Database: DATABASE_URL's server when set, else an embedded PostgreSQL.
  * About 25 to 90 s per run (a run that collapses waits out SIPp's timeouts), 18 runs by default.
  */
@@ -43,6 +45,10 @@ interface Settings {
   /** Extra `node` flags for the product (for example `--cpu-prof --cpu-prof-dir DIR`). */
   productNodeOptions: string;
   workers: number;
+  /** `--ceiling`: also the delivered-call ceiling by the harness's sweep.sh, `--ceiling-reps` times. */
+  ceiling: boolean;
+  ceilingReps: number;
+  ceilingStart: number;
   /** One more product run per path under --cpu-prof, summarised in the report. */
   profile: boolean;
 }
@@ -58,15 +64,15 @@ function settings(argv: readonly string[]): Settings {
     if (unknown.length > 0 || chosen.length === 0) throw new Error(`${name} takes a comma-separated list of ${all.join(', ')}`);
     return chosen as T[];
   };
-  const whole = (name: string, fallback: number) => {
+  const whole = (name: string, fallback: number, least = 1) => {
     const parsed = Number(value(name, String(fallback)));
-    if (!Number.isInteger(parsed) || parsed <= 0) throw new Error(`${name} takes a positive whole number`);
+    if (!Number.isInteger(parsed) || parsed < least) throw new Error(`${name} takes a whole number of at least ${least}`);
     return parsed;
   };
   return {
     rate: whole('--rate', 1000),
     durationS: whole('--duration', 15),
-    reps: whole('--reps', 3),
+    reps: whole('--reps', 3, 0),
     harness: path.resolve(value('--harness', DEFAULT_HARNESS)),
     write: !argv.includes('--no-write'),
     scenarios: listOf('--paths', PATHS.map((p) => p.scenario)),
@@ -74,6 +80,9 @@ function settings(argv: readonly string[]): Settings {
     productNodeOptions: value('--product-node-options', ''),
     profile: argv.includes('--profile'),
     workers: whole('--workers', SIP_WORKERS),
+    ceiling: argv.includes('--ceiling'),
+    ceilingReps: whole('--ceiling-reps', 1),
+    ceilingStart: whole('--ceiling-start', 1000),
   };
 }
 
@@ -173,6 +182,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   await startTestServer();
   const runs: Run[] = [];
   const profiles: { scenario: Scenario; lines: string[] }[] = [];
+  const ceilings: Ceiling[] = [];
   const total = s.reps * s.scenarios.length * s.proxies.length;
   try {
     const database = await createTestDatabase();
@@ -203,6 +213,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
         runs,
         problems: (await Promise.all(setup.logs.map(problems))).flat(),
         profiles,
+        ceiling: ceilingMarkdown(ceilings, { reps: s.ceilingReps, start: s.ceilingStart, workers: s.workers }),
       });
     for (let rep = 1; rep <= s.reps; rep++) {
       for (const scenario of s.scenarios) {
@@ -224,6 +235,14 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
         profiles.push({ scenario, lines: [`Run: \`${run.line.replace(/ outdir=\S+/, '')}\``, ...summaryMarkdown(await summarise(profileDir))] });
         if (s.write) await writeFile(RESULTS, await report());
         await sleep(PAUSE_BETWEEN_RUNS_MS);
+      }
+    }
+    if (s.ceiling) {
+      for (const proxy of s.proxies) {
+        ceilings.push(
+          await ceilingOf({ harness: s.harness, dir, databaseUrl: database.url, secrets: setup.secrets, workers: s.workers, reps: s.ceilingReps, start: s.ceilingStart }, proxy, say),
+        );
+        if (s.write) await writeFile(RESULTS, await report());
       }
     }
     say(`\n${await report()}`);
