@@ -74,11 +74,14 @@ const CLAIM = `
     UPDATE webhook_delivery d
      SET leased_until = clock_timestamp() + $2::integer * interval '1 millisecond', leased_by = $3
     FROM due, webhook_endpoint e, trunk_event t
-   WHERE d.id = due.id AND e.id = d.endpoint_id AND t.id = d.event_id
+   WHERE d.id = due.id AND e.id = d.endpoint_id AND e.deleted_at IS NULL AND t.id = d.event_id
   RETURNING d.id, d.attempts, e.url, e.secret, t.id::text AS event_id, t.trunk_id, t.company_id, t.type, t.reason, t.at)
   SELECT * FROM leased`;
 
-/** Records one attempt and the delivery's new state, if this node still holds the lease. */
+/**
+ * Records one attempt and the delivery's new state, if this node still holds the lease and the
+ * delivery is still pending (deleting its endpoint meanwhile made it FAILED: it stays so).
+ */
 const RECORD = `
   WITH updated AS (
     UPDATE webhook_delivery
@@ -88,7 +91,7 @@ const RECORD = `
                          ELSE 'PENDING' END,
            next_attempt_at = CASE WHEN $2::boolean THEN next_attempt_at ELSE clock_timestamp() + $5::integer * interval '1 millisecond' END,
            leased_until = NULL, leased_by = NULL, last_status = $3, last_error = $4
-     WHERE id = $1 AND leased_by = $6
+     WHERE id = $1 AND leased_by = $6 AND status = 'PENDING'
     RETURNING id)
   INSERT INTO webhook_attempt (delivery_id, at, http_status, error, latency_ms)
   SELECT $1, $7, $3, $4, $8`;

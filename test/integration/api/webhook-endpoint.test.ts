@@ -35,11 +35,15 @@ class Receiver {
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       this.received.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
-      response.writeHead(this.script.shift() ?? 200).end();
       for (const wake of this.waiters.splice(0)) wake();
+      void this.gate.then(() => response.writeHead(this.script.shift() ?? 200).end());
     });
   });
-  constructor(private readonly script: number[] = []) {}
+  /** `gate`: every answer waits for it. */
+  constructor(
+    private readonly script: number[] = [],
+    private readonly gate: Promise<void> = Promise.resolve(),
+  ) {}
 
   async start(): Promise<string> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
@@ -269,5 +273,27 @@ describe('webhook endpoints for trunk events (api/webhook-endpoint)', () => {
     expect(await api.errorCode(company.key, DELIVERIES, { id: hook.id })).to.equal('NOT_FOUND');
     const [{ count }] = (await api.dataSource.query(`SELECT count(*)::int AS count FROM webhook_delivery WHERE endpoint_id = $1`, [hook.id])) as { count: number }[];
     expect(count).to.equal(0);
+  });
+
+  it('an endpoint deleted while an attempt is out stays FAILED: the attempt is recorded and never retried', async () => {
+    let open = (): void => undefined;
+    const receiver = new Receiver([500], new Promise<void>((resolve) => (open = resolve)));
+    const hook = await endpoint(await receiver.start());
+    try {
+      await event();
+      await receiver.requests(1);
+      await api.ok(company.key, DELETE, { id: hook.id });
+      open();
+      // The backoff is 100 to 400 ms and the poll 200 ms: a retry would come well within this.
+      await sleep(1_500);
+      expect(receiver.received).to.have.length(1);
+      const rows = (await api.dataSource.query(
+        `SELECT d.status, d.last_error, (SELECT count(*)::int FROM webhook_attempt a WHERE a.delivery_id = d.id) AS attempts FROM webhook_delivery d WHERE d.endpoint_id = $1`,
+        [hook.id],
+      )) as { status: string; last_error: string; attempts: number }[];
+      expect(rows).to.deep.equal([{ status: 'FAILED', last_error: 'endpoint deleted', attempts: 1 }]);
+    } finally {
+      await receiver.stop();
+    }
   });
 });
