@@ -2,16 +2,8 @@ import { countryOfNumber, matchesCaller } from '../../../domain/caller-match';
 import type { DialPlanApp } from '../../../domain/flow/flow';
 import { didFromRequestUser } from '../../calls/did';
 import { requestUser } from '../../calls/proxy';
-import type { SipRequest } from '../../sip/message';
+import { privacyOf } from '../../calls/privacy';
 import type { AppExecutor } from '../runner';
-
-/** The Privacy header's value (RFC 3323 section 4.2); a repeated header is read as one list. */
-function privacyOf(invite: SipRequest): string | null {
-  const value = invite.headers.privacy;
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value)) return value.filter((part): part is string => typeof part === 'string').join(';');
-  return null;
-}
 
 /**
  * CALLER_CONDITION: matches the caller's From user part, its Privacy header and, for a national

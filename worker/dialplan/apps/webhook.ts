@@ -2,6 +2,7 @@ import { callerToE164, countryOfNumber, isAnonymousCaller } from '../../../domai
 import type { DialPlanApp } from '../../../domain/flow/flow';
 import { webhookExit, webhookRequestBody, type WebhookCallFacts } from '../../../domain/webhook';
 import { didFromRequestUser } from '../../calls/did';
+import { privacyOf } from '../../calls/privacy';
 import { requestUser } from '../../calls/proxy';
 import type { AppExecutor, PlanCall } from '../runner';
 
@@ -9,8 +10,7 @@ import type { AppExecutor, PlanCall } from '../runner';
 export function webhookCallFacts(call: PlanCall): WebhookCallFacts {
   const did = didFromRequestUser(requestUser(call.invite.uri));
   const callerUser = requestUser(call.invite.headers.from.uri);
-  const privacy = call.invite.headers.privacy;
-  const anonymous = isAnonymousCaller(callerUser, { privacy: typeof privacy === 'string' ? privacy : null });
+  const anonymous = isAnonymousCaller(callerUser, { privacy: privacyOf(call.invite) });
   return {
     callId: call.invite.headers['call-id'],
     companyId: call.facts.companyId,
