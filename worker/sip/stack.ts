@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import * as sip from 'sip';
 import type { Logger } from 'pino';
 import type { DropReason } from '../calls/counters';
@@ -6,6 +5,7 @@ import { Containment } from './containment';
 import type { Endpoint, SipRequest, SipResponse } from './message';
 import { ownAddressMatcher } from './own-address';
 import type { ClientBranch, ResponseExtension, SipPort } from './port';
+import { threadRandomPool } from './random-pool';
 import { TIMER_C_MS } from './timers';
 
 /**
@@ -44,9 +44,9 @@ export interface SipStack extends SipPort {
   destroy(): void;
 }
 
-/** RFC 3261 section 19.3: a tag with at least 32 bits of randomness. */
+/** RFC 3261 section 19.3: a tag with at least 32 bits of randomness (48 here). */
 export function newTag(): string {
-  return randomBytes(6).toString('hex');
+  return threadRandomPool.hex(6);
 }
 
 export function createSipStack(options: StackOptions): SipStack {
