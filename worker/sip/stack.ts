@@ -128,14 +128,16 @@ export function createSipStack(options: StackOptions): SipStack {
     },
     send(request, destination, onResponse): ClientBranch {
       // Responses arrive from the stack's timers and process.nextTick too (a synthetic 408 or 503), where an
-      // exception would reach no try/catch: it ends here, costing that response.
+      // exception would reach no try/catch: it ends here, costing that response. The callback outlives the
+      // request while an answered INVITE absorbs 2xx retransmissions (64*T1): it holds the Call-ID, not the request.
+      const callId = request.headers['call-id'];
       const contained = (response: sip.SipResponse): void => {
         try {
           // The patched stack marks what it received with `remote`; what it made itself has none.
           onResponse(response as unknown as SipResponse, response.remote === undefined ? 'local' : 'wire');
         } catch (error) {
-          containment.contain('response-exception', error, { status: response.status, callId: request.headers['call-id'] });
-          onFault(request.headers['call-id']);
+          containment.contain('response-exception', error, { status: response.status, callId });
+          onFault(callId);
         }
       };
       const handle = stack.send(request as never, contained, udp(destination));
