@@ -2,12 +2,13 @@ import os from 'node:os';
 import path from 'node:path';
 import type * as Sip from 'sip';
 import { MESSAGES } from './sip-hot-path-messages';
-import { ProxiedCalls } from './sip-memory-net';
+import { PAIR_KINDS, type PairKind, ProxiedCalls, TransactionPairs } from './sip-memory-net';
 
 /**
  * The `sip` package's hot path in one thread, without sockets: parse and stringify of the messages of a
  * proxied call, branch ids, whole proxied calls through three stacks on an in-memory network (µs per call),
- * and the heap a finished call leaves behind while its transactions linger (Timers J, K, L, M: up to 64*T1).
+ * and the heap a finished call leaves behind while its transactions linger (Timers J, K, L, M: up to 64*T1),
+ * also per transaction for pairs of stacks (client and server transaction of one request, by final status).
  *
  * `npm run build && node --expose-gc dist/bench/sip-hot-path.js`; `--sip <file>` measures another build of
  * sip.js (e.g. the unpatched-for-speed one, to compare), `--calls <n>` sets the number of calls per round.
@@ -97,6 +98,21 @@ async function retainedPerCall(sip: SipModule, calls: number): Promise<number> {
   });
 }
 
+/** Heap left per lingering transaction of a kind: `count` client and `count` server transactions. */
+async function retainedPerTransaction(sip: SipModule, kind: PairKind, count: number): Promise<number> {
+  return withLongLinger(async () => {
+    const rig = new TransactionPairs(sip, kind);
+    await rig.run(200);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    await rig.run(count);
+    gc();
+    const after = process.memoryUsage().heapUsed;
+    rig.destroy();
+    return (after - before) / (2 * count);
+  });
+}
+
 async function main(): Promise<void> {
   const { sip, from } = loadSip();
   const calls = Number(argument('--calls') ?? 2000);
@@ -133,6 +149,11 @@ async function main(): Promise<void> {
   const bytes = median(retained);
   row('heap retained per finished call (8 lingering transactions)', `${Math.round(bytes).toLocaleString('en').padStart(8)} bytes`);
   row('  per lingering transaction', `${Math.round(bytes / 8).toLocaleString('en').padStart(8)} bytes`);
+  for (const kind of PAIR_KINDS) {
+    const perTransaction: number[] = [];
+    for (let round = 0; round < 3; round++) perTransaction.push(await retainedPerTransaction(sip, kind, calls));
+    row(`heap per lingering transaction, ${kind}`, `${Math.round(median(perTransaction)).toLocaleString('en').padStart(8)} bytes`);
+  }
 
   process.stdout.write(
     `sip hot path: ${from}, Node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, load ${os.loadavg()[0].toFixed(2)}, median of ${ROUNDS} rounds\n${lines.join('\n')}\n`,

@@ -187,3 +187,70 @@ export class ProxiedCalls {
     this.pbx.send(ok);
   }
 }
+
+/** Final status the answering stack gives, by the kind of transaction pair. */
+const PAIRS = { 'OPTIONS 200 (K, J)': ['OPTIONS', 200], 'INVITE 486 (D, H then I)': ['INVITE', 486], 'INVITE 200 (M, L)': ['INVITE', 200] } as const;
+export type PairKind = keyof typeof PAIRS;
+export const PAIR_KINDS = Object.keys(PAIRS) as PairKind[];
+
+/**
+ * Two stacks on one in-memory network: one sends requests of a kind, the other answers each with one final
+ * response, so every request leaves one client and one server transaction lingering.
+ */
+export class TransactionPairs {
+  readonly network = new MemoryNetwork();
+  private readonly client: Sip.SipStack;
+  private readonly server: Sip.SipStack;
+  private sent = 0;
+
+  constructor(
+    sip: SipModule,
+    private readonly kind: PairKind,
+  ) {
+    const [, status] = PAIRS[kind];
+    const create = (at: { address: string; port: number }, onRequest: (rq: Sip.SipRequest) => void): Sip.SipStack =>
+      sip.create({ address: at.address, publicAddress: at.address, port: at.port, tcp: false, udpSocket: this.network.socket(at.address, at.port) }, onRequest);
+    this.client = create(CARRIER, () => undefined);
+    this.server = create(PBX, (rq) => {
+      if (rq.method === 'ACK') return;
+      const response = sip.makeResponse(rq, status, 'Final');
+      response.headers.to = { ...rq.headers.to, params: { ...rq.headers.to.params, tag: 'uas' } };
+      this.server.send(response);
+    });
+  }
+
+  /** Runs `count` requests to their final responses, 100 at once. */
+  async run(count: number): Promise<void> {
+    const [method] = PAIRS[this.kind];
+    for (let done = 0; done < count; done += 100) {
+      await Promise.all(
+        Array.from({ length: Math.min(100, count - done) }, () => {
+          const n = ++this.sent;
+          return new Promise<void>((resolve) => {
+            this.client.send(
+              {
+                method,
+                uri: `sip:pbx@${PBX.address}`,
+                headers: {
+                  via: [],
+                  to: { uri: `sip:pbx@${PBX.address}`, params: {} },
+                  from: { uri: `sip:carrier@${CARRIER.address}`, params: { tag: `t${n}` } },
+                  'call-id': `pair-${n}@${CARRIER.address}`,
+                  cseq: { seq: 1, method },
+                  'max-forwards': 70,
+                },
+              },
+              (rs) => rs.status >= 200 && resolve(),
+              PBX,
+            );
+          });
+        }),
+      );
+    }
+  }
+
+  destroy(): void {
+    this.client.destroy();
+    this.server.destroy();
+  }
+}
