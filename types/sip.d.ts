@@ -153,6 +153,7 @@ declare module 'sip' {
 
   export interface Logger {
     recv?(message: SipMessage, remote: Remote): void;
+    /** Each message as it is sent (patched: not the repeats of a response or an ACK that a transaction sends again). */
     send?(message: SipMessage, target: Destination): void;
     error?(error: unknown): void;
   }
@@ -192,6 +193,17 @@ declare module 'sip' {
     onMessageDropped?: (reason: 'unparsable' | 'missing-headers', remote: { address: string; port: number }) => void;
     /** Max-Forwards of the ACK the stack sends for a non-2xx final response. Default 70. */
     'max-forwards'?: number;
+    /**
+     * The timers of every transaction (patched), e.g. a test's fake clock. Default: the global `setTimeout` and
+     * `clearTimeout`, looked up at each call.
+     */
+    timers?: Timers;
+  }
+
+  /** As Node's functions: `setTimeout` calls `callback(arg)` after `ms`; `clearTimeout` may be given `undefined`. */
+  export interface Timers {
+    setTimeout(callback: (arg: unknown) => void, ms: number, arg?: unknown): unknown;
+    clearTimeout(handle: unknown): void;
   }
 
   export interface SipStack {
@@ -232,7 +244,10 @@ declare module 'sip' {
   export function stringify(message: SipMessage): string;
   /** Shallow unless `deep`: headers are copied one level, the Via array is always copied. */
   export function copyMessage<M extends SipMessage>(message: M, deep?: boolean): M;
+  /** 'z9hG4bK' and 96 random bits in hex (patched: from `randomHex`). */
   export function generateBranch(): string;
+  /** `bytes` (1 to 4096) cryptographically random bytes in hex, from a pool refilled 4 KB at a time (patched). */
+  export function randomHex(bytes: number): string;
 }
 
 /** The parts of the package's digest helpers the tests use; the product has its own (domain/digest.ts). */

@@ -1,6 +1,7 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import ipaddr from 'ipaddr.js';
 import type { Clock } from '../clock';
+import { type RandomPool, threadRandomPool } from '../sip/random-pool';
 
 /** RFC 7616 section 3.3: a nonce the server can check without keeping state. */
 export const NONCE_LIFETIME_MS = 5 * 60 * 1000;
@@ -28,13 +29,14 @@ export class NonceService {
     private readonly secret: Buffer,
     private readonly clock: Clock,
     private readonly lifetimeMs = NONCE_LIFETIME_MS,
+    private readonly random: RandomPool = threadRandomPool,
   ) {}
 
   /** A nonce for a challenge sent to `source` (the request's source IP address). */
   issue(source: string): string {
     const body = Buffer.alloc(16);
     body.writeBigUInt64BE(BigInt(this.clock.now()), 0);
-    randomBytes(8).copy(body, 8);
+    this.random.copyTo(body, 8, 8);
     return Buffer.concat([body, this.mac(body, source)]).toString('base64url');
   }
 

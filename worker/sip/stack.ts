@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import * as sip from 'sip';
 import type { Logger } from 'pino';
 import type { DropReason } from '../calls/counters';
@@ -6,6 +5,7 @@ import { Containment } from './containment';
 import type { Endpoint, SipRequest, SipResponse } from './message';
 import { ownAddressMatcher } from './own-address';
 import type { ClientBranch, ResponseExtension, SipPort } from './port';
+import { threadRandomPool } from './random-pool';
 import { TIMER_C_MS } from './timers';
 
 /**
@@ -44,9 +44,9 @@ export interface SipStack extends SipPort {
   destroy(): void;
 }
 
-/** RFC 3261 section 19.3: a tag with at least 32 bits of randomness. */
+/** RFC 3261 section 19.3: a tag with at least 32 bits of randomness (48 here). */
 export function newTag(): string {
-  return randomBytes(6).toString('hex');
+  return threadRandomPool.hex(6);
 }
 
 export function createSipStack(options: StackOptions): SipStack {
@@ -128,14 +128,16 @@ export function createSipStack(options: StackOptions): SipStack {
     },
     send(request, destination, onResponse): ClientBranch {
       // Responses arrive from the stack's timers and process.nextTick too (a synthetic 408 or 503), where an
-      // exception would reach no try/catch: it ends here, costing that response.
+      // exception would reach no try/catch: it ends here, costing that response. The callback outlives the
+      // request while an answered INVITE absorbs 2xx retransmissions (64*T1): it holds the Call-ID, not the request.
+      const callId = request.headers['call-id'];
       const contained = (response: sip.SipResponse): void => {
         try {
           // The patched stack marks what it received with `remote`; what it made itself has none.
           onResponse(response as unknown as SipResponse, response.remote === undefined ? 'local' : 'wire');
         } catch (error) {
-          containment.contain('response-exception', error, { status: response.status, callId: request.headers['call-id'] });
-          onFault(request.headers['call-id']);
+          containment.contain('response-exception', error, { status: response.status, callId });
+          onFault(callId);
         }
       };
       const handle = stack.send(request as never, contained, udp(destination));
