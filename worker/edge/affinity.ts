@@ -212,8 +212,8 @@ export class Affinity {
     return best;
   }
 
-  /** Accepting workers in index order, rebuilt only when the set changes. */
-  private acceptingWorkers(): readonly number[] {
+  /** The workers that take new Call-IDs (live, not draining), in index order; rebuilt only when the set changes. */
+  acceptingWorkers(): readonly number[] {
     if (this.accepting === null) {
       this.accepting = [...this.workers].filter(([, load]) => load.accepting).map(([index]) => index).sort((a, b) => a - b);
     }
