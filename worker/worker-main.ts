@@ -65,7 +65,7 @@ async function main(data: SipWorkerData): Promise<void> {
   const worker = `${data.nodeId}/w${data.index}`;
   const logger = createLogger(data.logLevel).child({ worker });
   // New calls are shed while datagrams wait too long for this thread (calls/sojourn-guard.ts);
-  // the edge hears of each change, and refuses them itself while every worker is overloaded.
+  // the edge hears of each change, and refuses the new calls it would send here meanwhile.
   const sojourn = new SojournGuard();
   let overloadPosted = false;
   const postOverload = (): void => {

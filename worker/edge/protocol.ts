@@ -85,8 +85,8 @@ export interface KeepMessage {
 
 /**
  * The worker's overload state changed (calls/sojourn-guard.ts): posted when it enters overload
- * and when it leaves it. While every worker that takes new calls is overloaded, the edge refuses
- * new INVITEs itself, far cheaper than a worker refusing each.
+ * and when it leaves it. While it is overloaded the edge refuses the new INVITEs it would assign
+ * it, as the worker would, at a fraction of the cost.
  */
 export interface OverloadMessage {
   readonly type: 'overload';

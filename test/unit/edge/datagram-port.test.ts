@@ -103,6 +103,29 @@ describe('DatagramPort', () => {
     expect(seen).to.deep.equal(['first']);
   });
 
+  it('a listener that throws costs only its own datagram, and the throw still reaches the uncaught handler', async () => {
+    const runnerHandlers = process.listeners('uncaughtException');
+    process.removeAllListeners('uncaughtException');
+    const caught: unknown[] = [];
+    process.on('uncaughtException', (error) => caught.push(error));
+    try {
+      const seen: string[] = [];
+      socket.on('message', (buf) => {
+        const text = buf.toString('latin1');
+        if (text === 'bad') throw new Error('listener bug');
+        seen.push(text);
+      });
+      const message = batchOf(['one', 'bad', 'two'].map((text) => ({ text, address: '192.0.2.1', port: 5060 })));
+      edgeSide.postMessage(message, [message.bytes]);
+      for (let turn = 0; turn < 100 && caught.length === 0; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(seen).to.deep.equal(['one', 'two']);
+      expect(caught.map((error) => (error as Error).message)).to.deep.equal(['listener bug']);
+    } finally {
+      process.removeAllListeners('uncaughtException');
+      for (const handler of runnerHandlers) process.on('uncaughtException', handler);
+    }
+  });
+
   it('sends the sends of one turn as one message, in order, copies the bytes and calls back on the next tick', async () => {
     const buf = Buffer.from('xxSIP/2.0 200 OKyy');
     const callbacks: number[] = [];
@@ -131,6 +154,15 @@ describe('DatagramPort', () => {
       expect(textsOf(posted[posted.length - 1] as SendsMessage).at(-1)).to.equal(`m${count - 1}`);
     });
   }
+
+  it('posts the answers to a received batch as one message when the batch is done, with no wait for the turn', async () => {
+    socket.on('message', (buf, rinfo) => socket.send(buf, 0, buf.length, rinfo.port, rinfo.address));
+    const message = batchOf(['a', 'b', 'c'].map((text) => ({ text, address: '192.0.2.1', port: 5060 })));
+    edgeSide.postMessage(message, [message.bytes]);
+    await arrived(1);
+    expect(pendingFlush, 'nothing left for the end of the turn').to.equal(null);
+    expect(textsOf(posted[0] as SendsMessage)).to.deep.equal(['a', 'b', 'c']);
+  });
 
   it('posts its other messages behind the sends queued before them', async () => {
     socket.send(Buffer.from('a'), 0, 1, 5060, '192.0.2.1');
