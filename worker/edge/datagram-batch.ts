@@ -5,14 +5,14 @@
  *
  * Everything but the addresses travels in one ArrayBuffer, transferred (moved, not copied again
  * and not walked by the structured clone): the datagrams' bytes back to back from offset 0, then
- * a table of `count` 16-byte rows, 8-aligned, ending the buffer:
+ * a table of `count` rows of three Float64 (24 bytes), 8-aligned, ending the buffer:
  *
- *   row k: [0..4) end of datagram k (Uint32; it starts where k - 1 ends, k = 0 at 0)
- *          [4..8) its port (Uint32)
- *          [8..16) when the edge read it (Float64, handoff-clock.ts; 0 on a worker's sends)
+ *   row k: [end of datagram k (it starts where k - 1 ends, k = 0 at 0), its port,
+ *           when the edge read it (handoff-clock.ts; 0 on a worker's sends)]
  *
- * so the table starts at `bytes.byteLength - 16 * count`, in the platform's byte order (both
- * ends are threads of one process). The addresses are one string, separated by single spaces
+ * so the table starts at `bytes.byteLength - 24 * count`, in the platform's byte order (both
+ * ends are threads of one process). One Float64Array reads it all: each typed-array view costs
+ * about as much as copying a datagram. The addresses are one string, separated by single spaces
  * (no IP literal has one).
  */
 
@@ -33,7 +33,8 @@ export interface PackedDatagrams {
   readonly addresses: string;
 }
 
-const ROW_BYTES = 16;
+/** Float64 per row of the table. */
+const ROW = 3;
 /** Starts small (a dozen typical datagrams); grows by doubling to what a turn needs. */
 const INITIAL_STAGING_BYTES = 16 * 1024;
 /** A staging area grown past this by a burst of large datagrams is given back after its batch. */
@@ -41,60 +42,65 @@ const KEPT_STAGING_BYTES = 256 * 1024;
 
 /**
  * Collects datagrams until `take()`. Each `add` copies the bytes into a staging area the batch
- * reuses, so the caller keeps its Buffer; `take()` copies the used part once more into the
- * ArrayBuffer that is transferred. Both copies are of a few hundred bytes, small beside a
- * `postMessage`.
+ * reuses, so the caller keeps its Buffer; `take()` writes the table behind them and copies the
+ * lot once more into the ArrayBuffer that is transferred. Both copies are of a few hundred bytes,
+ * small beside a `postMessage`; the staging area's views are made once, not per batch.
  */
 export class DatagramBatch {
   private staging = new Uint8Array(INITIAL_STAGING_BYTES);
+  private table = new Float64Array(this.staging.buffer);
   private used = 0;
-  private ends: number[] = [];
-  private ports: number[] = [];
-  private stamps: number[] = [];
+  /** The rows so far (end, port, stamp), copied behind the bytes at `take()`. */
+  private rows = new Float64Array(ROW * MAX_BATCH_DATAGRAMS);
+  private count = 0;
   private addresses = '';
 
   get size(): number {
-    return this.ends.length;
+    return this.count;
   }
 
   /** Adds one datagram, with the time it arrived (0 when the receiver has no use for it); returns the batch's size. */
   add(bytes: Uint8Array, address: string, port: number, stamp = 0): number {
     const end = this.used + bytes.length;
-    if (end > this.staging.length) {
-      const grown = new Uint8Array(Math.max(end, 2 * this.staging.length));
-      grown.set(this.staging.subarray(0, this.used));
-      this.staging = grown;
-    }
+    this.reserve(end);
     this.staging.set(bytes, this.used);
     this.used = end;
-    this.addresses = this.ends.length === 0 ? address : `${this.addresses} ${address}`;
-    this.ends.push(end);
-    this.ports.push(port);
-    this.stamps.push(stamp);
-    return this.ends.length;
+    this.addresses = this.count === 0 ? address : `${this.addresses} ${address}`;
+    if (ROW * (this.count + 1) > this.rows.length) {
+      const grown = new Float64Array(2 * this.rows.length);
+      grown.set(this.rows);
+      this.rows = grown;
+    }
+    this.rows[ROW * this.count] = end;
+    this.rows[ROW * this.count + 1] = port;
+    this.rows[ROW * this.count + 2] = stamp;
+    return ++this.count;
   }
 
   /** Everything added since the previous `take()`, packed; the batch starts empty again. */
   take(): PackedDatagrams {
-    const count = this.ends.length;
+    const count = this.count;
     const tableAt = Math.ceil(this.used / 8) * 8;
-    const bytes = new ArrayBuffer(tableAt + ROW_BYTES * count);
-    new Uint8Array(bytes).set(this.staging.subarray(0, this.used));
-    const words = new Uint32Array(bytes, tableAt, 4 * count);
-    const stamps = new Float64Array(bytes, tableAt, 2 * count);
-    for (let k = 0; k < count; k++) {
-      words[4 * k] = this.ends[k];
-      words[4 * k + 1] = this.ports[k];
-      stamps[2 * k + 1] = this.stamps[k];
-    }
-    const packed = { bytes, count, addresses: this.addresses };
-    if (this.staging.length > KEPT_STAGING_BYTES) this.staging = new Uint8Array(INITIAL_STAGING_BYTES);
+    const total = tableAt + 8 * ROW * count;
+    this.reserve(total);
+    for (let k = 0, at = tableAt / 8; k < ROW * count; k++, at++) this.table[at] = this.rows[k];
+    const packed = { bytes: this.staging.buffer.slice(0, total), count, addresses: this.addresses };
     this.used = 0;
-    this.ends = [];
-    this.ports = [];
-    this.stamps = [];
+    this.count = 0;
     this.addresses = '';
+    if (this.staging.length > KEPT_STAGING_BYTES) this.grow(INITIAL_STAGING_BYTES);
     return packed;
+  }
+
+  private reserve(bytes: number): void {
+    if (bytes > this.staging.length) this.grow(Math.max(bytes, 2 * this.staging.length));
+  }
+
+  private grow(bytes: number): void {
+    const grown = new Uint8Array(Math.ceil(bytes / 8) * 8);
+    grown.set(this.staging.subarray(0, this.used));
+    this.staging = grown;
+    this.table = new Float64Array(grown.buffer);
   }
 }
 
@@ -108,28 +114,26 @@ export class PackedReader {
   readonly count: number;
   private readonly bytes: ArrayBuffer;
   private readonly tableAt: number;
-  private readonly words: Uint32Array;
-  private readonly stamps: Float64Array;
+  private readonly table: Float64Array;
   private readonly addresses: string[];
 
   constructor(packed: PackedDatagrams) {
     const count = packed.count;
     const bytes = packed.bytes;
-    const tableAt = bytes instanceof ArrayBuffer && Number.isInteger(count) && count > 0 ? bytes.byteLength - ROW_BYTES * count : -1;
+    const tableAt = bytes instanceof ArrayBuffer && Number.isInteger(count) && count > 0 ? bytes.byteLength - 8 * ROW * count : -1;
     const sound = tableAt >= 0 && tableAt % 8 === 0 && typeof packed.addresses === 'string';
-    this.addresses = sound ? packed.addresses.split(' ') : [];
+    this.addresses = !sound ? [] : count === 1 ? [packed.addresses] : packed.addresses.split(' ');
     this.count = sound && this.addresses.length === count ? count : 0;
     this.bytes = this.count > 0 ? bytes : new ArrayBuffer(0);
     this.tableAt = this.count > 0 ? tableAt : 0;
-    this.words = new Uint32Array(this.bytes, this.tableAt, 4 * this.count);
-    this.stamps = new Float64Array(this.bytes, this.tableAt, 2 * this.count);
+    this.table = new Float64Array(this.bytes, this.tableAt, ROW * this.count);
   }
 
   /** Datagram `k` as a Buffer viewing the transferred bytes (no copy), or null when its row is not sound. */
   datagram(k: number): Buffer | null {
-    const start = k === 0 ? 0 : this.words[4 * (k - 1)];
-    const end = this.words[4 * k];
-    if (!(start <= end && end <= this.tableAt)) return null;
+    const start = k === 0 ? 0 : this.table[ROW * (k - 1)];
+    const end = this.table[ROW * k];
+    if (!(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start <= end && end <= this.tableAt)) return null;
     return Buffer.from(this.bytes, start, end - start);
   }
 
@@ -138,11 +142,11 @@ export class PackedReader {
   }
 
   port(k: number): number {
-    return this.words[4 * k + 1];
+    return this.table[ROW * k + 1];
   }
 
   /** When the edge read datagram `k` (handoff-clock.ts). */
   stamp(k: number): number {
-    return this.stamps[2 * k + 1];
+    return this.table[ROW * k + 2];
   }
 }

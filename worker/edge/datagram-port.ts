@@ -119,7 +119,8 @@ export class DatagramPort extends EventEmitter<DatagramPortEvents> {
   /** Posts the queued sends now, if any. */
   flush(): void {
     if (this.outbox.size === 0) return;
-    const message: SendsMessage = { type: 'sends', ...this.outbox.take() };
+    const { bytes, count, addresses } = this.outbox.take();
+    const message: SendsMessage = { type: 'sends', bytes, count, addresses };
     this.port.postMessage(message, [message.bytes]);
   }
 

@@ -57,7 +57,8 @@ export class Handoff {
   }
 
   private post(index: number, batch: DatagramBatch): void {
-    const message: DatagramsMessage = { type: 'datagrams', ...batch.take() };
+    const { bytes, count, addresses } = batch.take();
+    const message: DatagramsMessage = { type: 'datagrams', bytes, count, addresses };
     if (!this.deliver(index, message, [message.bytes])) this.undelivered(index, message.count);
   }
 }

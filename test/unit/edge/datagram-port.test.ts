@@ -93,8 +93,8 @@ describe('DatagramPort', () => {
       { text: 'first', address: '192.0.2.1', port: 1 },
       { text: 'second', address: '192.0.2.1', port: 2 },
     ]);
-    // Datagram 1's end (row 1, word 0 of the table that ends the buffer) past the bytes.
-    new Uint32Array(message.bytes, message.bytes.byteLength - 2 * 16, 8)[4] = message.bytes.byteLength + 1;
+    // Datagram 1's end (row 1, the first of its three Float64, in the table that ends the buffer) past the bytes.
+    new Float64Array(message.bytes, message.bytes.byteLength - 2 * 24, 6)[3] = message.bytes.byteLength + 1;
     const seen: string[] = [];
     socket.on('message', (buf) => seen.push(buf.toString('latin1')));
     edgeSide.postMessage(message, [message.bytes]);
