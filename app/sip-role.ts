@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { ChannelCounter } from '../worker/calls/channel-counter';
 import type { CountersReport } from '../worker/calls/counters';
 import type { RecorderStats } from '../worker/calls/recorder';
+import type { SojournStats } from '../worker/calls/sojourn-guard';
 import { Affinity } from '../worker/edge/affinity';
 import { createEdge, type Edge } from '../worker/edge/edge';
 import { LoadReporter } from '../worker/edge/load-reporter';
@@ -167,11 +168,14 @@ export async function startSipRole(config: Config, databaseUrl: string, logger: 
   // Each worker reports its counters every second; the node sums the latest of each.
   const workerCounters = new Map<number, CountersReport>();
   const workerRecords = new Map<number, Record<string, number>>();
+  // Each worker's overload signal: how often it entered overload, and its latest sojourn (calls/sojourn-guard.ts).
+  const workerSojourns = new Map<number, SojournStats>();
   supervisor.on('message', (index, message) => {
-    const payload = message.type === 'event' ? (message.payload as { kind?: string; recorder?: RecorderStats } & Partial<CountersReport>) : null;
+    const payload = message.type === 'event' ? (message.payload as { kind?: string; recorder?: RecorderStats; sojourn?: SojournStats } & Partial<CountersReport>) : null;
     if (payload?.kind !== 'counters') return;
     workerCounters.set(index, { requests: payload.requests ?? {}, drops: payload.drops ?? {}, calls: payload.calls ?? 0, foreignNonces: payload.foreignNonces ?? 0 });
     if (payload.recorder !== undefined) workerRecords.set(index, { ...payload.recorder });
+    if (payload.sojourn !== undefined) workerSojourns.set(index, payload.sojourn);
   });
   const statsTimer = setInterval(() => {
     const requests: Record<string, number> = {};
@@ -187,7 +191,8 @@ export async function startSipRole(config: Config, databaseUrl: string, logger: 
       calls += report.calls;
       foreignNonces += report.foreignNonces;
     }
-    log.info({ edge: edge.stats(), health: batcher.stats(), requests, drops, calls, records, registerThrottle: throttle.stats(Date.now()), foreignNonces, workers: supervisor.health() }, 'SIP node counters');
+    const sojourns = Object.fromEntries(workerSojourns);
+    log.info({ edge: edge.stats(), health: batcher.stats(), requests, drops, calls, records, registerThrottle: throttle.stats(Date.now()), foreignNonces, workers: supervisor.health(), sojourns }, 'SIP node counters');
   }, STATS_LOG_MS);
   statsTimer.unref();
 

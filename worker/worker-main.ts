@@ -7,13 +7,14 @@ import type { LogLevel } from '../app/config';
 import { systemClock } from './clock';
 import { ChannelCounter, type ChannelCounterBuffers } from './calls/channel-counter';
 import { WorkerCounters } from './calls/counters';
-import { LoadGuard } from './calls/load-guard';
 import { BatchRecorder } from './calls/recorder';
 import { RequestHandler } from './calls/request-handler';
+import { SOJOURN_INTERVAL_MS, SojournGuard } from './calls/sojourn-guard';
 import { ConfigListener } from './config/listener';
 import type { Snapshot } from './config/snapshot';
 import { DatagramPort } from './edge/datagram-port';
-import { KEEP_INTERVAL_MS, type EdgeToWorker, type WorkerToEdge } from './edge/protocol';
+import { handoffNow } from './edge/handoff-clock';
+import { KEEP_INTERVAL_MS, type EdgeToWorker, type SendsMessage, type WorkerToEdge } from './edge/protocol';
 import { NonceService } from './registrar/nonce';
 import { Registrar } from './registrar/registrar';
 import { SharedFailureThrottle, type ThrottleBuffers } from './registrar/throttle';
@@ -63,7 +64,23 @@ async function main(data: SipWorkerData): Promise<void> {
   if (edge === null) throw new Error('worker-main runs in a worker thread');
   const worker = `${data.nodeId}/w${data.index}`;
   const logger = createLogger(data.logLevel).child({ worker });
-  const post = (message: WorkerToEdge) => edge.postMessage(message);
+  // New calls are shed while datagrams wait too long for this thread (calls/sojourn-guard.ts);
+  // the edge hears of each change, and refuses the new calls it would send here meanwhile.
+  const sojourn = new SojournGuard();
+  let overloadPosted = false;
+  const postOverload = (): void => {
+    if (sojourn.isOverloaded() === overloadPosted) return;
+    overloadPosted = sojourn.isOverloaded();
+    post({ type: 'overload', overloaded: overloadPosted });
+  };
+  const port = new DatagramPort(edge, {
+    onSojourn: (now, sojournMs) => {
+      sojourn.observe(now, sojournMs);
+      postOverload();
+    },
+  });
+  // Everything for the edge goes through the port, behind the sends queued before it.
+  const post = (message: Exclude<WorkerToEdge, SendsMessage>) => port.post(message);
 
   const listener = new ConfigListener({
     connect: async () => {
@@ -101,10 +118,7 @@ async function main(data: SipWorkerData): Promise<void> {
   const recorder = new BatchRecorder({ pool, logger });
   const channels = ChannelCounter.attach(data.counter, data.index);
   const counters = new WorkerCounters();
-  const port = new DatagramPort(edge);
   let accepting = true;
-  const loadGuard = new LoadGuard();
-  loadGuard.start();
   let unpinned: string[] = [];
 
   // The node's own view of trunk health while it cannot reach the database, laid over the snapshot.
@@ -149,7 +163,7 @@ async function main(data: SipWorkerData): Promise<void> {
     evidence,
     unpin: (callId) => unpinned.push(callId),
     accepting: () => accepting,
-    overloaded: () => loadGuard.isOverloaded(),
+    overloaded: () => sojourn.isOverloaded(),
     webhookClient: createWebhookClient(),
   });
   const live = handler;
@@ -165,7 +179,7 @@ async function main(data: SipWorkerData): Promise<void> {
   });
 
   const postHealth = () => post({ type: 'health', liveCalls: live.liveCalls() });
-  const postCounters = () => post({ type: 'event', payload: { kind: 'counters', ...counters.snapshot(), recorder: recorder.stats() } });
+  const postCounters = () => post({ type: 'event', payload: { kind: 'counters', ...counters.snapshot(), recorder: recorder.stats(), sojourn: sojourn.stats() } });
   let healthTimer = setInterval(postHealth, HEALTH_INTERVAL_MS);
   const timers = [
     // The node logs these once a minute; a few samples in between are plenty.
@@ -176,11 +190,15 @@ async function main(data: SipWorkerData): Promise<void> {
       unpinned = [];
     }, UNPIN_FLUSH_MS),
     setInterval(() => post({ type: 'keep', callIds: live.liveCallIds() }), KEEP_INTERVAL_MS),
+    // An overloaded worker the edge sends no new calls may get no datagram at all: the quiet ends it.
+    setInterval(() => {
+      sojourn.tick(handoffNow());
+      postOverload();
+    }, SOJOURN_INTERVAL_MS),
   ];
 
   const stop = async (): Promise<void> => {
     for (const timer of [...timers, healthTimer]) clearInterval(timer);
-    loadGuard.stop();
     prober.stop();
     live.stop();
     await recorder.close();

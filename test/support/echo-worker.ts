@@ -1,12 +1,12 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { scanCallId } from '../../worker/edge/call-id';
 import { DatagramPort } from '../../worker/edge/datagram-port';
-import type { EdgeToWorker, WorkerToEdge } from '../../worker/edge/protocol';
+import type { EdgeToWorker, SendsMessage, WorkerToEdge } from '../../worker/edge/protocol';
 
 /**
  * A stand-in SIP worker for the supervisor and edge tests, speaking the real protocol through a
  * real DatagramPort. Each datagram is a call (keyed by Call-ID) until a datagram starting with
- * `BYE` ends it; every datagram is answered to its sender with `X-Worker: <index>`.
+ * `BYE` ends it; every datagram is answered to its sender with `X-Worker: <index>` and its CSeq.
  */
 
 export interface EchoWorkerData {
@@ -21,6 +21,8 @@ export type EchoCommand =
   | { readonly cmd: 'exit'; readonly code: number }
   | { readonly cmd: 'calls'; readonly liveCalls: number }
   | { readonly cmd: 'send'; readonly text: string; readonly address: string; readonly port: number }
+  /** Sends each text in order, all in one turn. */
+  | { readonly cmd: 'burst'; readonly texts: readonly string[]; readonly address: string; readonly port: number }
   | { readonly cmd: 'ping' };
 
 /** `event` payloads it posts. */
@@ -38,8 +40,9 @@ const calls = new Set<string>();
 let extraCalls = 0;
 const socket = new DatagramPort(port);
 
-function post(message: WorkerToEdge): void {
-  (port as NonNullable<typeof parentPort>).postMessage(message);
+/** As worker-main does: behind the sends queued before it. */
+function post(message: Exclude<WorkerToEdge, SendsMessage>): void {
+  socket.post(message);
 }
 
 function postHealth(): void {
@@ -53,7 +56,8 @@ function postEvent(payload: EchoEvent): void {
 socket.on('message', (buf, rinfo) => {
   const callId = scanCallId(buf);
   if (callId === null) return;
-  const reply = Buffer.from(`SIP/2.0 200 OK\r\nX-Worker: ${data.index}\r\nCall-ID: ${callId}\r\n\r\n`, 'latin1');
+  const cseq = /\r\nCSeq: ([^\r]*)\r\n/.exec(buf.toString('latin1'))?.[1];
+  const reply = Buffer.from(`SIP/2.0 200 OK\r\nX-Worker: ${data.index}\r\nCall-ID: ${callId}\r\n${cseq === undefined ? '' : `CSeq: ${cseq}\r\n`}\r\n`, 'latin1');
   socket.send(reply, 0, reply.length, rinfo.port, rinfo.address);
   // Release after the last send, which refreshes the pin it answers on.
   if (buf.subarray(0, 3).toString('latin1') === 'BYE') {
@@ -105,6 +109,12 @@ function control(command: EchoCommand): void {
       socket.send(bytes, 0, bytes.length, command.port, command.address);
       return;
     }
+    case 'burst':
+      for (const text of command.texts) {
+        const bytes = Buffer.from(text, 'latin1');
+        socket.send(bytes, 0, bytes.length, command.port, command.address);
+      }
+      return;
     case 'ping':
       postEvent({ kind: 'pong', index: data.index, threadId });
       return;

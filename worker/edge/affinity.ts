@@ -189,12 +189,13 @@ export class Affinity {
   }
 
   /**
-   * Least loaded = fewest pins: they count every dialog and transaction the worker holds,
-   * including datagrams still on their way to it. A worker's `health` report lags by exactly
-   * those, so ranking by it first would pile a burst of new calls onto whichever worker reported
-   * last. The report breaks ties, then the lower index, so the choice is deterministic.
+   * The worker a new Call-ID would be assigned now (nothing is pinned). Least loaded = fewest
+   * pins: they count every dialog and transaction the worker holds, including datagrams still on
+   * their way to it. A worker's `health` report lags by exactly those, so ranking by it first
+   * would pile a burst of new calls onto whichever worker reported last. The report breaks ties,
+   * then the lower index, so the choice is deterministic.
    */
-  private leastLoaded(): number | null {
+  leastLoaded(): number | null {
     let best: number | null = null;
     let bestPins = Infinity;
     let bestReported = Infinity;

@@ -89,3 +89,8 @@ function valueAfterColon(bytes: Uint8Array, at: number): string | null {
   const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return buffer.toString('latin1', start, stop);
 }
+
+/** Whether `bytes` start with `prefix` and go on after it (a request or status line's first token). */
+export function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  return bytes.length > prefix.length && Buffer.compare(bytes.subarray(0, prefix.length), prefix) === 0;
+}

@@ -1,11 +1,9 @@
-import { LoadGuard, OVERLOAD_SAMPLE_MS } from '../calls/load-guard';
-
 /**
- * How hard the edge's own event loop (the SIP process's main thread) is working. Every datagram
- * in and out of the node passes this one loop, so when it is saturated the kernel drops datagrams
- * at random from its socket buffer, trusted ones among them. The same overload check as a
- * worker's (load-guard.ts: busy at least 98 % for two samples in a row) says when; what the loop
- * read in the last sample says why:
+ * How the edge's own event loop (the SIP process's main thread) keeps up. Every datagram in and
+ * out of the node passes this one loop, so when it falls behind, datagrams wait in the socket's
+ * receive queue and, once it is full, the kernel drops them at random, trusted ones among them.
+ * The edge's probes say when (edge-probe.ts: the sojourn of a datagram in that queue, judged as a
+ * worker judges its own, calls/sojourn-guard.ts); what the loop read in the last sample says why:
  *
  * - `overloaded`: mostly real traffic. New INVITEs are refused with 503 before they cost a worker
  *   anything and before their calls add the dozen datagrams each call sends through this loop;
@@ -17,34 +15,44 @@ import { LoadGuard, OVERLOAD_SAMPLE_MS } from '../calls/load-guard';
  */
 export type EdgePressure = 'normal' | 'overloaded' | 'flooded';
 
-/** At least this share of the datagrams read in a sample refused by the edge makes a saturated loop `flooded`. */
+/** Whether the loop is behind now (a SojournGuard; tests pass a stub). */
+export interface OverloadSignal {
+  isOverloaded(): boolean;
+}
+
+/**
+ * How often the share of refused traffic is worked out. Whether the loop is behind is read from
+ * the signal at each INVITE; only the flood's share waits for a sample.
+ */
+export const EDGE_LOAD_SAMPLE_MS = 100;
+
+/** At least this share of the datagrams read in a sample refused by the edge makes an overloaded loop `flooded`. */
 export const FLOOD_SHARE = 0.5;
 /**
- * A flood stays `flooded` this many samples (2 s) after its last saturated one. Answering
- * strangers again the moment the loop has a little room would saturate it at once: the answers
+ * A flood stays `flooded` this many samples (2 s) after its last overloaded one. Answering
+ * strangers again the moment the loop has a little room would overload it at once: the answers
  * are what it could not afford.
  */
-export const FLOOD_HOLD_SAMPLES = 8;
+export const FLOOD_HOLD_SAMPLES = 20;
 
 export class EdgeLoad {
   private received = 0;
   private refused = 0;
-  private current: EdgePressure = 'normal';
+  private flooded = false;
   private floodHeld = 0;
   private timer: NodeJS.Timeout | null = null;
 
   /**
    * `sampleEveryMs` null: no timer, the owner calls `sample()` (tests drive the samples by hand,
-   * as they inject the loop's utilisation through `guard`).
+   * as they set the loop's state through `signal`).
    */
   constructor(
-    private readonly guard: LoadGuard = new LoadGuard(),
-    private readonly sampleEveryMs: number | null = OVERLOAD_SAMPLE_MS,
+    private readonly signal: OverloadSignal,
+    private readonly sampleEveryMs: number | null = EDGE_LOAD_SAMPLE_MS,
   ) {}
 
-  /** Takes the baseline sample and, unless sampled by hand, one every `sampleEveryMs`. */
+  /** Samples every `sampleEveryMs`, unless sampled by hand. */
   start(): void {
-    this.sample();
     if (this.sampleEveryMs === null) return;
     this.timer = setInterval(() => this.sample(), this.sampleEveryMs);
     this.timer.unref();
@@ -60,23 +68,22 @@ export class EdgeLoad {
     if (refused) this.refused++;
   }
 
-  /** Takes one sample of the loop and of what it read since the previous one. */
+  /** Works out from what the loop read since the previous sample whether it is flooded. */
   sample(): void {
-    this.guard.sample();
     const share = this.received === 0 ? 0 : this.refused / this.received;
     this.received = 0;
     this.refused = 0;
-    let next: EdgePressure = 'normal';
-    if (this.guard.isOverloaded()) next = share >= FLOOD_SHARE ? 'flooded' : 'overloaded';
-    if (next === 'flooded') this.floodHeld = FLOOD_HOLD_SAMPLES;
-    else if (next === 'normal' && this.current === 'flooded' && this.floodHeld > 0) {
-      this.floodHeld--;
-      next = 'flooded';
-    } else this.floodHeld = 0;
-    this.current = next;
+    if (this.signal.isOverloaded()) {
+      this.flooded = share >= FLOOD_SHARE;
+      this.floodHeld = this.flooded ? FLOOD_HOLD_SAMPLES : 0;
+    } else if (this.flooded) {
+      if (this.floodHeld > 0) this.floodHeld--;
+      else this.flooded = false;
+    }
   }
 
   pressure(): EdgePressure {
-    return this.current;
+    if (this.flooded) return 'flooded';
+    return this.signal.isOverloaded() ? 'overloaded' : 'normal';
   }
 }

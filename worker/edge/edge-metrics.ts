@@ -1,5 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { EdgePressure } from './edge-load';
+import type { ProbeStats } from './edge-probe';
 import { REFUSAL_REASONS, type RefusalReason } from './refusals';
 
 /**
@@ -38,6 +39,10 @@ export interface EdgeStats {
   /** How many source CIDRs the edge admits new INVITEs from; null until a worker posted them. */
   readonly carrierCidrCount: number | null;
   readonly pressure: EdgePressure;
+  /** The edge's overload signal: its probes through its own socket and what they measured (edge-probe.ts). */
+  readonly probe: ProbeStats;
+  /** Workers that said they are overloaded (protocol.ts `OverloadMessage`). */
+  readonly overloadedWorkers: number;
 }
 
 /**
@@ -77,6 +82,14 @@ export function registerEdgeMetrics(registry: Registry, stats: () => EdgeStats):
   counter('sip_edge_invites_refused_unanswered_total', 'INVITEs refused at the edge without a response', (s) => s.refusedUnanswered);
   labelledCounter('sip_edge_invites_refused_total', 'INVITEs refused by the SIP edge itself, by reason', REFUSAL_REASONS, (s) => s.refused);
   labelledCounter('sip_edge_datagrams_dropped_total', 'Datagrams (for edge-exception, also workers\' messages) dropped by the SIP edge, by reason', EDGE_DROP_REASONS, (s) => s.dropped);
+  counter('sip_edge_overloads_total', 'Times the edge\'s receive sojourn stayed above target for an interval (it then refuses new INVITEs)', (s) => s.probe.overloads);
+  names.push('sip_edge_receive_sojourn_seconds');
+  new Gauge({
+    name: 'sip_edge_receive_sojourn_seconds', help: 'How long the edge\'s latest probe waited in its socket\'s receive queue and loop', registers: [registry],
+    collect(this: Gauge) {
+      this.set(stats().probe.lastSojournMs / 1000);
+    },
+  });
   names.push('sip_edge_call_id_pins');
   new Gauge({
     name: 'sip_edge_call_id_pins', help: 'Call-IDs pinned to a SIP worker', registers: [registry],

@@ -1,15 +1,20 @@
 import { randomInt } from 'node:crypto';
 import dgram from 'node:dgram';
-import { isIP, isIPv6, type AddressInfo } from 'node:net';
+import { isIPv6, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { EdgeAdmission } from './admission';
 import type { Affinity } from './affinity';
-import { scanCallId } from './call-id';
+import { scanCallId, startsWith } from './call-id';
 import { EdgeFaults } from './edge-faults';
-import { EdgeLoad } from './edge-load';
+import { EdgeLoad, type EdgePressure } from './edge-load';
 import { EDGE_DROP_REASONS, registerEdgeMetrics, type EdgeDropReason, type EdgeStats } from './edge-metrics';
-import type { EdgeToWorker, SendMessage, WorkerToEdge } from './protocol';
+import { EdgeProbe, selfAddress } from './edge-probe';
+import { WorkerSends } from './edge-sends';
+import { bind, setBufferSize } from './edge-socket';
+import { Handoff } from './handoff';
+import { handoffNow } from './handoff-clock';
+import type { WorkerToEdge } from './protocol';
 import { Refusals, type RefusalReason } from './refusals';
 import { scanRequest, scanToTag, statelessResponse, StatelessTags, type ScannedRequest } from './stateless-response';
 import type { Supervisor } from './supervisor';
@@ -29,13 +34,12 @@ export const DEFAULT_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
 /** A restarting worker is back within seconds unless it crash-loops; the carrier retries elsewhere meanwhile. */
 export const NO_WORKER_RETRY_AFTER_S = 5;
-/** As a saturated worker's 503 (load-guard.ts): a second is enough for the loop to catch up. */
-export const EDGE_OVERLOAD_RETRY_AFTER_S = 1;
+/** As an overloaded worker's 503 (calls/request-handler.ts): a second is enough for the queue to drain. */
+export const OVERLOAD_RETRY_AFTER_S = 1;
 
 /** Request lines the edge looks at before handing a datagram on (methods are case-sensitive, RFC 3261 section 7.1). */
 const INVITE_LINE = Buffer.from('INVITE ', 'latin1');
 const ACK_LINE = Buffer.from('ACK ', 'latin1');
-const RESPONSE_LINE = Buffer.from('SIP/2.0 ', 'latin1');
 
 export interface EdgeOptions {
   readonly host: string;
@@ -48,7 +52,7 @@ export interface EdgeOptions {
   /** Registers the edge's counters here (read from `stats()` at scrape time, nothing on the hot path). */
   readonly metrics?: Registry;
   readonly sweepIntervalMs?: number;
-  /** The edge's event-loop load; tests pass one with an injected utilisation, sampled by hand. */
+  /** The edge's load; tests pass one with a stub overload signal, sampled by hand. Default: judged on the edge's probes. */
   readonly load?: EdgeLoad;
 }
 
@@ -72,40 +76,13 @@ export async function createEdge(options: EdgeOptions): Promise<Edge> {
   return edge;
 }
 
-function bind(socket: dgram.Socket, host: string, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => {
-      socket.close();
-      const why = err.code === 'EADDRINUSE' ? 'the port is already in use by another socket' : err.message;
-      reject(Object.assign(new Error(`cannot bind SIP UDP socket on ${host}:${port}: ${why}`, { cause: err }), { code: err.code }));
-    };
-    socket.once('error', onError);
-    socket.bind(port, host, () => {
-      socket.off('error', onError);
-      resolve();
-    });
-  });
-}
-
-function setBufferSize(socket: dgram.Socket, which: 'receive' | 'send', bytes: number, logger: Logger): void {
-  try {
-    if (which === 'receive') socket.setRecvBufferSize(bytes);
-    else socket.setSendBufferSize(bytes);
-    const actual = which === 'receive' ? socket.getRecvBufferSize() : socket.getSendBufferSize();
-    // Linux reports twice what it granted, and silently caps the request at net.core.[rw]mem_max.
-    if (actual < bytes) logger.warn({ which, requested: bytes, actual }, 'UDP socket buffer smaller than asked: raise net.core.rmem_max / wmem_max');
-  } catch (err) {
-    logger.warn({ err, which, requested: bytes }, 'could not size the UDP socket buffer');
-  }
-}
-
 class UdpEdge implements Edge {
   private readonly supervisor: Supervisor;
   private readonly affinity: Affinity;
   private received = 0;
   private dispatched = 0;
   private readonly dropped = Object.fromEntries(EDGE_DROP_REASONS.map((reason) => [reason, 0])) as Record<EdgeDropReason, number>;
-  private sent = 0;
+  /** Sends of the edge's own answers that failed; the workers' are counted in `sends`. */
   private sendErrors = 0;
   private socketErrors = 0;
   private statelessSent = 0;
@@ -113,6 +90,11 @@ class UdpEdge implements Edge {
   private readonly admission = new EdgeAdmission();
   private readonly tags = new StatelessTags(randomInt(2 ** 32));
   private readonly load: EdgeLoad;
+  private readonly probe: EdgeProbe;
+  private readonly handoff: Handoff;
+  private readonly sends: WorkerSends;
+  /** Workers whose last `overload` message said they are overloaded. */
+  private readonly overloadedWorkers = new Set<number>();
   private readonly refusals: Refusals;
   private readonly faults: EdgeFaults;
   private readonly sweepTimer: NodeJS.Timeout;
@@ -122,6 +104,7 @@ class UdpEdge implements Edge {
   private readonly onReady = (index: number): void => this.affinity.addWorker(index);
   private readonly onDraining = (index: number): void => this.affinity.drainWorker(index);
   private readonly onGone = (index: number): void => {
+    this.overloadedWorkers.delete(index);
     const dropped = this.affinity.dropWorker(index);
     this.logger.info({ worker: index, pins: dropped }, 'dropped the Call-ID pins of a SIP worker that is gone');
   };
@@ -141,11 +124,29 @@ class UdpEdge implements Edge {
   ) {
     this.supervisor = options.supervisor;
     this.affinity = options.affinity;
-    this.load = options.load ?? new EdgeLoad();
+    const self = socket.address();
+    this.probe = new EdgeProbe((bytes, port, address) => socket.send(bytes, port, address, () => undefined), selfAddress(self.address), self.port, logger);
+    this.probe.start();
+    this.load = options.load ?? new EdgeLoad(this.probe.guard);
     this.load.start();
+    this.handoff = new Handoff(
+      (index, message, transfer) => {
+        if (!this.supervisor.send(index, message, transfer)) return false;
+        this.dispatched += message.count;
+        return true;
+      },
+      (index, count) => {
+        this.dropped['worker-unavailable'] += count;
+        this.logger.debug({ reason: 'worker-unavailable', worker: index, count }, 'datagrams dropped');
+      },
+    );
     this.refusals = new Refusals(logger);
     this.refusals.start();
     this.faults = new EdgeFaults(logger);
+    this.sends = new WorkerSends(socket, this.affinity, this.supervisor, logger, (index, err) => {
+      this.dropped['edge-exception']++;
+      this.faults.contain('worker-message', err, { worker: index, type: 'sends' });
+    });
     for (const index of this.supervisor.readyWorkers()) this.affinity.addWorker(index);
     this.supervisor.on('ready', this.onReady);
     this.supervisor.on('draining', this.onDraining);
@@ -153,10 +154,13 @@ class UdpEdge implements Edge {
     this.supervisor.on('stopped', this.onGone);
     this.supervisor.on('message', this.onWorkerMessage);
     socket.on('message', (msg, rinfo) => {
+      if (this.probe.take(msg)) return;
+      const receivedAt = handoffNow();
       this.received++;
+      this.probe.noteTraffic();
       let refused = false;
       try {
-        refused = this.dispatch(msg, rinfo);
+        refused = this.dispatch(msg, rinfo, receivedAt);
       } catch (err) {
         // A fault costs this datagram, never the node (issue 6): the peer retransmits or gives up.
         this.dropped['edge-exception']++;
@@ -184,8 +188,8 @@ class UdpEdge implements Edge {
       received: this.received,
       dispatched: this.dispatched,
       dropped: { ...this.dropped },
-      sent: this.sent,
-      sendErrors: this.sendErrors,
+      sent: this.sends.sent,
+      sendErrors: this.sendErrors + this.sends.sendErrors,
       socketErrors: this.socketErrors,
       pins: this.affinity.size(),
       refused: { ...this.refusals.counts },
@@ -194,12 +198,16 @@ class UdpEdge implements Edge {
       acksAbsorbed: this.acksAbsorbed,
       carrierCidrCount: this.admission.sourceCidrCount(),
       pressure: this.load.pressure(),
+      probe: this.probe.stats(),
+      overloadedWorkers: this.overloadedWorkers.size,
     };
   }
 
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
       clearInterval(this.sweepTimer);
+      this.handoff.flush();
+      this.probe.stop();
       this.load.stop();
       this.refusals.stop();
       this.supervisor.off('ready', this.onReady);
@@ -213,8 +221,11 @@ class UdpEdge implements Edge {
     return this.closing;
   }
 
-  /** Hands a datagram to its worker, or answers it here; true when the edge refused it itself. */
-  private dispatch(msg: Buffer, rinfo: dgram.RemoteInfo): boolean {
+  /**
+   * Queues a datagram for its worker (handoff.ts: one message per worker and turn), or answers it
+   * here; true when the edge refused it itself.
+   */
+  private dispatch(msg: Buffer, rinfo: dgram.RemoteInfo, receivedAt: number): boolean {
     const callId = scanCallId(msg);
     if (callId === null) {
       this.drop('no-call-id', rinfo);
@@ -233,15 +244,8 @@ class UdpEdge implements Edge {
       this.drop('no-worker', rinfo);
       return false;
     }
-    // A copy of exactly these bytes: `msg` may view a larger pooled allocation, and transferring
-    // that backing store would detach memory other Buffers still use.
-    const data = new Uint8Array(msg).buffer;
-    const message: EdgeToWorker = { type: 'datagram', data, address: rinfo.address, port: rinfo.port };
-    if (!this.supervisor.send(index, message, [data])) {
-      this.drop('worker-unavailable', rinfo);
-      return false;
-    }
-    this.dispatched++;
+    // Copied into the worker's batch: `msg` may view a larger pooled allocation, never transferred.
+    this.handoff.add(index, msg, rinfo.address, rinfo.port, receivedAt);
     return false;
   }
 
@@ -250,11 +254,11 @@ class UdpEdge implements Edge {
    * of ours: the INVITE that opened each of them pinned its Call-ID, and workers keep the pins
    * of live dialogs (protocol.ts `KeepMessage`). It gets 481 (RFC 3261 section 12.2.2) from
    * whoever sent it. An out-of-dialog INVITE (no To tag) is judged (DESIGN section 4 step 1):
-   * from a source that is no carrier it gets 403; when no worker takes calls, or this loop is
-   * saturated by real traffic, 503 with Retry-After; otherwise it is a `new-call`, the only kind
-   * that pins its Call-ID. An ACK carrying the To tag of one of our stateless answers ends here
-   * (section 17.1.1.3: it only confirms that answer). Nothing refused or answered here pins a
-   * Call-ID or reaches a worker.
+   * from a source that is no carrier it gets 403; when no worker takes calls, this loop is behind
+   * on real traffic, or the worker it would go to is overloaded, 503 with Retry-After; otherwise
+   * it is a `new-call`, the only kind that pins its Call-ID. An ACK carrying the To tag of one of
+   * our stateless answers ends here (section 17.1.1.3: it only confirms that answer). Nothing
+   * refused or answered here pins a Call-ID or reaches a worker.
    *
    * Ordered by cost, since a flood comes through here: the To line and the source are read
    * first, the whole request only when a response is to be built. While the loop is flooded,
@@ -281,13 +285,26 @@ class UdpEdge implements Edge {
     }
     // An INVITE these scans cannot read opens nothing: a worker's parser decides (400 or drop).
     if (toTag === undefined) return 'pass';
-    const noWorker = !this.affinity.acceptsNew();
-    if (!noWorker && pressure !== 'overloaded') return 'new-call';
+    const refusal = this.newCallRefusal(pressure);
+    if (refusal === null) return 'new-call';
     const request = scanRequest(msg);
     if (request === null || request.toTag !== null) return 'pass';
-    if (noWorker) this.refuse('no-worker', request, callId, 503, 'Service Unavailable', [['Retry-After', String(NO_WORKER_RETRY_AFTER_S)]], rinfo);
-    else this.refuse('edge-overload', request, callId, 503, 'Service Unavailable', [['Retry-After', String(EDGE_OVERLOAD_RETRY_AFTER_S)]], rinfo);
+    const retryAfterS = refusal === 'no-worker' ? NO_WORKER_RETRY_AFTER_S : OVERLOAD_RETRY_AFTER_S;
+    this.refuse(refusal, request, callId, 503, 'Service Unavailable', [['Retry-After', String(retryAfterS)]], rinfo);
     return 'answered';
+  }
+
+  /**
+   * Why a carrier's new call cannot be taken now, or null when it can. The worker it would be
+   * assigned (affinity.ts) refuses new calls while it is overloaded; refusing here instead spares
+   * it the INVITE, the 503's transaction and the ACK, which it could not afford.
+   */
+  private newCallRefusal(pressure: EdgePressure): 'no-worker' | 'edge-overload' | 'worker-overload' | null {
+    const next = this.affinity.leastLoaded();
+    if (next === null) return 'no-worker';
+    if (pressure === 'overloaded') return 'edge-overload';
+    if (this.overloadedWorkers.has(next)) return 'worker-overload';
+    return null;
   }
 
   /** Counts the refusal and sends its one response, when there is a request to answer. */
@@ -323,13 +340,17 @@ class UdpEdge implements Edge {
 
   private handleWorkerMessage(index: number, message: WorkerToEdge): void {
     switch (message.type) {
-      case 'send':
-        return this.sendFor(index, message);
+      case 'sends':
+        return this.sends.send(index, message);
       case 'unpin':
         this.affinity.unpin(message.callIds, index);
         return;
       case 'keep':
         this.affinity.keep(message.callIds, index);
+        return;
+      case 'overload':
+        if (message.overloaded) this.overloadedWorkers.add(index);
+        else this.overloadedWorkers.delete(index);
         return;
       case 'health':
         this.affinity.reportLoad(index, message.liveCalls);
@@ -348,41 +369,4 @@ class UdpEdge implements Edge {
       }
     }
   }
-
-  private sendFor(index: number, message: SendMessage): void {
-    const { data, address, port } = message;
-    if (!(data instanceof ArrayBuffer)) return this.sendFailed(index, address, port, 'EINVAL');
-    // Addresses must be literal: a host name would make the main thread wait on DNS.
-    if (isIP(address) === 0) return this.sendFailed(index, address, port, 'EINVAL');
-    const bytes = Buffer.from(data);
-    const callId = scanCallId(bytes);
-    if (callId !== null) {
-      if (startsWith(bytes, RESPONSE_LINE)) this.affinity.touch(callId, index);
-      else this.affinity.pinOutgoing(callId, index);
-    }
-    try {
-      this.socket.send(bytes, port, address, (err) => {
-        if (err) this.sendFailed(index, address, port, errorCode(err));
-        else this.sent++;
-      });
-    } catch (err) {
-      // Synchronous refusals: a bad port, a closed socket.
-      this.sendFailed(index, address, port, errorCode(err));
-    }
-  }
-
-  private sendFailed(index: number, address: string, port: number, code: string): void {
-    this.sendErrors++;
-    this.logger.debug({ worker: index, address, port, code }, 'send failed');
-    this.supervisor.send(index, { type: 'send-error', address, port, code });
-  }
-}
-
-function startsWith(bytes: Buffer, prefix: Buffer): boolean {
-  return bytes.length > prefix.length && bytes.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
-}
-
-function errorCode(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException | null)?.code;
-  return typeof code === 'string' ? code : 'EUNKNOWN';
 }

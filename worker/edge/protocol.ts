@@ -3,21 +3,27 @@
  * thread. Both directions are discriminated unions on `type`; a new message type fails to compile
  * wherever a `switch` ends in a `never` check.
  *
- * Datagram bytes always travel as an ArrayBuffer of their own, listed in the transfer list, so
- * `postMessage` moves them instead of copying them a second time.
+ * Datagrams travel in batches, one message per event-loop turn and receiver (datagram-batch.ts):
+ * a thread woken once per turn instead of once per datagram. Their bytes are one ArrayBuffer of
+ * their own, listed in the transfer list, so `postMessage` moves them instead of copying them a
+ * second time. Each direction keeps its order: a worker posts its other messages only after the
+ * sends it queued before them (DatagramPort.post).
  */
 
 import type { HealthEvidence } from '../../domain/trunk-health';
 import type { ProbeReading } from '../health/probe-target';
+import type { PackedDatagrams } from './datagram-batch';
 
 // ---- edge → worker ----
 
-/** One received datagram. `data` is a copy of exactly the datagram's bytes, owned by the receiver. */
-export interface DatagramMessage {
-  readonly type: 'datagram';
-  readonly data: ArrayBuffer;
-  readonly address: string;
-  readonly port: number;
+/**
+ * The datagrams the edge read for this worker in one turn, in the order read (at most
+ * `MAX_BATCH_DATAGRAMS`), each stamped with when the edge read it (`handoffNow()`,
+ * handoff-clock.ts): the worker's overload signal is how long they waited for it
+ * (calls/sojourn-guard.ts). `bytes` is owned by the receiver.
+ */
+export interface DatagramsMessage extends PackedDatagrams {
+  readonly type: 'datagrams';
 }
 
 /** A `send` this worker asked for failed (e.g. `EHOSTUNREACH`, `EACCES`, `EINVAL`, `EMSGSIZE`). */
@@ -48,7 +54,7 @@ export interface ControlMessage {
   readonly payload: unknown;
 }
 
-export type EdgeToWorker = DatagramMessage | SendErrorMessage | DrainMessage | StopMessage | ControlMessage;
+export type EdgeToWorker = DatagramsMessage | SendErrorMessage | DrainMessage | StopMessage | ControlMessage;
 
 // ---- worker → edge ----
 
@@ -57,12 +63,12 @@ export interface ReadyMessage {
   readonly type: 'ready';
 }
 
-/** Send `data` (transferred) from the edge's socket. Failures come back as `send-error`. */
-export interface SendMessage {
-  readonly type: 'send';
-  readonly data: ArrayBuffer;
-  readonly address: string;
-  readonly port: number;
+/**
+ * Send these datagrams (the worker's sends of one turn, in order, at most `MAX_BATCH_DATAGRAMS`)
+ * from the edge's socket, each to its address and port. Failures come back as `send-error`.
+ */
+export interface SendsMessage extends PackedDatagrams {
+  readonly type: 'sends';
 }
 
 /** These Call-IDs are over (dialog ended, transaction terminated): unpin them. */
@@ -75,6 +81,16 @@ export interface UnpinMessage {
 export interface KeepMessage {
   readonly type: 'keep';
   readonly callIds: readonly string[];
+}
+
+/**
+ * The worker's overload state changed (calls/sojourn-guard.ts): posted when it enters overload
+ * and when it leaves it. While it is overloaded the edge refuses the new INVITEs it would assign
+ * it, as the worker would, at a fraction of the cost.
+ */
+export interface OverloadMessage {
+  readonly type: 'overload';
+  readonly overloaded: boolean;
 }
 
 /** Load report: drives least-loaded dispatch and the end of a drain. */
@@ -109,7 +125,7 @@ export interface CarriersMessage {
   readonly sourceCidrs: readonly string[];
 }
 
-export type WorkerToEdge = ReadyMessage | SendMessage | UnpinMessage | KeepMessage | HealthMessage | CarriersMessage | EventMessage | EvidenceMessage;
+export type WorkerToEdge = ReadyMessage | SendsMessage | UnpinMessage | KeepMessage | OverloadMessage | HealthMessage | CarriersMessage | EventMessage | EvidenceMessage;
 
 /**
  * How often a worker posts `keep` for its live dialogs. The edge forgets a Call-ID idle for
@@ -117,7 +133,7 @@ export type WorkerToEdge = ReadyMessage | SendMessage | UnpinMessage | KeepMessa
  */
 export const KEEP_INTERVAL_MS = 60_000;
 
-const WORKER_TO_EDGE_TYPES: ReadonlySet<string> = new Set<WorkerToEdge['type']>(['ready', 'send', 'unpin', 'keep', 'health', 'carriers', 'event', 'evidence']);
+const WORKER_TO_EDGE_TYPES: ReadonlySet<string> = new Set<WorkerToEdge['type']>(['ready', 'sends', 'unpin', 'keep', 'overload', 'health', 'carriers', 'event', 'evidence']);
 
 /**
  * Whether a value posted by a worker has a known `type`. Only the discriminant is checked: the

@@ -7,12 +7,15 @@ import type { Logger } from 'pino';
  *
  * - `untrusted-source`: a new INVITE from a source in no carrier's CIDRs (403 Forbidden).
  * - `no-worker`: no worker takes new calls, all dead, restarting or draining (503, Retry-After).
- * - `edge-overload`: the edge's own event loop is saturated by real traffic (503, Retry-After).
+ * - `edge-overload`: datagrams wait too long in the edge's socket before its loop reads them, and
+ *   what it reads is mostly real traffic (edge-load.ts; 503, Retry-After).
+ * - `worker-overload`: the worker the call would be assigned is overloaded (calls/sojourn-guard.ts)
+ *   and would refuse it: refused here instead, at a fraction of the worker's cost (503, Retry-After).
  * - `no-dialog`: an INVITE with a To tag whose Call-ID no worker holds: a re-INVITE for a dialog
  *   we do not have (481 Call/Transaction Does Not Exist, RFC 3261 section 12.2.2).
  */
-export type RefusalReason = 'untrusted-source' | 'no-worker' | 'edge-overload' | 'no-dialog';
-export const REFUSAL_REASONS: readonly RefusalReason[] = ['untrusted-source', 'no-worker', 'edge-overload', 'no-dialog'];
+export type RefusalReason = 'untrusted-source' | 'no-worker' | 'edge-overload' | 'worker-overload' | 'no-dialog';
+export const REFUSAL_REASONS: readonly RefusalReason[] = ['untrusted-source', 'no-worker', 'edge-overload', 'worker-overload', 'no-dialog'];
 
 export const REFUSAL_LOG_INTERVAL_MS = 10_000;
 

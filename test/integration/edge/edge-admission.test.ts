@@ -1,11 +1,9 @@
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import path from 'node:path';
-import type { EventLoopUtilization } from 'node:perf_hooks';
 import { expect } from 'chai';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { LoadGuard } from '../../../worker/calls/load-guard';
 import { Affinity } from '../../../worker/edge/affinity';
 import { createEdge, type Edge } from '../../../worker/edge/edge';
 import { EdgeLoad } from '../../../worker/edge/edge-load';
@@ -71,7 +69,7 @@ describe('SIP edge admission (real socket, echo workers)', () => {
   let carrier: Peer;
   let stranger: Peer;
   let registry: Registry;
-  let busy: number;
+  let behind: boolean;
   let load: EdgeLoad;
 
   async function start(restartBackoff = { initialMs: 20, maxMs: 100 }): Promise<void> {
@@ -79,9 +77,9 @@ describe('SIP edge admission (real socket, echo workers)', () => {
     await supervisor.start();
     affinity = new Affinity();
     registry = new Registry();
-    busy = 0;
-    // The edge's loop as the test says: `busy` is its utilisation in every sample, taken when the test calls `load.sample()`.
-    load = new EdgeLoad(new LoadGuard(0.98, (previous: EventLoopUtilization | undefined) => ({ sample: { idle: 0, active: 0, utilization: 0 }, utilization: previous === undefined ? 0 : busy })), null);
+    behind = false;
+    // The edge's overload signal as the test says (`behind`), read in the samples the test takes with `load.sample()`.
+    load = new EdgeLoad({ isOverloaded: () => behind }, null);
     edge = await createEdge({ host: '127.0.0.1', port: 0, supervisor, affinity, logger, metrics: registry, load });
     carrier = await new Peer().open('127.0.0.1');
     stranger = await new Peer().open('127.0.0.3');
@@ -122,7 +120,7 @@ describe('SIP edge admission (real socket, echo workers)', () => {
     await new Promise((resolve) => setTimeout(resolve, 2 * T1_MS + 100));
     expect(stranger.inbox, 'nothing retransmitted, the ACK not echoed by a worker').to.deep.equal([]);
     expect(edge.stats()).to.include({ dispatched: 0, pins: 0, statelessSent: 2, acksAbsorbed: 1, refusedUnanswered: 0 });
-    expect(edge.stats().refused).to.deep.equal({ 'untrusted-source': 2, 'no-worker': 0, 'edge-overload': 0, 'no-dialog': 0 });
+    expect(edge.stats().refused).to.deep.equal({ 'untrusted-source': 2, 'no-worker': 0, 'edge-overload': 0, 'worker-overload': 0, 'no-dialog': 0 });
     expect(await registry.getSingleMetricAsString('sip_edge_invites_refused_total')).to.contain('sip_edge_invites_refused_total{reason="untrusted-source"} 2');
   });
 
@@ -160,9 +158,8 @@ describe('SIP edge admission (real socket, echo workers)', () => {
     carrier.send(edge, sipRequest('INVITE', 'live@carrier'));
     await carrier.next();
     expect(edge.stats().pins).to.equal(1);
-    busy = 0.99;
-    // The first saturated sample: not yet overloaded (two in a row are).
-    load.sample();
+    behind = true;
+    // The signal says the loop is behind, but no sample has been taken yet: the edge still answers.
     for (let k = 0; k < 200; k++) stranger.send(edge, sipRequest('INVITE', `made-up-${k}@x`, { toTag: `t${k}` }));
     await settle(stranger, edge, 'marker-1@x');
     expect(edge.stats()).to.include({ pins: 1, dispatched: 2, statelessSent: 200 });
@@ -210,16 +207,15 @@ describe('SIP edge admission (real socket, echo workers)', () => {
     stranger.send(edge, sipRequest('INVITE', 'stranger-2@x'));
     expect((await stranger.next()).startsWith('SIP/2.0 403 Forbidden\r\n')).to.equal(true);
     expect(edge.stats().dropped['no-worker']).to.equal(1);
-    expect(edge.stats().refused).to.deep.equal({ 'untrusted-source': 1, 'no-worker': 1, 'edge-overload': 0, 'no-dialog': 0 });
+    expect(edge.stats().refused).to.deep.equal({ 'untrusted-source': 1, 'no-worker': 1, 'edge-overload': 0, 'worker-overload': 0, 'no-dialog': 0 });
   });
 
-  it('with its loop saturated by real traffic, sheds new INVITEs with 503 while calls in progress and responses pass', async () => {
+  it('with its loop behind on real traffic, sheds new INVITEs with 503 while calls in progress and responses pass', async () => {
     await start();
     knowCarriers();
     carrier.send(edge, sipRequest('INVITE', 'up@carrier'));
     await carrier.next();
-    busy = 0.99;
-    load.sample();
+    behind = true;
     load.sample();
     expect(edge.stats().pressure).to.equal('overloaded');
     carrier.send(edge, sipRequest('INVITE', 'shed@carrier'));
@@ -234,19 +230,52 @@ describe('SIP edge admission (real socket, echo workers)', () => {
     expect(affinity.workerOf('shed@carrier')).to.equal(undefined);
   });
 
-  it('with its loop saturated by refused traffic, stops answering strangers and keeps admitting carriers', async () => {
+  it('refuses a new INVITE itself while the worker it would go to is overloaded; calls in progress pass', async () => {
     await start();
     knowCarriers();
-    busy = 0.99;
-    // Two saturated samples in a row, each mostly of refused datagrams: a flood.
-    for (let round = 0; round < 2; round++) {
-      for (let k = 0; k < 20; k++) stranger.send(edge, sipRequest('INVITE', `flood-${round}-${k}@x`));
-      await settle(stranger, edge, `marker-${round}@x`);
-      load.sample();
-    }
+    // Both workers hold no call: a new one goes to worker 0 (the lower index breaks the tie).
+    supervisor.emit('message', 0, { type: 'overload', overloaded: true });
+    expect(edge.stats().overloadedWorkers).to.equal(1);
+    carrier.send(edge, sipRequest('INVITE', 'shed@carrier'));
+    const answer = await carrier.next();
+    expect(answer.startsWith('SIP/2.0 503 Service Unavailable\r\n')).to.equal(true);
+    expect(answer).to.contain('\r\nRetry-After: 1\r\n');
+    expect(affinity.workerOf('shed@carrier')).to.equal(undefined);
+    supervisor.emit('message', 0, { type: 'overload', overloaded: false });
+    carrier.send(edge, sipRequest('INVITE', 'taken@carrier'));
+    expect(await carrier.next()).to.match(/^SIP\/2\.0 200 OK\r\nX-Worker: 0\r\n/);
+    supervisor.emit('message', 0, { type: 'overload', overloaded: true });
+    carrier.send(edge, sipRequest('BYE', 'taken@carrier', { toTag: 'x' }));
+    expect(await carrier.next()).to.match(/^SIP\/2\.0 200 OK\r\nX-Worker: 0\r\n/);
+    expect(edge.stats().refused).to.include({ 'worker-overload': 1, 'edge-overload': 0 });
+  });
+
+  it('forgets the overload of a worker that is gone: its restarted thread takes new calls', async () => {
+    await start();
+    knowCarriers();
+    carrier.send(edge, sipRequest('INVITE', 'held@carrier'));
+    expect(await carrier.next()).to.match(/^SIP\/2\.0 200 OK\r\nX-Worker: 0\r\n/);
+    supervisor.emit('message', 1, { type: 'overload', overloaded: true });
+    const back = once(supervisor, 'ready');
+    await supervisor.kill(1);
+    await back;
+    expect(edge.stats().overloadedWorkers).to.equal(0);
+    carrier.send(edge, sipRequest('INVITE', 'admitted@carrier'));
+    expect(await carrier.next()).to.match(/^SIP\/2\.0 200 OK\r\nX-Worker: 1\r\n/);
+    expect(edge.stats().refused['worker-overload']).to.equal(0);
+  });
+
+  it('with its loop behind on refused traffic, stops answering strangers and keeps admitting carriers', async () => {
+    await start();
+    knowCarriers();
+    behind = true;
+    // A sample of a loop behind, of mostly refused datagrams: a flood. Until that sample, strangers are answered.
+    for (let k = 0; k < 20; k++) stranger.send(edge, sipRequest('INVITE', `flood-0-${k}@x`));
+    await settle(stranger, edge, 'marker-0@x');
+    load.sample();
     expect(edge.stats().pressure).to.equal('flooded');
     const answeredBefore = edge.stats().statelessSent;
-    expect(answeredBefore).to.equal(40);
+    expect(answeredBefore).to.equal(20);
     for (let k = 0; k < 20; k++) stranger.send(edge, sipRequest('INVITE', `flood-2-${k}@x`));
     carrier.send(edge, sipRequest('INVITE', 'admitted@carrier'));
     expect(await carrier.next()).to.match(/^SIP\/2\.0 200 OK\r\nX-Worker/);

@@ -14,10 +14,10 @@ import type { EchoCommand, EchoEvent, EchoWorkerData } from '../../support/echo-
 const ECHO_WORKER = path.join(__dirname, '..', '..', 'support', 'echo-worker.js');
 const logger = pino({ level: 'silent' });
 
-function request(method: string, callId: string | null): Buffer {
+function request(method: string, callId: string | null, seq = 1): Buffer {
   const callIdLine = callId === null ? '' : `Call-ID: ${callId}\r\n`;
   // No To tag: out of dialog, so an INVITE opens a call (the edge pins only those).
-  return Buffer.from(`${method} sip:+4930123@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK${callId}\r\nTo: <sip:+4930123@127.0.0.1>\r\n${callIdLine}CSeq: 1 ${method}\r\n\r\n`);
+  return Buffer.from(`${method} sip:+4930123@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK${callId}\r\nTo: <sip:+4930123@127.0.0.1>\r\n${callIdLine}CSeq: ${seq} ${method}\r\n\r\n`);
 }
 
 /** A peer on loopback that reads the answers in order. */
@@ -119,6 +119,51 @@ describe('SIP edge (real socket, real worker threads)', () => {
     }
     expect(counts[0] + counts[1]).to.equal(100);
     expect(Math.abs(counts[0] - counts[1])).to.be.at.most(20);
+  });
+
+  it('hands a burst of datagrams of different Call-IDs each to its worker, each worker\'s in the order read', async () => {
+    const callIds = Array.from({ length: 6 }, (_, k) => `mixed-${k}@carrier`);
+    const owners = new Map<string, number>();
+    for (const callId of callIds) owners.set(callId, await peer.ask(edge, 'INVITE', callId));
+    expect(new Set(owners.values()).size).to.equal(2);
+    const burst = 150;
+    for (let seq = 0; seq < burst; seq++) peer.send(edge, request('ACK', callIds[seq % callIds.length], seq));
+    const seenBy: number[][] = [[], []];
+    for (let k = 0; k < burst; k++) {
+      const answer = (await peer.next()).text;
+      const callId = /Call-ID: (\S+)\r\n/.exec(answer)?.[1] as string;
+      const worker = Number(/X-Worker: (\d+)/.exec(answer)?.[1]);
+      const seq = Number(/CSeq: (\d+) ACK/.exec(answer)?.[1]);
+      expect(worker, `seq ${seq}`).to.equal(owners.get(callId));
+      expect(seq % callIds.length).to.equal(callIds.indexOf(callId));
+      seenBy[worker].push(seq);
+    }
+    for (const seqs of seenBy) expect(seqs).to.deep.equal([...seqs].sort((a, b) => a - b));
+    expect(seenBy[0].length + seenBy[1].length).to.equal(burst);
+    expect(edge.stats()).to.include({ received: callIds.length + burst, dispatched: callIds.length + burst });
+  });
+
+  it('sends a worker\'s burst from the edge\'s port in the order the worker sent it', async () => {
+    const owner = await peer.ask(edge, 'INVITE', 'burst-owner@carrier');
+    const texts = Array.from({ length: 150 }, (_, seq) => `OPTIONS sip:pbx SIP/2.0\r\nCall-ID: burst-out@us\r\nCSeq: ${seq} OPTIONS\r\n\r\n`);
+    control(supervisor, owner, { cmd: 'burst', texts, address: '127.0.0.1', port: peer.port });
+    const seqs: number[] = [];
+    for (let k = 0; k < texts.length; k++) {
+      const sent = await peer.next();
+      expect(sent.rinfo.port).to.equal(edge.address().port);
+      seqs.push(Number(/CSeq: (\d+)/.exec(sent.text)?.[1]));
+    }
+    expect(seqs).to.deep.equal(texts.map((_, seq) => seq));
+    expect(affinity.workerOf('burst-out@us')).to.equal(owner);
+    await settle();
+    expect(edge.stats()).to.include({ sent: texts.length + 1, sendErrors: 0 });
+  });
+
+  it('measures its own receive queue with probes through its socket, which reach no worker and no count', async () => {
+    await peer.ask(edge, 'OPTIONS', 'traffic@carrier');
+    await waitUntil(() => edge.stats().probe.probesReturned > 0, 3000, 'a probe came back');
+    expect(edge.stats()).to.include({ received: 1, dispatched: 1 });
+    expect(edge.stats().probe.overloads).to.equal(0);
   });
 
   it('drops and counts datagrams without a Call-ID', async () => {

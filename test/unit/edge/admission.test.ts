@@ -1,7 +1,5 @@
 import { expect } from 'chai';
-import type { EventLoopUtilization } from 'node:perf_hooks';
 import pino from 'pino';
-import { LoadGuard } from '../../../worker/calls/load-guard';
 import { EdgeAdmission } from '../../../worker/edge/admission';
 import { EdgeLoad, FLOOD_HOLD_SAMPLES, FLOOD_SHARE } from '../../../worker/edge/edge-load';
 import { REFUSAL_LOG_INTERVAL_MS, Refusals } from '../../../worker/edge/refusals';
@@ -47,39 +45,30 @@ describe('edge admission', () => {
 });
 
 describe('edge load', () => {
-  /** An EdgeLoad whose loop reports the given utilisation, one value per sample. */
-  function loadOf(busy: number[]): EdgeLoad {
-    let call = 0;
-    return new EdgeLoad(
-      new LoadGuard(0.98, (previous: EventLoopUtilization | undefined) => ({
-        sample: { idle: 0, active: call, utilization: 0 },
-        utilization: previous === undefined ? 0 : busy[call++],
-      })),
-    );
+  /** An EdgeLoad whose overload signal is `behind.now`. */
+  function loadOf(): { load: EdgeLoad; behind: { now: boolean } } {
+    const behind = { now: false };
+    return { load: new EdgeLoad({ isOverloaded: () => behind.now }, null), behind };
   }
   const read = (load: EdgeLoad, total: number, refused: number): void => {
     for (let k = 0; k < total; k++) load.count(k < refused);
   };
 
-  it('is overloaded when its loop is saturated by real traffic, and normal again when it is not', () => {
-    const load = loadOf([0.99, 0.99, 0.5]);
-    load.sample();
-    read(load, 1000, 10);
-    load.sample();
+  it('is overloaded the moment its signal says so, and normal again the moment it clears, with no sample', () => {
+    const { load, behind } = loadOf();
     expect(load.pressure()).to.equal('normal');
-    read(load, 1000, 10);
-    load.sample();
+    behind.now = true;
     expect(load.pressure()).to.equal('overloaded');
     read(load, 1000, 10);
     load.sample();
+    expect(load.pressure()).to.equal('overloaded');
+    behind.now = false;
     expect(load.pressure()).to.equal('normal');
   });
 
-  it(`is flooded when at least ${FLOOD_SHARE * 100} % of what it read was refused, at the limit and past it`, () => {
-    const load = loadOf([0.99, 0.99, 0.99, 0.99]);
-    load.sample();
-    read(load, 1000, 1000);
-    load.sample();
+  it(`is flooded from a sample in which at least ${FLOOD_SHARE * 100} % of what it read was refused, at the limit and past it`, () => {
+    const { load, behind } = loadOf();
+    behind.now = true;
     read(load, 1000, 499);
     load.sample();
     expect(load.pressure()).to.equal('overloaded');
@@ -91,21 +80,20 @@ describe('edge load', () => {
     expect(load.pressure()).to.equal('flooded');
   });
 
-  it(`stays flooded ${FLOOD_HOLD_SAMPLES} samples after the last saturated one, then is normal; real overload ends it at once`, () => {
-    const load = loadOf([0.99, 0.99, ...Array<number>(FLOOD_HOLD_SAMPLES + 1).fill(0.5), 0.99, 0.99, 0.99]);
-    load.sample();
-    read(load, 1000, 1000);
-    load.sample();
+  it(`stays flooded ${FLOOD_HOLD_SAMPLES} samples after the last overloaded one, then is normal; real overload ends it at once`, () => {
+    const { load, behind } = loadOf();
+    behind.now = true;
     read(load, 1000, 1000);
     load.sample();
     expect(load.pressure()).to.equal('flooded');
+    behind.now = false;
     for (let k = 0; k < FLOOD_HOLD_SAMPLES; k++) {
       load.sample();
       expect(load.pressure(), `quiet sample ${k + 1}`).to.equal('flooded');
     }
     load.sample();
     expect(load.pressure()).to.equal('normal');
-    load.sample();
+    behind.now = true;
     read(load, 1000, 1000);
     load.sample();
     expect(load.pressure()).to.equal('flooded');
@@ -114,9 +102,8 @@ describe('edge load', () => {
     expect(load.pressure()).to.equal('overloaded');
   });
 
-  it('is never under pressure while its loop has room, however much is refused', () => {
-    const load = loadOf([0.9, 0.9, 0.9]);
-    load.sample();
+  it('is never under pressure while its signal is clear, however much is refused', () => {
+    const { load } = loadOf();
     for (let k = 0; k < 3; k++) {
       read(load, 10_000, 10_000);
       load.sample();
@@ -137,7 +124,7 @@ describe('edge refusals', () => {
     const { refusals, lines, advance } = refusalsWithClock();
     for (let k = 0; k < 10_000; k++) refusals.note('untrusted-source', '203.0.113.9', 5060, k % 2 === 0);
     refusals.note('no-worker', '198.51.100.1', 5060, true);
-    expect(refusals.counts).to.deep.equal({ 'untrusted-source': 10_000, 'no-worker': 1, 'edge-overload': 0, 'no-dialog': 0 });
+    expect(refusals.counts).to.deep.equal({ 'untrusted-source': 10_000, 'no-worker': 1, 'edge-overload': 0, 'worker-overload': 0, 'no-dialog': 0 });
     expect(refusals.unanswered).to.equal(5_000);
     expect(lines.map((line) => [line.reason, line.count])).to.deep.equal([
       ['untrusted-source', 1],
