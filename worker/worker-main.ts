@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Client, Pool } from 'pg';
 import { DATABASE_CONNECT_TIMEOUT_MS } from '../app/connect-timeout';
@@ -19,6 +18,7 @@ import { NonceService } from './registrar/nonce';
 import { Registrar } from './registrar/registrar';
 import { SharedFailureThrottle, type ThrottleBuffers } from './registrar/throttle';
 import { Containment } from './sip/containment';
+import { threadRandomPool } from './sip/random-pool';
 import { createSipStack, newTag } from './sip/stack';
 import { createWebhookClient } from '../net/webhook-client';
 import type { HealthEvidence } from '../domain/trunk-health';
@@ -172,7 +172,7 @@ async function main(data: SipWorkerData): Promise<void> {
     port: stack,
     clock: systemClock,
     random: Math.random,
-    newCallId: () => `${randomBytes(12).toString('hex')}@${data.publicAddress.includes(':') ? `[${data.publicAddress}]` : data.publicAddress}`,
+    newCallId: () => `${threadRandomPool.hex(12)}@${data.publicAddress.includes(':') ? `[${data.publicAddress}]` : data.publicAddress}`,
     newTag,
     onResult: (result) => post({ type: 'evidence', trunkId: result.trunkId, evidence: { kind: 'Probe', ok: result.ok }, probe: { at: result.at, rttMs: result.rttMs } }),
     unpin: (callId) => unpinned.push(callId),
