@@ -97,12 +97,16 @@ export class ProbeLeases {
       );
       const ids = renewed.rows.map((row) => row.registration_id);
       if (ids.length < share) {
-        // Random order, so nodes claiming at once mostly want different bindings.
+        // Picked at random, so nodes claiming at once mostly want different bindings; written in id
+        // order, so two claims that want the same rows wait for each other in one order (random
+        // order made each hold a row the other wanted next: a deadlock).
         const claimed = await client.query<{ registration_id: string }>(
           `INSERT INTO probe_lease (registration_id, node_id, lease_until)
-           SELECT r.id, $1, now() + make_interval(secs => $2::float8 / 1000) FROM registration r
-            WHERE ${PROBED} AND NOT EXISTS (SELECT 1 FROM probe_lease l WHERE l.registration_id = r.id AND l.lease_until > now())
-            ORDER BY random() LIMIT $3
+           SELECT pick.id, $1, now() + make_interval(secs => $2::float8 / 1000)
+             FROM (SELECT r.id FROM registration r
+                    WHERE ${PROBED} AND NOT EXISTS (SELECT 1 FROM probe_lease l WHERE l.registration_id = r.id AND l.lease_until > now())
+                    ORDER BY random() LIMIT $3) AS pick
+            ORDER BY pick.id
            ON CONFLICT (registration_id) DO UPDATE SET node_id = EXCLUDED.node_id, lease_until = EXCLUDED.lease_until
             WHERE probe_lease.lease_until <= now() OR probe_lease.node_id = EXCLUDED.node_id
            RETURNING registration_id`,
