@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Config } from './config';
+import { THREAD_RESOURCE_LIMITS } from '../worker/edge/worker-heap';
 
 /**
  * Under `--role all` the API runs in a worker thread of its own and the SIP edge keeps the main
@@ -37,7 +38,7 @@ export class ApiRoleFailed extends Error {
  * it does not start. `onExit` is told when the thread ends without having been asked to stop.
  */
 export function startApiThread(config: Config, databaseUrl: string, logger: Logger, onExit: (reason: string) => void): Promise<ApiRole> {
-  const worker = new Worker(path.resolve(__dirname, 'api-thread-main.js'), { workerData: { config, databaseUrl } satisfies ApiThreadData });
+  const worker = new Worker(path.resolve(__dirname, 'api-thread-main.js'), { workerData: { config, databaseUrl } satisfies ApiThreadData, resourceLimits: THREAD_RESOURCE_LIMITS });
   let stopping = false;
   let failure: string | null = null;
   const exited = new Promise<number>((resolve) => worker.once('exit', resolve));

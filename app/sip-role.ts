@@ -11,6 +11,7 @@ import { Affinity } from '../worker/edge/affinity';
 import { createEdge, type Edge } from '../worker/edge/edge';
 import { LoadReporter } from '../worker/edge/load-reporter';
 import { Supervisor } from '../worker/edge/supervisor';
+import { limitHeapGrowth, THREAD_RESOURCE_LIMITS } from '../worker/edge/worker-heap';
 import { SharedFailureThrottle } from '../worker/registrar/throttle';
 import type { SipWorkerData } from '../worker/worker-main';
 import { TIMER_C_MS } from '../worker/sip/timers';
@@ -77,9 +78,11 @@ export async function startSipRole(config: Config, databaseUrl: string, logger: 
   const trialBuffers = TrialCounter.create();
   // Workers advertise the bound port, which is only known once the edge has bound (SIP_PORT=0).
   let publicPort = config.sipPort;
+  limitHeapGrowth();
   const supervisor = new Supervisor({
     script: path.resolve(__dirname, '..', 'worker', 'worker-main.js'),
     count: config.sipWorkers,
+    resourceLimits: THREAD_RESOURCE_LIMITS,
     logger: log,
     workerData: (index): SipWorkerData => ({
       index,
