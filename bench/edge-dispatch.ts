@@ -2,6 +2,7 @@ import os from 'node:os';
 import { ChannelCounter } from '../worker/calls/channel-counter';
 import { Affinity } from '../worker/edge/affinity';
 import { scanCallId } from '../worker/edge/call-id';
+import { BENCH_SDP_LINES, measure as measureRounds } from './measure';
 
 /**
  * Costs on the edge's per-datagram path and the worker's per-call admission, in one thread:
@@ -10,6 +11,7 @@ import { scanCallId } from '../worker/edge/call-id';
  */
 
 const ROUNDS = 7;
+const measure = (iterations: number, body: (i: number) => unknown): number => measureRounds(iterations, body, ROUNDS);
 
 /** A carrier INVITE as seen in the field: Call-ID after the Via, routing and identity headers. */
 const INVITE = Buffer.from(
@@ -29,37 +31,12 @@ const INVITE = Buffer.from(
     'Content-Type: application/sdp',
     'Content-Length: 264',
     '',
-    'v=0',
-    'o=- 1234 1234 IN IP4 198.51.100.10',
-    's=-',
-    'c=IN IP4 198.51.100.10',
-    't=0 0',
-    'm=audio 16384 RTP/AVP 8 0 101',
-    'a=rtpmap:8 PCMA/8000',
-    'a=rtpmap:0 PCMU/8000',
-    'a=rtpmap:101 telephone-event/8000',
-    'a=fmtp:101 0-16',
-    'a=ptime:20',
-    'a=sendrecv',
-    '',
+    ...BENCH_SDP_LINES,
   ].join('\r\n'),
 );
 const COMPACT_RESPONSE = Buffer.from('SIP/2.0 100 Trying\r\nv: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\r\nf: <sip:a@b>;tag=1\r\nt: <sip:c@d>\r\ni: 77aa01@192.0.2.1\r\nCSeq: 1 INVITE\r\nl: 0\r\n\r\n');
 const NO_CALL_ID = Buffer.from(INVITE.toString('latin1').replace('Call-ID: 3c26700b5f1e-4a7d@carrier.example.com\r\n', ''), 'latin1');
 
-/** Median nanoseconds per operation over ROUNDS rounds of `iterations` calls. */
-function measure(iterations: number, body: (i: number) => unknown): number {
-  let sink = 0;
-  for (let i = 0; i < iterations; i++) if (body(i)) sink++;
-  const perOp: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const began = process.hrtime.bigint();
-    for (let i = 0; i < iterations; i++) if (body(i)) sink++;
-    perOp.push(Number(process.hrtime.bigint() - began) / iterations);
-  }
-  if (sink < 0) throw new Error('unreachable: keeps the loop from being optimised away');
-  return perOp.sort((a, b) => a - b)[Math.floor(ROUNDS / 2)];
-}
 
 function main(): void {
   const lines: string[] = [];

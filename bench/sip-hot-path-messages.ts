@@ -1,24 +1,12 @@
+import { BENCH_SDP_LINES } from './measure';
+
 /**
  * The messages of one proxied call as they cross the wire (carrier -> proxy -> PBX, with Record-Route),
  * for the `sip` hot-path benchmark: parse and stringify costs per message kind.
  */
 const lines = (...parts: string[]): string => parts.join('\r\n');
 
-const SDP = lines(
-  'v=0',
-  'o=- 1234 1234 IN IP4 198.51.100.10',
-  's=-',
-  'c=IN IP4 198.51.100.10',
-  't=0 0',
-  'm=audio 16384 RTP/AVP 8 0 101',
-  'a=rtpmap:8 PCMA/8000',
-  'a=rtpmap:0 PCMU/8000',
-  'a=rtpmap:101 telephone-event/8000',
-  'a=fmtp:101 0-16',
-  'a=ptime:20',
-  'a=sendrecv',
-  '',
-);
+const SDP = lines(...BENCH_SDP_LINES);
 
 const withBody = (head: string[], body = ''): string => lines(...head, `Content-Length: ${Buffer.byteLength(body, 'binary')}`, '', body);
 

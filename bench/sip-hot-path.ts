@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import type * as Sip from 'sip';
+import { measure as measureRounds, median } from './measure';
 import { MESSAGES } from './sip-hot-path-messages';
 import { PAIR_KINDS, type PairKind, ProxiedCalls, TransactionPairs } from './sip-memory-net';
 
@@ -30,21 +31,8 @@ function loadSip(): { sip: SipModule; from: string } {
   return file === undefined ? { sip: require('sip') as SipModule, from: 'sip' } : { sip: require(path.resolve(file)) as SipModule, from: path.resolve(file) };
 }
 
-const median = (values: number[]): number => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const measure = (iterations: number, body: (i: number) => unknown): number => measureRounds(iterations, body, ROUNDS);
 
-/** Median nanoseconds per call of `body` over ROUNDS rounds of `iterations`, after one warm-up round. */
-function measure(iterations: number, body: (i: number) => unknown): number {
-  let sink = 0;
-  for (let i = 0; i < iterations; i++) if (body(i)) sink++;
-  const perOp: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const began = process.hrtime.bigint();
-    for (let i = 0; i < iterations; i++) if (body(i)) sink++;
-    perOp.push(Number(process.hrtime.bigint() - began) / iterations);
-  }
-  if (sink < 0) throw new Error('unreachable: keeps the loop from being optimised away');
-  return median(perOp);
-}
 
 function gc(): void {
   const collect = (globalThis as { gc?: () => void }).gc;
