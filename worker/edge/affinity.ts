@@ -83,14 +83,14 @@ export class Affinity {
    * The worker for a received datagram: its Call-ID's worker if pinned, else the least-loaded
    * accepting worker, which it is then pinned to. Null when no worker can take it.
    */
-  assign(callId: string): number | null {
+  assign(callId: string, skip?: ReadonlySet<number>): number | null {
     const now = this.clock();
     const known = this.pins.get(callId);
     if (known) {
       known.lastSeen = now;
       return known.worker;
     }
-    const index = this.leastLoaded();
+    const index = this.leastLoaded(skip);
     if (index === null) return null;
     this.pin(callId, index, now);
     return index;
@@ -193,14 +193,14 @@ export class Affinity {
    * pins: they count every dialog and transaction the worker holds, including datagrams still on
    * their way to it. A worker's `health` report lags by exactly those, so ranking by it first
    * would pile a burst of new calls onto whichever worker reported last. The report breaks ties,
-   * then the lower index, so the choice is deterministic.
+   * then the lower index, so the choice is deterministic. Workers in `skip` (overloaded ones) are passed over.
    */
-  leastLoaded(): number | null {
+  leastLoaded(skip?: ReadonlySet<number>): number | null {
     let best: number | null = null;
     let bestPins = Infinity;
     let bestReported = Infinity;
     for (const [index, load] of this.workers) {
-      if (!load.accepting) continue;
+      if (!load.accepting || skip?.has(index) === true) continue;
       if (
         load.pins < bestPins ||
         (load.pins === bestPins && (load.reported < bestReported || (load.reported === bestReported && index < (best as number))))

@@ -239,7 +239,7 @@ class UdpEdge implements Edge {
       opensCall = judged === 'new-call';
     }
     // Only a new call pins its Call-ID here; anything else is routed by its pin or a hash.
-    const index = opensCall ? this.affinity.assign(callId) : this.affinity.route(callId);
+    const index = opensCall ? this.affinity.assign(callId, this.overloadedWorkers) : this.affinity.route(callId);
     if (index === null) {
       this.drop('no-worker', rinfo);
       return false;
@@ -255,7 +255,7 @@ class UdpEdge implements Edge {
    * of live dialogs (protocol.ts `KeepMessage`). It gets 481 (RFC 3261 section 12.2.2) from
    * whoever sent it. An out-of-dialog INVITE (no To tag) is judged (DESIGN section 4 step 1):
    * from a source that is no carrier it gets 403; when no worker takes calls, this loop is behind
-   * on real traffic, or the worker it would go to is overloaded, 503 with Retry-After; otherwise
+   * on real traffic, or every worker taking calls is overloaded, 503 with Retry-After; otherwise
    * it is a `new-call`, the only kind that pins its Call-ID. An ACK carrying the To tag of one of
    * our stateless answers ends here (section 17.1.1.3: it only confirms that answer). Nothing
    * refused or answered here pins a Call-ID or reaches a worker.
@@ -295,15 +295,14 @@ class UdpEdge implements Edge {
   }
 
   /**
-   * Why a carrier's new call cannot be taken now, or null when it can. The worker it would be
-   * assigned (affinity.ts) refuses new calls while it is overloaded; refusing here instead spares
-   * it the INVITE, the 503's transaction and the ACK, which it could not afford.
+   * Why a carrier's new call cannot be taken now, or null when it can. A new call goes to the least
+   * loaded worker that is not overloaded (affinity.ts); when every worker taking calls is, refusing
+   * here spares them the INVITE, the 503's transaction and the ACK, which they could not afford.
    */
   private newCallRefusal(pressure: EdgePressure): 'no-worker' | 'edge-overload' | 'worker-overload' | null {
-    const next = this.affinity.leastLoaded();
-    if (next === null) return 'no-worker';
+    if (this.affinity.leastLoaded() === null) return 'no-worker';
     if (pressure === 'overloaded') return 'edge-overload';
-    if (this.overloadedWorkers.has(next)) return 'worker-overload';
+    if (this.affinity.leastLoaded(this.overloadedWorkers) === null) return 'worker-overload';
     return null;
   }
 

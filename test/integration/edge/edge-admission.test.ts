@@ -230,12 +230,15 @@ describe('SIP edge admission (real socket, echo workers)', () => {
     expect(affinity.workerOf('shed@carrier')).to.equal(undefined);
   });
 
-  it('refuses a new INVITE itself while the worker it would go to is overloaded; calls in progress pass', async () => {
+  it('places a new INVITE on a worker that is not overloaded, refuses it itself while every worker is; calls in progress pass', async () => {
     await start();
     knowCarriers();
-    // Both workers hold no call: a new one goes to worker 0 (the lower index breaks the tie).
+    // Both workers hold no call: a new one would go to worker 0 (the lower index breaks the tie), which is overloaded.
     supervisor.emit('message', 0, { type: 'overload', overloaded: true });
     expect(edge.stats().overloadedWorkers).to.equal(1);
+    carrier.send(edge, sipRequest('INVITE', 'placed@carrier'));
+    expect(await carrier.next()).to.match(/^SIP\/2\.0 200 OK\r\nX-Worker: 1\r\n/);
+    supervisor.emit('message', 1, { type: 'overload', overloaded: true });
     carrier.send(edge, sipRequest('INVITE', 'shed@carrier'));
     const answer = await carrier.next();
     expect(answer.startsWith('SIP/2.0 503 Service Unavailable\r\n')).to.equal(true);
