@@ -18,6 +18,7 @@ import { sessionRequest } from './session-timer';
 import type { CallRecorder } from './recorder';
 import type { WorkerCounters } from './counters';
 import type { WebhookClient } from '../../net/webhook-client';
+import { OVERLOAD_RETRY_AFTER_S } from './sojourn-guard';
 
 export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, INFO, PRACK, REFER, NOTIFY';
 
@@ -26,9 +27,6 @@ const DIALOG_METHODS: ReadonlySet<string> = new Set(['BYE', 'UPDATE', 'INFO', 'P
 
 /** The only SIP version there is (RFC 3261 section 7.1). */
 const SIP_VERSION = '2.0';
-
-/** Retry-After of the 503 a draining or overloaded worker sheds a new call with (RFC 3261 section 21.5.4). */
-export const WORKER_OVERLOAD_RETRY_AFTER_S = 1;
 
 /** INVITEs from a source that is no carrier are logged at most once per this long, with their count. */
 export const UNTRUSTED_LOG_INTERVAL_MS = 10_000;
@@ -171,7 +169,7 @@ export class RequestHandler {
     }
     if (!this.deps.accepting() || this.deps.overloaded()) {
       counters.drop(this.deps.accepting() ? 'overload' : 'draining');
-      this.refuse(request, 503, 'Service Unavailable', { headers: { 'retry-after': String(WORKER_OVERLOAD_RETRY_AFTER_S) } });
+      this.refuse(request, 503, 'Service Unavailable', { headers: { 'retry-after': String(OVERLOAD_RETRY_AFTER_S) } });
       this.deps.recorder.record({
         id: randomUUID(),
         callId,

@@ -36,6 +36,12 @@ export const SOJOURN_INTERVAL_MS = 100;
  */
 export const SOJOURN_CEILING_MS = 250;
 
+/**
+ * The Retry-After of every 503 that sheds a new call, for overload (a worker's or the edge's) or a
+ * draining worker (RFC 3261 section 21.5.4): a second is enough for a queue to drain.
+ */
+export const OVERLOAD_RETRY_AFTER_S = 1;
+
 export interface SojournGuardOptions {
   readonly targetMs?: number;
   readonly intervalMs?: number;

@@ -110,9 +110,13 @@ export class DatagramPort extends EventEmitter<DatagramPortEvents> {
     if (callback) process.nextTick(callback, null, length);
   }
 
-  /** Posts one of the worker's other messages to the edge, after every send queued before it. */
+  /**
+   * Posts one of the worker's other messages to the edge. `unpin` and `keep` go after every send
+   * queued before them (the edge must not forget a Call-ID whose last datagrams are still queued);
+   * the others (evidence, health, overload ...) say nothing about sends and leave the batch whole.
+   */
   post(message: Exclude<WorkerToEdge, SendsMessage>): void {
-    this.flush();
+    if (message.type === 'unpin' || message.type === 'keep') this.flush();
     this.port.postMessage(message);
   }
 

@@ -18,6 +18,7 @@ import type { WorkerToEdge } from './protocol';
 import { Refusals, type RefusalReason } from './refusals';
 import { scanRequest, scanToTag, statelessResponse, StatelessTags, type ScannedRequest } from './stateless-response';
 import type { Supervisor } from './supervisor';
+import { OVERLOAD_RETRY_AFTER_S } from '../calls/sojourn-guard';
 
 export type { EdgeDropReason, EdgeStats } from './edge-metrics';
 
@@ -34,8 +35,6 @@ export const DEFAULT_SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
 /** A restarting worker is back within seconds unless it crash-loops; the carrier retries elsewhere meanwhile. */
 export const NO_WORKER_RETRY_AFTER_S = 5;
-/** As an overloaded worker's 503 (calls/request-handler.ts): a second is enough for the queue to drain. */
-export const OVERLOAD_RETRY_AFTER_S = 1;
 
 /** Request lines the edge looks at before handing a datagram on (methods are case-sensitive, RFC 3261 section 7.1). */
 const INVITE_LINE = Buffer.from('INVITE ', 'latin1');
