@@ -102,7 +102,7 @@ const RECORD = `
  */
 const NEXT_DUE = `
   SELECT CASE WHEN due IS NULL THEN NULL ELSE GREATEST(0, extract(epoch FROM due - clock_timestamp()) * 1000)::float8 END AS ms
-    FROM (SELECT min(GREATEST(next_attempt_at, COALESCE(leased_until, next_attempt_at))) AS due
+    FROM (SELECT min(GREATEST(next_attempt_at, leased_until)) AS due
             FROM webhook_delivery WHERE status = 'PENDING') AS pending`;
 
 export function startWebhookDispatcher(dataSource: DataSource, logger: Logger, options: WebhookDispatcherOptions = {}): WebhookDispatcher {

@@ -69,11 +69,6 @@ export class ProbeCoordinator {
     this.timer.unref();
   }
 
-  /** The bindings this node probes now. */
-  current(): readonly ProbeTarget[] {
-    return this.targets;
-  }
-
   /** One round: drops leases past trust, then claims (unless a claim is still running). */
   tick(): Promise<void> {
     if (this.stopped) return Promise.resolve();

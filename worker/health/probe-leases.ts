@@ -56,10 +56,6 @@ export class ProbeLeases {
     this.leaseMs = options.leaseMs ?? PROBE_LEASE_MS;
   }
 
-  get nodeId(): string {
-    return this.options.nodeId;
-  }
-
   /**
    * One round; throws on database errors (the caller keeps what it held until its own deadline).
    * Each statement stands alone: the claim's `ON CONFLICT ... WHERE` and the renewal's `node_id`

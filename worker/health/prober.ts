@@ -80,11 +80,6 @@ export class Prober {
     }
   }
 
-  /** Registration ids probed now. */
-  bindings(): string[] {
-    return [...this.probing.keys()];
-  }
-
   stop(): void {
     for (const probing of this.probing.values()) this.remove(probing);
     this.stopListening();
