@@ -82,7 +82,8 @@ export class SojournGuard {
    * stretch is no standing queue.
    */
   observe(now: number, sojournMs: number): void {
-    const quiet = now - this.lastAt > this.quietMs;
+    // A quiet stretch since the previous datagram ended any overload and any run, as tick() would have.
+    this.tick(now);
     this.lastAt = now;
     this.lastSojournMs = sojournMs;
     if (sojournMs <= this.targetMs) {
@@ -90,7 +91,7 @@ export class SojournGuard {
       this.overloaded = false;
       return;
     }
-    if (this.overloadAt === null || quiet) this.overloadAt = now + this.intervalMs;
+    if (this.overloadAt === null) this.overloadAt = now + this.intervalMs;
     if (now >= this.overloadAt || sojournMs > this.ceilingMs) this.enter();
   }
 

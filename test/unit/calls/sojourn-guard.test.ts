@@ -28,6 +28,7 @@ const rows: { name: string; steps: Step[]; overloaded: boolean[] }[] = [
   { name: 'a sojourn at the ceiling waits for the interval; one past it overloads at once', steps: [[0, C], [1, C + 1]], overloaded: [false, true] },
   { name: 'after a quiet stretch longer than the interval, a delayed datagram starts a new run', steps: [[0, 80], [I + 1, 80], [2 * I, 80], [2 * I + 1, 80]], overloaded: [false, false, false, true] },
   { name: 'a gap of exactly the interval is no quiet stretch', steps: [[0, 80], [I, 80]], overloaded: [false, true] },
+  { name: 'a quiet stretch ends an overload even when no tick ran in it', steps: [[0, 80], [I, 80], [2 * I + 1, 80]], overloaded: [false, true, false] },
   { name: 'a tick ends an overload once no datagram came for longer than the interval, not before', steps: [[0, 80], [I, 80], ['tick', 2 * I], ['tick', 2 * I + 1], [2 * I + 2, 80]], overloaded: [false, true, true, false, false] },
   { name: 'a tick while datagrams come changes nothing', steps: [[0, 80], ['tick', 50], [I, 80], ['tick', I + 1]], overloaded: [false, false, true, true] },
 ];
