@@ -12,10 +12,11 @@ export class FakeClock implements Clock {
     return this.time;
   }
 
+  /** A timer cancelled or fired is let go, as a real one is: tests of what stays reachable rely on it. */
   after(ms: number, fn: () => void): Timer {
     const timer = { at: this.time + ms, fn, cancelled: false };
     this.timers.push(timer);
-    return { cancel: () => (timer.cancelled = true) };
+    return { cancel: () => this.drop(timer) };
   }
 
   /** Moves time forward, firing due timers in order. */
@@ -25,10 +26,15 @@ export class FakeClock implements Clock {
       const due = this.timers.filter((timer) => !timer.cancelled && timer.at <= until).sort((a, b) => a.at - b.at)[0];
       if (due === undefined) break;
       this.time = due.at;
-      due.cancelled = true;
+      this.drop(due);
       due.fn();
     }
     this.time = until;
+  }
+
+  private drop(timer: { cancelled: boolean }): void {
+    timer.cancelled = true;
+    this.timers = this.timers.filter((other) => other !== timer);
   }
 
   pending(): number {

@@ -1,10 +1,10 @@
 import type { CallAttempt } from '../../domain/call';
 import type { Clock, Timer } from '../clock';
 import type { Endpoint, SipRequest, SipResponse } from '../sip/message';
-import type { ClientBranch, SipPort } from '../sip/port';
+import type { ClientBranch, ResponseOrigin, SipPort } from '../sip/port';
 import { CANCEL_GRACE_MS } from '../sip/timers';
 import type { AttemptOutcome } from '../routing/route';
-import { copyRequest } from './proxy';
+import { LateResponses, toTag } from './late-responses';
 
 /**
  * One INVITE branch to one target, with its own timers, turning what happens on the wire into
@@ -14,10 +14,8 @@ import { copyRequest } from './proxy';
  * - `ring`: no final response within the ring limit (Timer C for the PBX, counted from the
  *   last 1xx, section 16.6 step 11; a FORWARD's ring timeout, counted from the start): CANCEL.
  * - `cancelGrace`: a cancelled branch that never sends its final response is given up.
- * After the branch ended, a 2xx on the dialog that answered it is a retransmission: the target
- * has not seen the caller's ACK yet, so it goes upstream too (RFC 3261 sections 13.3.1.4 and
- * 16.7 step 10) and the caller's ACK ends it. Any other 2xx (on a branch given up, or another
- * dialog forked downstream) answers a call nobody is on: it is ACKed and ended with BYE.
+ * After the branch ended, what the target still sends goes to a `LateResponses`, which holds
+ * nothing of the call: the stack keeps an answered INVITE's callback for 32 s.
  */
 export interface BranchOptions {
   readonly request: SipRequest;
@@ -30,7 +28,10 @@ export interface BranchOptions {
   /** `provisional`: the ring timer starts (and restarts) at each 1xx above 100; `start`: at the INVITE. */
   readonly ringFrom: 'provisional' | 'start';
   readonly onProvisional: (response: SipResponse) => void;
-  /** The 2xx that answered the branch, sent again by the target: to be passed upstream. */
+  /**
+   * The 2xx that answered the branch, sent again by the target: to be passed upstream. Called
+   * after the branch ended, for up to 32 s: it must hold no call (see LateResponses).
+   */
   readonly onAnswerRetransmitted: (response: SipResponse) => void;
   /** The outcome, with the final response when there was one. Called once. */
   readonly onOutcome: (outcome: AttemptOutcome, response: SipResponse | null) => void;
@@ -51,8 +52,12 @@ export class Branch {
   private stopListening: (() => void) | null = null;
   /** The To tag of the 2xx that answered this branch: the one dialog that won. */
   private answeredTag: string | null = null;
-  /** To tags of the dialogs we ACKed and BYEd: their retransmitted 2xx only gets the ACK again. */
-  private readonly hungUp = new Set<string>();
+  /** Made when the branch ends, or sooner to hang up a 2xx that came too late. */
+  private late: LateResponses | null = null;
+  /** Where the stack's callback leads: this branch, then its LateResponses once it ended. */
+  private readonly receiver: Receiver = {
+    receive: (response, origin) => (origin === 'wire' ? this.onResponse(response) : this.onLocalResponse(response)),
+  };
   /** To tags of the 1xx that created early dialogs (RFC 3261 section 12.1): more than one if the target forked. */
   private readonly earlyTags = new Set<string>();
 
@@ -88,7 +93,7 @@ export class Branch {
     }
     if (options.ringFrom === 'start') this.armRing();
     try {
-      this.handle = this.port.send(options.request, options.destination, (response, origin) => (origin === 'wire' ? this.onResponse(response) : this.onLocalResponse(response)));
+      this.handle = this.port.send(options.request, options.destination, forwardingTo(this.receiver));
     } catch (error) {
       // The patched stack reports a request it cannot serialise or send as a 503 of its own (see
       // onLocalResponse), so little throws here: a request the stack cannot even set up (no Via
@@ -122,10 +127,6 @@ export class Branch {
 
   private onResponse(response: SipResponse): void {
     if (this.firstResponseAt === null) this.firstResponseAt = this.clock.now();
-    if (this.state === 'done') {
-      this.lateResponse(response);
-      return;
-    }
     if (response.status < 200) {
       this.timers.noProvisional?.cancel();
       if (this.state === 'calling') this.state = 'proceeding';
@@ -197,42 +198,13 @@ export class Branch {
     this.timers.cancelGrace = this.clock.after(CANCEL_GRACE_MS, () => this.finish({ kind: 'RingTimeout' }, null));
   }
 
-  /**
-   * A response after the branch ended. Only a 2xx matters: the stack's INVITE client transaction
-   * passes every 2xx to us for 64*T1 (RFC 6026 Accepted state), retransmissions included.
-   */
-  private lateResponse(response: SipResponse): void {
-    if (response.status < 200 || response.status >= 300) return;
-    const tag = toTag(response);
-    if (tag === this.answeredTag) {
-      this.options.onAnswerRetransmitted(response);
-      return;
-    }
-    this.hangUp(response);
+  /** ACKs and BYEs a 2xx on a dialog that did not win (see LateResponses). */
+  private hangUp(response: SipResponse): void {
+    this.lateResponses().hangUp(response);
   }
 
-  /**
-   * ACK and BYE a 2xx on a dialog that did not win (RFC 3261 section 15: the dialog must be
-   * ended). Its retransmissions are ACKed again (section 13.2.2.4) but get no second BYE.
-   */
-  private hangUp(response: SipResponse): void {
-    const tag = toTag(response);
-    const again = this.hungUp.has(tag);
-    this.hungUp.add(tag);
-    const contact = Array.isArray(response.headers.contact) ? response.headers.contact[0]?.uri : undefined;
-    const uri = contact ?? this.options.request.uri;
-    const base = copyRequest(this.options.request);
-    const dialogHeaders = {
-      to: response.headers.to,
-      from: base.headers.from,
-      'call-id': base.headers['call-id'],
-      via: [],
-      'max-forwards': 70,
-    };
-    const destination = this.options.destination;
-    this.port.sendAck({ method: 'ACK', uri, headers: { ...dialogHeaders, via: [], cseq: { seq: base.headers.cseq.seq, method: 'ACK' } } }, destination);
-    if (again) return;
-    this.port.send({ method: 'BYE', uri, headers: { ...dialogHeaders, cseq: { seq: base.headers.cseq.seq + 1, method: 'BYE' } } }, destination, () => undefined);
+  private lateResponses(): LateResponses {
+    return (this.late ??= new LateResponses(this.options.request, this.options.destination, this.answeredTag, this.options.onAnswerRetransmitted, this.port));
   }
 
   /**
@@ -265,7 +237,7 @@ export class Branch {
     if (this.end()) this.options.onOutcome(outcome, response);
   }
 
-  /** Timers stop, send errors no longer matter (a late 2xx still comes via onResponse). False if already done. */
+  /** Timers stop, send errors no longer matter, what still comes goes to LateResponses. False if already done. */
   private end(): boolean {
     if (this.state === 'done') return false;
     this.state = 'done';
@@ -275,10 +247,21 @@ export class Branch {
     this.timers.cancelGrace?.cancel();
     this.stopListening?.();
     this.stopListening = null;
+    this.receiver.receive = receivingLate(this.lateResponses());
     return true;
   }
 }
 
-function toTag(response: SipResponse): string {
-  return String(response.headers.to.params.tag ?? '');
+type Receiver = { receive: (response: SipResponse, origin: ResponseOrigin) => void };
+
+// Closures made apart from the branch's methods: a closure keeps everything its scope shares with
+// its siblings, and these two outlive the branch (see LateResponses).
+function forwardingTo(receiver: Receiver): Receiver['receive'] {
+  return (response, origin) => receiver.receive(response, origin);
+}
+
+function receivingLate(late: LateResponses): Receiver['receive'] {
+  return (response, origin) => {
+    if (origin === 'wire') late.receive(response);
+  };
 }

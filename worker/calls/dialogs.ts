@@ -23,7 +23,9 @@ const REASON: Readonly<Record<'session-expired' | 'max-call-length', string>> = 
 };
 
 interface Dialog {
-  readonly call: Omit<AnsweredCall, 'invite' | 'answer'>;
+  readonly call: Omit<AnsweredCall, 'invite' | 'answer' | 'answerSent'>;
+  /** The 2xx as the caller got it, until the dialog ends. */
+  answerSent: SipResponse | null;
   readonly legs: Readonly<Record<Side, DialogLeg>>;
   /** The highest CSeq seen in a request of this dialog: our BYEs go above it. */
   cseq: number;
@@ -83,10 +85,11 @@ export class DialogTable {
   }
 
   add(answered: AnsweredCall): void {
-    const { invite, answer, ...call } = answered;
+    const { invite, answer, answerSent, ...call } = answered;
     const now = this.deps.clock.now();
     const dialog: Dialog = {
       call,
+      answerSent,
       legs: dialogLegs(invite, answer, { caller: call.caller, callee: call.callee }, this.isOwnRoute),
       cseq: invite.headers.cseq.seq,
       answeredAt: now,
@@ -101,6 +104,17 @@ export class DialogTable {
 
   has(callId: string): boolean {
     return this.dialogs.has(callId);
+  }
+
+  /**
+   * The callee sent its 2xx again: it has not seen the caller's ACK (RFC 3261 sections 13.3.1.4
+   * and 16.7 step 10), so the caller gets the answer again, as first sent, until the dialog ends.
+   * A 2xx of another dialog is not ours to pass on (the branch hangs those up).
+   */
+  answerAgain(response: SipResponse): void {
+    const dialog = this.dialogs.get(response.headers['call-id']);
+    if (dialog?.answerSent == null || String(response.headers.to.params.tag ?? '') !== dialog.call.calleeTag) return;
+    this.deps.port.respond(dialog.answerSent);
   }
 
   /** Routes an in-dialog request. Returns false when no dialog of ours matches. */
@@ -195,6 +209,7 @@ export class DialogTable {
   private end(dialog: Dialog, why: EndReason): void {
     if (dialog.ended) return;
     dialog.ended = true;
+    dialog.answerSent = null;
     dialog.timer.cancel();
     const { call } = dialog;
     // Kept a while so retransmitted BYEs and their responses still find their way. Armed first:

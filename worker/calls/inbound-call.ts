@@ -44,6 +44,8 @@ export interface AnsweredCall {
   /** The caller's INVITE (its session timer completed, session-timer.ts) and the 2xx that answered it: the two legs of the dialog. */
   readonly invite: SipRequest;
   readonly answer: SipResponse;
+  /** The 2xx as the caller got it: sent again while the callee retransmits its answer. */
+  readonly answerSent: SipResponse;
 }
 
 export interface CallDeps {
@@ -59,6 +61,11 @@ export interface CallDeps {
   readonly timerCMs: number;
   /** The call was answered: its dialog now routes BYE and re-INVITE. */
   readonly onAnswered: (call: AnsweredCall) => void;
+  /**
+   * A 2xx the callee sent again after its branch ended, for whichever call it answered: one
+   * function per worker, holding no call, since a branch keeps it for 32 s (LateResponses).
+   */
+  readonly answerAgain: (response: SipResponse) => void;
   /** Setup is over (answered or failed): the INVITE transaction's state can go. */
   readonly onSettled: (call: InboundCall) => void;
   /** Counts calls to `DOWN` trunks for trial calls (default: none is a trial). */
@@ -254,7 +261,7 @@ export class InboundCall {
       {
         ...options,
         onProvisional: (response) => this.relay(response),
-        onAnswerRetransmitted: (response) => this.relay(response),
+        onAnswerRetransmitted: this.deps.answerAgain,
         onOutcome: (outcome, response) => {
           this.attempts.push(branch.attempt());
           if (this.phase.kind !== 'settled') options.onOutcome(outcome, response);
@@ -272,7 +279,6 @@ export class InboundCall {
     const evidence = callEvidence(route, outcome);
     if (evidence !== null) this.deps.evidence?.(route.trunk.id, evidence);
     if (outcome.kind === 'Answered' && response !== null) {
-      this.relay(response);
       this.answered(response, { address: route.binding.sourceAddress, port: route.binding.sourcePort }, this.heldChannel);
       this.heldChannel = null;
       this.settle(CallOutcome.DELIVERED, outcome.status);
@@ -320,7 +326,6 @@ export class InboundCall {
     const runner = new PlanRunner(dialPlan, call, (end) => {
       if (this.phase.kind === 'settled') return;
       if (end.kind === 'Answered') {
-        this.relay(end.response);
         this.answered(end.response, end.callee, null);
         this.settle(outcome, end.response.status);
         return;
@@ -340,12 +345,16 @@ export class InboundCall {
   }
 
   /** A response from a branch, passed on to the caller through the INVITE's server transaction; a 2xx with its session timer (RFC 4028 section 8.2). */
-  private relay(response: SipResponse): void {
+  private relay(response: SipResponse): SipResponse {
     if (response.status >= 200) this.finalSent = true;
-    this.deps.port.respond(responseForCaller(sessionAnswer(this.invite, response).response, this.invite));
+    const sent = responseForCaller(sessionAnswer(this.invite, response).response, this.invite);
+    this.deps.port.respond(sent);
+    return sent;
   }
 
+  /** Relays the 2xx that answered the call; its dialog takes over. */
   private answered(response: SipResponse, callee: Endpoint | null, channelTrunkId: string | null): void {
+    const answerSent = this.relay(response);
     this.deps.onAnswered({
       callId: this.callId,
       callerTag: String(this.invite.headers.from.params.tag ?? ''),
@@ -356,6 +365,7 @@ export class InboundCall {
       recordId: this.recordId,
       invite: this.invite,
       answer: response,
+      answerSent,
     });
   }
 

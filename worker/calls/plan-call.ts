@@ -16,6 +16,8 @@ export interface PlanCallDeps {
   readonly clock: Clock;
   readonly recordRoute: NameAddr;
   readonly webhookClient: WebhookClient;
+  /** A retransmitted 2xx of a fork's winner, for whichever call it answered (CallDeps.answerAgain). */
+  readonly answerAgain: (response: SipResponse) => void;
 }
 
 /** What the inbound call keeps while its dial plan runs: the caller's leg, the call's state and its record. */
@@ -65,7 +67,7 @@ export function planCallFor(deps: PlanCallDeps, owner: PlanCallOwner): PlanCall 
 
 /**
  * Starts a fork of the call (a parallel ring group): each branch's 1xx goes to the caller, the
- * winner's retransmitted 2xx too, every branch's attempt goes on the record, the caller's CANCEL
+ * winner's retransmitted 2xx too (while its dialog is up), every branch's attempt goes on the record, the caller's CANCEL
  * goes to every branch, and the outcome is passed on only while the call is not settled.
  */
 function startBranchSet(options: PlanBranchSetOptions, deps: PlanCallDeps, owner: PlanCallOwner): void {
@@ -73,7 +75,7 @@ function startBranchSet(options: PlanBranchSetOptions, deps: PlanCallDeps, owner
     {
       members: options.members,
       onProvisional: (response) => owner.relay(response),
-      onAnswerRetransmitted: (response) => owner.relay(response),
+      onAnswerRetransmitted: deps.answerAgain,
       onOutcome: (outcome) => {
         owner.recordAttempts(outcome.branches.map((entry) => entry.attempt));
         if (!owner.ended.aborted) options.onOutcome(outcome);

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { CallOutcome } from '../../domain/call';
 import type { Clock } from '../clock';
 import type { Snapshot } from '../config/snapshot';
-import type { Endpoint, NameAddr, SipRequest } from '../sip/message';
+import type { Endpoint, NameAddr, SipRequest, SipResponse } from '../sip/message';
 import type { ResponseExtension, SipPort } from '../sip/port';
 import { ownAddressMatcher } from '../sip/own-address';
 import { DIALOG_LINGER_MS } from '../sip/timers';
@@ -73,6 +73,8 @@ export class RequestHandler {
   private readonly isOwnAddress: (host: string, port: number | undefined) => boolean;
   /** Untrusted INVITEs since the last log line about them, and when that line was written. */
   private untrusted = { count: 0, loggedAt: -Infinity };
+  /** CallDeps.answerAgain: the dialog table's, holding no call. */
+  private readonly answerAgain: (response: SipResponse) => void;
 
   constructor(private readonly deps: RequestHandlerDeps) {
     this.recordRoute = ownRecordRoute(deps.port.publicAddress, deps.port.publicPort);
@@ -87,6 +89,8 @@ export class RequestHandler {
       secondMs: deps.dialogSecondMs,
       onGone: (callId) => deps.unpin(callId),
     });
+    const { dialogs } = this;
+    this.answerAgain = (response) => dialogs.answerAgain(response);
   }
 
   /** Calls being set up plus calls up: what the supervisor balances and drains on. */
@@ -207,6 +211,7 @@ export class RequestHandler {
       recordRoute: this.recordRoute,
       timerCMs: this.deps.timerCMs,
       onAnswered: (answered) => this.dialogs.add(answered),
+      answerAgain: this.answerAgain,
       onSettled: (settled) => this.settled(settled),
       webhookClient: this.deps.webhookClient,
       trials: this.deps.trials,

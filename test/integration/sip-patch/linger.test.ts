@@ -1,8 +1,7 @@
 import { EventEmitter } from 'node:events';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { expect } from 'chai';
 import * as sip from 'sip';
+import { collected } from '../../support/collected';
 import { rawRequest, request } from './harness';
 
 /**
@@ -14,16 +13,6 @@ import { rawRequest, request } from './harness';
  * callbacks, for 32 s). Here: a retransmission gets the same bytes again, the objects are collectable while the
  * transaction lingers, and the timer ends it.
  */
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
-
-/** Whether the object behind `ref` is gone after a full collection (a WeakRef holds it to the end of the job). */
-async function collected(ref: WeakRef<object>): Promise<boolean> {
-  await new Promise((resolve) => setImmediate(resolve));
-  gc();
-  return ref.deref() === undefined;
-}
-
 const US = { address: '192.0.2.1', port: 5060 };
 const PEER = { address: '192.0.2.9', port: 5070 };
 

@@ -3,6 +3,7 @@ import { Branch, type BranchOptions } from '../../../worker/calls/branch';
 import type { AttemptOutcome } from '../../../worker/routing/route';
 import type { SipRequest, SipResponse } from '../../../worker/sip/message';
 import { CANCEL_GRACE_MS } from '../../../worker/sip/timers';
+import { collected } from '../../support/collected';
 import { FakeClock, FakePort, responseTo } from '../../support/fakes';
 
 const INVITE: SipRequest = {
@@ -228,5 +229,29 @@ describe('Branch: one INVITE branch and its timers', () => {
       firstResponseAt: new Date(40).toISOString(),
       endedAt: new Date(100).toISOString(),
     });
+  });
+
+  it('once answered, what the stack keeps for late responses holds nothing of the call', async () => {
+    const clock = new FakeClock();
+    const port = new FakePort();
+    const retransmitted: number[] = [];
+    const onAnswerRetransmitted = (response: SipResponse) => void retransmitted.push(response.status);
+    const start = (): WeakRef<object> => {
+      const call = { name: 'the call and all it holds' };
+      new Branch(
+        { request: INVITE, destination: PBX, target: 't', noProvisionalMs: 1000, ringMs: 5000, ringFrom: 'provisional', onProvisional: () => undefined, onAnswerRetransmitted, onOutcome: () => void call },
+        port,
+        clock,
+      ).start();
+      port.sent[0].respond(responseTo(INVITE, 200, { to: { ...INVITE.headers.to, params: { tag: 'won' } } }));
+      return new WeakRef(call);
+    };
+    expect(await collected(start())).to.equal(true);
+    const late = (tag: string) => port.sent[0].respond(responseTo(INVITE, 200, { to: { ...INVITE.headers.to, params: { tag } } }));
+    late('won');
+    late('forked');
+    expect(retransmitted).to.deep.equal([200], "the answered dialog's 2xx, passed on");
+    expect(port.acks.map((ack) => [ack.request.headers['call-id'], ack.request.headers.from.params.tag, ack.destination])).to.deep.equal([['c1', 'a', PBX]], "another dialog's 2xx: ACKed ...");
+    expect(port.sent.slice(1).map((entry) => [entry.request.method, entry.request.headers.cseq.seq])).to.deep.equal([['BYE', 2]], '... and BYEd');
   });
 });

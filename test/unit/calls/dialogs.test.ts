@@ -104,6 +104,7 @@ function setup(options: { maxCallLengthSeconds?: number; secondMs?: number } = {
       recordId: 'record-1',
       invite: request,
       answer: response,
+      answerSent: response,
     };
     table.add(call);
   };
@@ -242,6 +243,20 @@ describe('DialogTable: calls nobody hangs up', () => {
     expect(t.warnings).to.deep.equal([]);
   });
 
+  it('sends the answer again while the callee retransmits it, until the dialog ends; never for another dialog', () => {
+    const t = setup();
+    const request = invite();
+    const sent = { ...answer(request), reason: 'OK as sent' };
+    t.table.add({ callId: 'dialog-1', callerTag: 'caller-tag', calleeTag: 'callee-tag', caller: CARRIER, callee: PBX, channelTrunkId: null, recordId: 'r', invite: request, answer: answer(request), answerSent: sent });
+    t.table.answerAgain(answer(request));
+    t.table.answerAgain(answer(request, { to: { ...request.headers.to, params: { tag: 'forked-tag' } } }));
+    t.table.answerAgain(answer(request, { 'call-id': 'another-call' }));
+    expect(t.port.responded).to.deep.equal([sent], 'once, as first sent, for its own dialog only');
+    t.table.handle(inDialog('BYE', 'caller', 8));
+    t.table.answerAgain(answer(request));
+    expect(t.port.responded).to.have.length(1, 'nothing after the BYE');
+  });
+
   it('gives the channel back and records the end even when the BYEs cannot be sent', () => {
     const t = setup();
     const request = invite({ supported: 'timer', 'session-expires': '90' });
@@ -267,7 +282,7 @@ describe('DialogTable: calls nobody hangs up', () => {
     const t = setup();
     const request = invite({ 'record-route': undefined, contact: undefined });
     const response = answer(request, { 'record-route': [{ uri: OURS, params: {} }] });
-    t.table.add({ callId: 'dialog-1', callerTag: 'caller-tag', calleeTag: 'callee-tag', caller: CARRIER, callee: null, channelTrunkId: null, recordId: 'r', invite: request, answer: response });
+    t.table.add({ callId: 'dialog-1', callerTag: 'caller-tag', calleeTag: 'callee-tag', caller: CARRIER, callee: null, channelTrunkId: null, recordId: 'r', invite: request, answer: response, answerSent: response });
     t.clock.advance(14_400_000);
     const [toCaller, toCallee] = t.byes();
     expect([toCaller.request.uri, toCaller.request.headers.route]).to.deep.equal(['sip:+4930901820@carrier.test', undefined], 'no Contact: the From URI');

@@ -5,7 +5,7 @@ import { InboundCall, type AnsweredCall, type ChannelGate } from '../../../worke
 import type { CallRecordDraft, CallRecorder } from '../../../worker/calls/recorder';
 import type { WebhookAnswer } from '../../../domain/webhook';
 import type { WebhookClient, WebhookRequest } from '../../../net/webhook-client';
-import type { SipRequest } from '../../../worker/sip/message';
+import type { SipRequest, SipResponse } from '../../../worker/sip/message';
 import { FakeClock, FakePort, responseTo, SILENT_WEBHOOK_CLIENT } from '../../support/fakes';
 import { binding, dialPlanConfig, snapshotOf, trunkConfig } from '../../support/snapshot';
 
@@ -52,6 +52,7 @@ function setup(parts: Parameters<typeof snapshotOf>[0] = { registrations: [bindi
   const records: CallRecordDraft[] = [];
   const recorder: CallRecorder = { record: (draft) => records.push(draft), ended: () => undefined };
   const answered: AnsweredCall[] = [];
+  const answeredAgain: SipResponse[] = [];
   let settled = 0;
   const call = new InboundCall(invite(did), { address: '198.51.100.7', port: 5060 }, snapshotOf(parts), {
     port,
@@ -64,10 +65,11 @@ function setup(parts: Parameters<typeof snapshotOf>[0] = { registrations: [bindi
     timerCMs: 180_000,
     webhookClient,
     onAnswered: (call) => answered.push(call),
+    answerAgain: (response) => answeredAgain.push(response),
     onSettled: () => settled++,
   });
   call.start();
-  return { clock, port, channels, records, answered, call, settledCount: () => settled };
+  return { clock, port, channels, records, answered, answeredAgain, call, settledCount: () => settled };
 }
 
 describe('InboundCall: one call from INVITE to its record', () => {
@@ -195,6 +197,7 @@ describe('InboundCall: one call from INVITE to its record', () => {
       timerCMs: 180_000,
       webhookClient: SILENT_WEBHOOK_CLIENT,
       onAnswered: () => undefined,
+      answerAgain: () => undefined,
       onSettled: () => undefined,
     }).start();
     expect(port.sent).to.have.length(0);
@@ -222,15 +225,14 @@ describe('InboundCall: one call from INVITE to its record', () => {
     expect(records.map((record) => record.outcome)).to.deep.equal(['CANCELLED']);
   });
 
-  it('passes a retransmitted 200 to the caller again, once settled, without a second answer or record', () => {
-    const { port, answered, records, channels } = setup();
+  it('hands a retransmitted 200 to answerAgain (the dialog sends it on), once settled, without a second answer or record', () => {
+    const { port, answered, answeredAgain, records, channels } = setup();
     const sent = port.sent[0];
     sent.respond(responseTo(sent.request, 200));
     sent.respond(responseTo(sent.request, 200));
-    expect(port.responded.map((response) => [response.status, response.headers.via[0].params.branch])).to.deep.equal([
-      [200, 'z9hG4bKc'],
-      [200, 'z9hG4bKc'],
-    ]);
+    expect(port.responded.map((response) => [response.status, response.headers.via[0].params.branch])).to.deep.equal([[200, 'z9hG4bKc']]);
+    expect(answered[0].answerSent).to.equal(port.responded[0], 'the dialog gets the 2xx as the caller got it');
+    expect(answeredAgain.map((response) => response.status)).to.deep.equal([200]);
     expect(port.acks).to.have.length(0);
     expect(port.sent.map((entry) => entry.request.method)).to.deep.equal(['INVITE']);
     expect(answered).to.have.length(1);
