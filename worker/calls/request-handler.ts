@@ -6,6 +6,7 @@ import { CallOutcome } from '../../domain/call';
 import type { Clock } from '../clock';
 import type { Snapshot } from '../config/snapshot';
 import type { Endpoint, NameAddr, SipRequest, SipResponse } from '../sip/message';
+import { ownString } from '../sip/own-string';
 import type { ResponseExtension, SipPort } from '../sip/port';
 import { ownAddressMatcher } from '../sip/own-address';
 import { DIALOG_LINGER_MS } from '../sip/timers';
@@ -267,7 +268,8 @@ export class RequestHandler {
    * over, and never while a call or dialog of this worker uses it (a merged request, a call that
    * came after a refusal).
    */
-  private unpinAfterLinger(callId: string): void {
+  private unpinAfterLinger(received: string): void {
+    const callId = ownString(received);
     this.lingering.set(callId, (this.lingering.get(callId) ?? 0) + 1);
     this.deps.clock.after(DIALOG_LINGER_MS, () => {
       const left = (this.lingering.get(callId) ?? 1) - 1;

@@ -5,6 +5,7 @@ import { DialogTable } from '../../../worker/calls/dialogs';
 import type { AnsweredCall } from '../../../worker/calls/inbound-call';
 import type { SipRequest, SipResponse } from '../../../worker/sip/message';
 import { DIALOG_LINGER_MS } from '../../../worker/sip/timers';
+import { collected } from '../../support/collected';
 import { FakeClock, FakePort } from '../../support/fakes';
 
 const CARRIER = { address: '198.51.100.7', port: 5060 };
@@ -255,6 +256,21 @@ describe('DialogTable: calls nobody hangs up', () => {
     t.table.handle(inDialog('BYE', 'caller', 8));
     t.table.answerAgain(answer(request));
     expect(t.port.responded).to.have.length(1, 'nothing after the BYE');
+  });
+
+  it('once ended, keeps neither the answer it sent nor the INVITE and 2xx it was made from', async () => {
+    const t = setup();
+    const add = (): WeakRef<object>[] => {
+      const request = invite();
+      const response = answer(request);
+      const sent = { ...response };
+      t.table.add({ callId: 'dialog-1', callerTag: 'caller-tag', calleeTag: 'callee-tag', caller: CARRIER, callee: PBX, channelTrunkId: null, recordId: 'r', invite: request, answer: response, answerSent: sent });
+      return [new WeakRef(request), new WeakRef(response), new WeakRef(sent)];
+    };
+    const refs = add();
+    t.table.handle(inDialog('BYE', 'caller', 8));
+    expect(t.table.has('dialog-1')).to.equal(true, 'it lingers');
+    for (const ref of refs) expect(await collected(ref)).to.equal(true);
   });
 
   it('gives the channel back and records the end even when the BYEs cannot be sent', () => {
