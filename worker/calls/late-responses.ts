@@ -1,4 +1,5 @@
 import type { Endpoint, NameAddr, SipRequest, SipResponse } from '../sip/message';
+import { ownNameAddr, ownString } from '../sip/own-string';
 import type { SipPort } from '../sip/port';
 
 /**
@@ -27,9 +28,8 @@ export class LateResponses {
     private readonly answerAgain: (response: SipResponse) => void,
     private readonly port: SipPort,
   ) {
-    // structuredClone makes strings of their own: a parsed header value can be a slice of the
-    // whole datagram it came in, which it would keep alive.
-    this.dialog = structuredClone({ uri: request.uri, from: request.headers.from, callId: request.headers['call-id'], seq: request.headers.cseq.seq });
+    // Strings of their own: a parsed header value can be a slice of the whole datagram it came in.
+    this.dialog = { uri: ownString(request.uri), from: ownNameAddr(request.headers.from), callId: ownString(request.headers['call-id']), seq: request.headers.cseq.seq };
   }
 
   /** A response from the target after the branch ended. Only a 2xx matters. */

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { collected } from '../../support/collected';
-import { ownString } from '../../../worker/sip/own-string';
+import { ownNameAddr, ownString } from '../../../worker/sip/own-string';
 
 /** Heap used after a full collection, in bytes, with `kept` still reachable. */
 async function heapKeeping(kept: unknown): Promise<number> {
@@ -31,5 +31,13 @@ describe('ownString', () => {
     const byCopy = (await heapKeeping(copies)) - base;
     expect(bySlice).to.be.above(15_000_000, 'the control: 200 slices keep their 20 MB of texts');
     expect(byCopy).to.be.below(2_000_000);
+  });
+
+  it('copies a name-addr whole: display name, URI, and parameters with and without values', () => {
+    const value = { name: '"Alice"', uri: 'sip:alice@atlanta.example.com', params: { tag: '1928301774', lr: undefined, ob: null } };
+    const copy = ownNameAddr(value);
+    expect(copy).to.deep.equal(value);
+    expect(copy.params).to.not.equal(value.params);
+    expect(ownNameAddr({ uri: 'sip:b@c', params: {} })).to.deep.equal({ uri: 'sip:b@c', params: {} });
   });
 });
