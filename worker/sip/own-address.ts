@@ -11,8 +11,10 @@ export const DEFAULT_SIP_PORT = 5060;
  * `2001:DB8::0:1` and `2001:db8::1` are one address.
  */
 export function canonicalHost(host: string): string {
-  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-  return isIP(bare) === 0 ? bare : ipaddr.parse(bare).toString();
+  const bare = (host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host).toLowerCase();
+  // Node's isIP takes only the canonical dotted quad for IPv4 (no leading zeros): only IPv6 has
+  // other spellings to fold. Every Route and Record-Route entry of every request comes here.
+  return isIP(bare) === 6 ? ipaddr.parse(bare).toString() : bare;
 }
 
 /**

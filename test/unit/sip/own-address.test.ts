@@ -14,6 +14,7 @@ describe('ownAddressMatcher: is this host and port us?', () => {
     { own: '2001:db8::1', host: '[2001:db8::1]', port: 5060, expected: true },
     { own: '2001:db8::1', host: '2001:db8::2', expected: false },
     { own: '192.0.2.1', host: '3221225985', expected: false },
+    { own: '192.0.2.1', host: '192.000.002.001', expected: false },
     { own: '192.0.2.1', host: '192.0.2.1', port: Number.NaN, expected: true },
   ];
   for (const row of rows) {
@@ -25,5 +26,7 @@ describe('ownAddressMatcher: is this host and port us?', () => {
   it('keeps a host name as text, lower case', () => {
     expect(canonicalHost('[::FFFF:192.0.2.1]')).to.equal('::ffff:c000:201');
     expect(canonicalHost('Not-An-IP')).to.equal('not-an-ip');
+    expect(canonicalHost('192.0.2.1')).to.equal('192.0.2.1');
+    expect(canonicalHost('[2001:db8::1')).to.equal('[2001:db8::1', 'unbalanced: not a reference, left as it is');
   });
 });
