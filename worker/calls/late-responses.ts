@@ -19,16 +19,18 @@ import type { SipPort } from '../sip/port';
 export class LateResponses {
   /** To tags of the dialogs we ACKed and BYEd. */
   private hungUp: Set<string> | null = null;
+  private readonly answeredTag: string | null;
   private readonly dialog: DialogFields;
 
   constructor(
     request: SipRequest,
     private readonly destination: Endpoint | null,
-    private readonly answeredTag: string | null,
+    answeredTag: string | null,
     private readonly answerAgain: (response: SipResponse) => void,
     private readonly port: SipPort,
   ) {
     // Strings of their own: a parsed header value can be a slice of the whole datagram it came in.
+    this.answeredTag = answeredTag === null ? null : ownString(answeredTag);
     this.dialog = { uri: ownString(request.uri), from: ownNameAddr(request.headers.from), callId: ownString(request.headers['call-id']), seq: request.headers.cseq.seq };
   }
 

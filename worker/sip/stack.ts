@@ -4,6 +4,7 @@ import type { DropReason } from '../calls/counters';
 import { Containment } from './containment';
 import type { Endpoint, SipRequest, SipResponse } from './message';
 import { ownAddressMatcher } from './own-address';
+import { ownString } from './own-string';
 import type { ClientBranch, ResponseExtension, SipPort } from './port';
 import { threadRandomPool } from './random-pool';
 import { TIMER_C_MS } from './timers';
@@ -129,8 +130,9 @@ export function createSipStack(options: StackOptions): SipStack {
     send(request, destination, onResponse): ClientBranch {
       // Responses arrive from the stack's timers and process.nextTick too (a synthetic 408 or 503), where an
       // exception would reach no try/catch: it ends here, costing that response. The callback outlives the
-      // request while an answered INVITE absorbs 2xx retransmissions (64*T1): it holds the Call-ID, not the request.
-      const callId = request.headers['call-id'];
+      // request while an answered INVITE absorbs 2xx retransmissions (64*T1): it holds the Call-ID, not the request,
+      // in a string of its own, not a slice of the datagram the request came in.
+      const callId = ownString(request.headers['call-id']);
       const contained = (response: sip.SipResponse): void => {
         try {
           // The patched stack marks what it received with `remote`; what it made itself has none.
