@@ -10,3 +10,9 @@ export async function collected(ref: WeakRef<object>): Promise<boolean> {
   gc();
   return ref.deref() === undefined;
 }
+
+/** Heap used after a full collection, in bytes: compare two to see what a structure keeps alive. */
+export async function heapUsedAfterCollection(): Promise<number> {
+  await collected(new WeakRef({}));
+  return process.memoryUsage().heapUsed;
+}

@@ -1,11 +1,10 @@
 import { expect } from 'chai';
-import { collected } from '../../support/collected';
+import { heapUsedAfterCollection } from '../../support/collected';
 import { ownNameAddr, ownString } from '../../../worker/sip/own-string';
 
 /** Heap used after a full collection, in bytes, with `kept` still reachable. */
 async function heapKeeping(kept: unknown): Promise<number> {
-  await collected(new WeakRef({}));
-  const used = process.memoryUsage().heapUsed;
+  const used = await heapUsedAfterCollection();
   expect(kept).to.not.equal(undefined);
   return used;
 }
