@@ -39,6 +39,12 @@ export interface BranchOptions {
 
 type BranchState = 'calling' | 'proceeding' | 'cancelling' | 'done';
 
+/**
+ * Early dialogs one branch tracks. A target forking to more phones than this is unheard of; a 1xx
+ * with yet another tag is still relayed, but requests within that early dialog find none here.
+ */
+export const MAX_EARLY_DIALOGS = 16;
+
 export class Branch {
   private state: BranchState = 'calling';
   private handle: ClientBranch | null = null;
@@ -58,7 +64,10 @@ export class Branch {
   private readonly receiver: Receiver = {
     receive: (response, origin) => (origin === 'wire' ? this.onResponse(response) : this.onLocalResponse(response)),
   };
-  /** To tags of the 1xx that created early dialogs (RFC 3261 section 12.1): more than one if the target forked. */
+  /**
+   * To tags of the 1xx that created early dialogs (RFC 3261 section 12.1): more than one if the
+   * target forked, at most MAX_EARLY_DIALOGS (the target chooses the tags).
+   */
   private readonly earlyTags = new Set<string>();
 
   constructor(
@@ -133,7 +142,7 @@ export class Branch {
       if (response.status > 100) {
         // A 1xx above 100 with a To tag creates an early dialog (RFC 3261 section 12.1): 100 never does.
         const tag = toTag(response);
-        if (tag !== '') this.earlyTags.add(tag);
+        if (tag !== '' && this.earlyTags.size < MAX_EARLY_DIALOGS) this.earlyTags.add(tag);
         if (this.options.ringFrom === 'provisional' && this.state === 'proceeding') this.armRing();
         this.options.onProvisional(response);
       } else if (this.options.ringFrom === 'provisional' && this.timers.ring === undefined) {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Branch, type BranchOptions } from '../../../worker/calls/branch';
+import { Branch, MAX_EARLY_DIALOGS, type BranchOptions } from '../../../worker/calls/branch';
 import { BranchSet, type BranchSetMember } from '../../../worker/calls/branch-set';
 import { forwardEarlyDialogRequest, type EarlyDialogs } from '../../../worker/calls/early-dialog';
 import type { SipRequest, SipResponse } from '../../../worker/sip/message';
@@ -125,6 +125,13 @@ describe('early dialogs: PRACK, UPDATE and INFO before the answer go to the righ
     respond(1, 180, undefined);
     expect(forward(inDialog('PRACK', 'ta'))).to.equal(false);
     expect(forwarded()).to.deep.equal([]);
+  });
+
+  it(`a target making more than ${MAX_EARLY_DIALOGS} early dialogs gets the first ${MAX_EARLY_DIALOGS} routed, no more kept`, () => {
+    const { respond, forward } = setup([member('alice', 5061)]);
+    const tags = Array.from({ length: MAX_EARLY_DIALOGS + 4 }, (_, i) => `t${i}`);
+    for (const tag of tags) respond(0, 183, tag);
+    expect(tags.map((tag) => forward(inDialog('PRACK', tag)))).to.deep.equal(tags.map((_, i) => i < MAX_EARLY_DIALOGS));
   });
 
   it('once a branch answered, the early dialogs of the branches given up route nothing', () => {
