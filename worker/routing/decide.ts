@@ -51,11 +51,11 @@ export function decide(call: CallToRoute, snapshot: Snapshot, now: number, chann
       if (binding === null) return failoverOrReject(snapshot, trunk, FailoverReason.NOT_REGISTERED, null);
       const health = snapshot.health.get(trunk.id);
       const down = health !== undefined && isPbxDown(health);
+      const full = channels.active(trunk.id) >= trunk.maxConcurrentCalls;
+      // A call that could not be delivered anyway (channels full) spends no trial: the next one that can, is.
       // Past this line a call to a DOWN trunk is a trial.
-      if (down && (trunk.healthCheck.enabled || !trials.isTrial(trunk.id, health.since))) return failoverOrReject(snapshot, trunk, FailoverReason.PBX_DOWN, null);
-      if (channels.active(trunk.id) >= trunk.maxConcurrentCalls) {
-        return failoverOrReject(snapshot, trunk, FailoverReason.CONCURRENCY_LIMIT, null);
-      }
+      if (down && (trunk.healthCheck.enabled || full || !trials.isTrial(trunk.id, health.since))) return failoverOrReject(snapshot, trunk, FailoverReason.PBX_DOWN, null);
+      if (full) return failoverOrReject(snapshot, trunk, FailoverReason.CONCURRENCY_LIMIT, null);
       return down ? { kind: 'Deliver', trunk, binding, trial: true } : { kind: 'Deliver', trunk, binding };
     }
     default: {

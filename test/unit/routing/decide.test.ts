@@ -116,11 +116,11 @@ describe('decide(): routing a new inbound call', () => {
       expected: { kind: 'Failover', failoverReason: 'PBX_DOWN', pbxStatus: null, dialPlan: 'plan-1' },
     },
     {
-      name: 'a trial with every channel taken: fail over (CONCURRENCY_LIMIT)',
+      name: 'DOWN, no probing, every channel taken: PBX_DOWN (the trunk is down; the call could not be a trial anyway)',
       parts: { registrations: registered, health: [['trunk-1', health(TrunkHealthState.DOWN, TrunkDownReason.CALLS_FAILING)]] },
       trial: true,
       active: 2,
-      expected: { kind: 'Failover', failoverReason: 'CONCURRENCY_LIMIT', pbxStatus: null, dialPlan: 'plan-1' },
+      expected: { kind: 'Failover', failoverReason: 'PBX_DOWN', pbxStatus: null, dialPlan: 'plan-1' },
     },
     {
       name: 'UP with the counter saying trial: a plain delivery (trials are only for DOWN trunks)',
@@ -167,6 +167,14 @@ describe('decide(): routing a new inbound call', () => {
     decide({ did: DID }, down, NOW, channels(0), trialsOf(false, asked));
     decide({ did: DID }, snapshotOf({ registrations: registered }), NOW, channels(0), trialsOf(false, asked));
     expect(asked).to.deep.equal(['trunk-1@42']);
+  });
+
+  it('a call to a DOWN trunk with every channel taken spends no trial: the next call that can be delivered is the trial', () => {
+    const asked: string[] = [];
+    const down = snapshotOf({ registrations: registered, health: [['trunk-1', { ...health(TrunkHealthState.DOWN, TrunkDownReason.CALLS_FAILING), since: 42 }]] });
+    decide({ did: DID }, down, NOW, channels(2), trialsOf(true, asked));
+    expect(asked).to.deep.equal([]);
+    expect(shape(decide({ did: DID }, down, NOW, channels(1), trialsOf(true, asked)))).to.deep.equal({ kind: 'Deliver', binding: 'reg-1', trial: true });
   });
 });
 
