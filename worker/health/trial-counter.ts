@@ -13,8 +13,10 @@ import { hashWords } from '../word-hash';
  * Layout, all Int32 in one SharedArrayBuffer: `capacity` slots × 8 words: [state, uuid0..uuid3,
  * lock, period, count]. Open addressing keyed by the trunk's uuid as in channel-counter.ts (state 0
  * empty, 1 being written, 2 ready; slots never freed). `period` and `count` change together under
- * the slot's spin lock, held for a few plain stores. Memory: `capacity × 32` bytes (512 KiB at the
- * default 16,384 trunks). A full table fails safe: no trial, the trunk stays on failover.
+ * the slot's lock, held for a few plain stores. Memory: `capacity × 32` bytes (512 KiB at the
+ * default 16,384 trunks). A full table fails safe: no trial, the trunk stays on failover. So does a
+ * slot another thread never finished (a worker terminated in the middle of its few stores): the
+ * wait for it is bounded, as in channel-counter.ts, and a call never hangs its worker.
  */
 
 export const DEFAULT_TRIAL_CAPACITY = 16_384;
@@ -32,6 +34,9 @@ const WRITING = 1;
 const READY = 2;
 const NOT_FOUND = -1;
 const PERIOD_MODULUS = 2 ** 31;
+/** How long a thread waits for another's few stores (a slot's key, or its count) before it gives up: 50 × 1 ms. */
+const WAIT_ROUNDS = 50;
+const WAIT_MS = 1;
 
 export interface TrialCounterBuffers {
   readonly buffer: SharedArrayBuffer;
@@ -75,7 +80,7 @@ export class TrialCounter implements TrialView {
     const base = slot * SLOT_WORDS;
     const period = since % PERIOD_MODULUS;
     const words = this.words;
-    while (Atomics.compareExchange(words, base + LOCK, 0, 1) !== 0);
+    if (!acquire(words, base + LOCK)) return false;
     let count: number;
     try {
       if (words[base + PERIOD] !== period) {
@@ -86,6 +91,7 @@ export class TrialCounter implements TrialView {
       words[base + COUNT] = count;
     } finally {
       Atomics.store(words, base + LOCK, 0);
+      Atomics.notify(words, base + LOCK, 1);
     }
     return count % TRIAL_EVERY === 0;
   }
@@ -111,8 +117,8 @@ export class TrialCounter implements TrialView {
           return slot;
         }
       }
-      // Another thread is writing this slot's key: a few stores, so wait them out.
-      while (state === WRITING) state = Atomics.load(words, base + STATE);
+      // Another thread is writing this slot's key: a few stores, so wait them out (bounded).
+      if (state === WRITING && !waitWhile(words, base + STATE, WRITING)) return NOT_FOUND;
       if (words[base + KEY] === key[0] && words[base + KEY + 1] === key[1] && words[base + KEY + 2] === key[2] && words[base + KEY + 3] === key[3]) {
         this.slotOf.set(trunkId, slot);
         return slot;
@@ -120,4 +126,22 @@ export class TrialCounter implements TrialView {
     }
     return NOT_FOUND;
   }
+}
+
+/** Waits (bounded) until `words[index]` is no longer `value`; false if it still is. */
+function waitWhile(words: Int32Array, index: number, value: number): boolean {
+  for (let round = 0; round < WAIT_ROUNDS; round++) {
+    if (Atomics.load(words, index) !== value) return true;
+    Atomics.wait(words, index, value, WAIT_MS);
+  }
+  return Atomics.load(words, index) !== value;
+}
+
+/** Takes the lock word at `index` (0 free, 1 held), waiting (bounded) for its holder; false if it never came free. */
+function acquire(words: Int32Array, index: number): boolean {
+  for (let round = 0; round <= WAIT_ROUNDS; round++) {
+    if (Atomics.compareExchange(words, index, 0, 1) === 0) return true;
+    if (round < WAIT_ROUNDS) Atomics.wait(words, index, 1, WAIT_MS);
+  }
+  return false;
 }

@@ -26,6 +26,19 @@ describe('TrialCounter: every 10th call to a DOWN trunk is a trial, counted acro
     expect(Array.from({ length: 20 }, () => counter.isTrial(OTHER, 0)).some(Boolean)).to.equal(false);
   });
 
+  it('a slot another thread left half-done (its lock held, or its key half-written) gives no trial, after a bounded wait', () => {
+    const locked = TrialCounter.create(1);
+    const counter = TrialCounter.attach(locked);
+    counter.isTrial(TRUNK, 0);
+    new Int32Array(locked.buffer)[5] = 1;
+    const started = Date.now();
+    expect(Array.from({ length: 10 }, () => counter.isTrial(TRUNK, 0)).some(Boolean)).to.equal(false);
+    const writing = TrialCounter.create(1);
+    new Int32Array(writing.buffer)[0] = 1;
+    expect(TrialCounter.attach(writing).isTrial(TRUNK, 0)).to.equal(false);
+    expect(Date.now() - started).to.be.below(5_000, 'eleven waits of about 50 ms each, not a hang');
+  });
+
   it('holds with several threads counting one trunk: exactly one trial per 10 calls', async () => {
     const buffers = TrialCounter.create(16);
     const perThread = 1000;
