@@ -176,6 +176,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const s = settings(argv);
   preflight(s);
   const began = Date.now();
+  // Read before the first report is written: the report itself would make the tree look changed.
+  const code = gitDescription();
   const loadBefore = os.loadavg();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-compare-'));
   say(`compare: ${s.rate} calls/s, ${s.durationS} s, ${s.reps} repetition(s); harness ${s.harness}; runs under ${dir}`);
@@ -202,7 +204,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
         software: versions(),
         loadBefore,
         loadAfter: os.loadavg(),
-        code: gitDescription(),
+        code,
         database: process.env.DATABASE_URL ? "DATABASE_URL's server, a fresh database" : 'embedded PostgreSQL (fsync off, as in the tests)',
         harness: s.harness.replace(path.resolve(ROOT, '..'), '..'),
         rate: s.rate,
