@@ -88,7 +88,9 @@ export class RequestHandler {
       logger: deps.logger,
       maxCallLengthSeconds: () => deps.snapshot().maxCallLengthSeconds,
       secondMs: deps.dialogSecondMs,
-      onGone: (callId) => deps.unpin(callId),
+      onGone: (callId) => {
+        if (!this.lingering.has(callId) && !this.calls.has(callId)) deps.unpin(callId);
+      },
     });
     const { dialogs } = this;
     this.answerAgain = (response) => dialogs.answerAgain(response);
@@ -245,11 +247,13 @@ export class RequestHandler {
   private settled(call: InboundCall): void {
     // Setup is over: the call's state goes now (a CANCEL from here on finds nothing and gets 481).
     // The Call-ID stays routed here a while longer: the INVITE server transaction still absorbs
-    // retransmissions and the ACK of a non-2xx, and an answered call is a dialog of this worker.
+    // retransmissions and the ACK of a non-2xx. An answered call is a dialog of this worker, which
+    // keeps it routed here until 64*T1 after its end, longer than this linger: it needs no timer of
+    // its own (at 1,000 calls/s, 32,000 of them).
     if (this.calls.get(call.callId) !== call) return;
     this.calls.delete(call.callId);
     this.deps.counters.call();
-    this.unpinAfterLinger(call.callId);
+    if (!this.dialogs.has(call.callId)) this.unpinAfterLinger(call.callId);
   }
 
   /**

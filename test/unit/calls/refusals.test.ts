@@ -117,6 +117,22 @@ describe('refused requests: their Call-IDs are unpinned after the linger', () =>
     expect(unpinned).to.deep.equal(['live']);
   });
 
+  it("an answered call's Call-ID goes 64*T1 after its BYE, on the dialog's one timer; a refusal lingering then keeps it", () => {
+    const { port, clock, unpinned, handler } = setup();
+    handler.handle(request('INVITE', 'answered'), CARRIER);
+    const [branch] = port.sent;
+    branch.respond(responseTo(branch.request, 200, { to: { ...branch.request.headers.to, params: { tag: 'pbx' } } }));
+    expect(clock.pending()).to.equal(1, "the dialog's maximum call length only: no linger timer for the setup");
+    clock.advance(1000);
+    handler.handle(request('BYE', 'answered', {}, 'pbx'), CARRIER);
+    clock.advance(DIALOG_LINGER_MS - 1000);
+    handler.handle(request('MESSAGE', 'answered'), CARRIER);
+    clock.advance(1000);
+    expect(unpinned).to.deep.equal([], 'the dialog is gone, the refused MESSAGE still lingers');
+    clock.advance(DIALOG_LINGER_MS - 1000);
+    expect(unpinned).to.deep.equal(['answered']);
+  });
+
   it('waits for the last of several lingers of one Call-ID', () => {
     const { clock, unpinned, handler } = setup();
     handler.handle(request('BYE', 'twice'), CARRIER);
