@@ -16,6 +16,9 @@ import type { SipPort } from '../sip/port';
  * answers a call nobody is on: it is ACKed and ended with BYE (section 15); its retransmissions
  * are ACKed again (section 13.2.2.4) but get no second BYE.
  */
+/** Dialogs one ended branch ACKs and BYEs at most (see LateResponses.hangUp). */
+export const MAX_HUNG_UP = 16;
+
 export class LateResponses {
   /** To tags of the dialogs we ACKed and BYEd. */
   private hungUp: Set<string> | null = null;
@@ -41,12 +44,19 @@ export class LateResponses {
     else this.hangUp(response);
   }
 
-  /** ACKs `response` (a 2xx) and, the first time for its dialog, BYEs it. */
+  /**
+   * ACKs `response` (a 2xx) and, the first time for its dialog, BYEs it. The target chooses the
+   * tags: past MAX_HUNG_UP dialogs a 2xx with yet another one gets nothing, so that a target
+   * sending a new tag in each neither grows this set nor draws two requests per datagram.
+   */
   hangUp(response: SipResponse): void {
     const tag = toTag(response);
     this.hungUp ??= new Set();
     const again = this.hungUp.has(tag);
-    this.hungUp.add(tag);
+    if (!again) {
+      if (this.hungUp.size >= MAX_HUNG_UP) return;
+      this.hungUp.add(ownString(tag));
+    }
     const { dialog } = this;
     const contact = Array.isArray(response.headers.contact) ? response.headers.contact[0]?.uri : undefined;
     const uri = contact ?? dialog.uri;

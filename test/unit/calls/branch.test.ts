@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { Branch, type BranchOptions } from '../../../worker/calls/branch';
+import { MAX_HUNG_UP } from '../../../worker/calls/late-responses';
 import type { AttemptOutcome } from '../../../worker/routing/route';
 import type { SipRequest, SipResponse } from '../../../worker/sip/message';
 import { CANCEL_GRACE_MS } from '../../../worker/sip/timers';
@@ -120,6 +121,16 @@ describe('Branch: one INVITE branch and its timers', () => {
     expect(outcomes).to.deep.equal([{ kind: 'NoProvisionalResponse' }]);
     expect(port.acks).to.have.length(1);
     expect(port.sent.map((entry) => entry.request.method)).to.deep.equal(['INVITE', 'BYE']);
+  });
+
+  it(`hangs up at most ${MAX_HUNG_UP} late dialogs: a 2xx with yet another tag gets neither ACK nor BYE`, () => {
+    const { clock, port, sent } = setup();
+    clock.advance(1000);
+    const late = (tag: string) => sent.respond(responseTo(INVITE, 200, { to: { ...INVITE.headers.to, params: { tag } } }));
+    for (let i = 0; i < MAX_HUNG_UP + 3; i++) late(`t${i}`);
+    late('t0');
+    expect(port.acks).to.have.length(MAX_HUNG_UP + 1, 'one each, and t0 again');
+    expect(port.sent.filter((entry) => entry.request.method === 'BYE')).to.have.length(MAX_HUNG_UP);
   });
 
   it('passes a retransmission of the 2xx that answered upstream, and neither ACKs nor BYEs it (RFC 3261 13.3.1.4)', () => {
