@@ -96,11 +96,11 @@ export function redact(value: unknown, depth = 0): unknown {
  * holds whole lines and at most `LOG_WRITE_MAX_BYTES` (PIPE_BUF), so the lines of several
  * threads sharing the descriptor never interleave within a line, even on a pipe.
  */
-export const LOG_BATCH_BYTES = 2048;
+const LOG_BATCH_BYTES = 2048;
 export const LOG_WRITE_MAX_BYTES = 4096;
-export const LOG_FLUSH_MS = 100;
+const LOG_FLUSH_MS = 100;
 
-export function stdoutDestination(): pino.DestinationStream {
+function stdoutDestination(): pino.DestinationStream {
   const destination = pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_BYTES, maxWrite: LOG_WRITE_MAX_BYTES, periodicFlush: LOG_FLUSH_MS });
   // pino flushes the main thread's destination at exit; a worker thread's is flushed here.
   if (!isMainThread) {

@@ -46,7 +46,7 @@ export function sessionExpiresOf(headers: SipHeaders): SessionExpires | null {
 }
 
 /** Min-SE (section 5); null when absent or unreadable. */
-export function minSeOf(headers: SipHeaders): number | null {
+function minSeOf(headers: SipHeaders): number | null {
   return deltaSeconds(firstValue(headers, 'min-se'))?.seconds ?? null;
 }
 

@@ -27,7 +27,7 @@ export function failoverOrReject(snapshot: Snapshot, trunk: TrunkConfig, failove
 }
 
 /** Never a trial: for callers that route without counting calls (simulateCall). */
-export const NO_TRIALS: TrialView = { isTrial: () => false };
+const NO_TRIALS: TrialView = { isTrial: () => false };
 
 /**
  * Routes a new inbound call (DESIGN section 4 step 3). Pure: the snapshot, the clock, the live
