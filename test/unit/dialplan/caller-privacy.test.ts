@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import * as sip from 'sip';
 import { FailoverReason } from '../../../domain/call';
 import { privacyOf } from '../../../worker/calls/privacy';
 import { webhookCallFacts } from '../../../worker/dialplan/apps/webhook';
@@ -24,10 +25,9 @@ describe('caller privacy (worker/calls/privacy)', () => {
     { name: 'Privacy: none', header: 'none', privacy: 'none', hidden: false },
     { name: 'Privacy: id', header: 'id', privacy: 'id', hidden: true },
     { name: 'Privacy: session;id', header: 'session;id', privacy: 'session;id', hidden: true },
-    { name: 'Privacy sent twice, id in the second', header: ['session', 'id'], privacy: 'session;id', hidden: true },
-    { name: 'Privacy sent twice, header in the first', header: ['header', 'critical'], privacy: 'header;critical', hidden: true },
-    { name: 'Privacy sent twice, identity in neither', header: ['session', 'critical'], privacy: 'session;critical', hidden: false },
-    { name: 'a list with a non-text entry', header: ['id', 7], privacy: 'id', hidden: true },
+    { name: 'Privacy sent twice, id in the second', header: 'session,id', privacy: 'session,id', hidden: true },
+    { name: 'Privacy sent twice, header in the first', header: 'header,critical', privacy: 'header,critical', hidden: true },
+    { name: 'Privacy sent twice, identity in neither', header: 'session,critical', privacy: 'session,critical', hidden: false },
     { name: 'a value that is not text', header: 7, privacy: null, hidden: false },
   ];
   for (const { name, header, privacy, hidden } of cases) {
@@ -37,4 +37,11 @@ describe('caller privacy (worker/calls/privacy)', () => {
       expect(facts(invite).caller).to.equal(hidden ? null : '+4930901820');
     });
   }
+
+  it('a Privacy header sent twice, as the parser hands it over: one string, joined by a comma', () => {
+    const text = ['INVITE sip:+442079460001@192.0.2.1 SIP/2.0', 'Via: SIP/2.0/UDP 198.51.100.7;branch=z9hG4bKp', 'To: <sip:+442079460001@192.0.2.1>', 'From: <sip:+4930901820@carrier>;tag=a', 'Call-ID: privacy-2', 'CSeq: 1 INVITE', 'Privacy: session', 'Privacy: id', 'Content-Length: 0', '', ''].join('\r\n');
+    const parsed = sip.parse(text) as unknown as SipRequest;
+    expect(privacyOf(parsed)).to.equal('session,id');
+    expect(facts({ ...withPrivacy(undefined), headers: { ...withPrivacy(undefined).headers, privacy: parsed.headers.privacy } as SipRequest['headers'] }).caller).to.equal(null);
+  });
 });
