@@ -299,7 +299,7 @@ class UdpEdge implements Edge {
    * here spares them the INVITE, the 503's transaction and the ACK, which they could not afford.
    */
   private newCallRefusal(pressure: EdgePressure): 'no-worker' | 'edge-overload' | 'worker-overload' | null {
-    if (this.affinity.leastLoaded() === null) return 'no-worker';
+    if (!this.affinity.acceptsNew()) return 'no-worker';
     if (pressure === 'overloaded') return 'edge-overload';
     if (this.affinity.leastLoaded(this.overloadedWorkers) === null) return 'worker-overload';
     return null;
