@@ -81,6 +81,9 @@ function idOf(payload: string | undefined, field: 'id' | 'companyId'): string | 
 
 const ignoreError = (): void => undefined;
 
+/** Registration nudges waiting for their lookup, at most: past it, every watched trunk re-reads. */
+export const MAX_PENDING_REGISTRATIONS = 1_000;
+
 /**
  * The API node's one LISTEN connection, shared by every subscription it serves. Notifications are
  * nudges: a feed told "something changed for this company or trunk" re-reads the table, which is
@@ -102,6 +105,9 @@ export class NotificationHub {
   private failedAttempts = 0;
   /** Queries on the LISTEN client run one at a time. */
   private queries: Promise<unknown> = Promise.resolve();
+  /** Registrations nudged and not yet looked up: looked up together, one query at a time. */
+  private readonly registrations = new Set<string>();
+  private lookingUp = false;
   private detach: (() => void) | null = null;
 
   constructor(private readonly options: NotificationHubOptions) {
@@ -260,16 +266,42 @@ export class NotificationHub {
         this.trunks.call(change.id, logger);
         return;
       case 'registration':
-        // The nudge names the binding, not its trunk: look it up; a deleted binding is gone, so every watched trunk re-reads.
-        this.queries = this.queries
-          .then(() => client.query<{ trunk_id: string }>('SELECT trunk_id FROM registration WHERE id = $1', [change.id]))
-          .then(
-            ({ rows }) => this.trunks.call(rows.length === 0 ? null : rows[0].trunk_id, logger),
-            () => this.trunks.call(null, logger),
-          );
+        // The nudge names the binding, not its trunk: it is looked up with the others nudged meanwhile.
+        // Past MAX_PENDING_REGISTRATIONS (a burst of REGISTERs) every watched trunk re-reads instead.
+        if (this.registrations.size >= MAX_PENDING_REGISTRATIONS) {
+          this.registrations.clear();
+          this.trunks.call(null, logger);
+          return;
+        }
+        this.registrations.add(change.id);
+        if (!this.lookingUp) this.lookUpRegistrations(client);
         return;
       default:
         return;
     }
+  }
+
+  /**
+   * Wakes the trunks of the registrations nudged so far, in one query; then those nudged while it
+   * ran. A binding not found was deleted, and its trunk is unknown: every watched trunk re-reads.
+   */
+  private lookUpRegistrations(client: Client): void {
+    const ids = [...this.registrations];
+    this.registrations.clear();
+    this.lookingUp = true;
+    const { logger } = this.options;
+    this.queries = this.queries
+      .then(() => client.query<{ id: string; trunk_id: string }>('SELECT id, trunk_id FROM registration WHERE id = ANY($1::uuid[])', [ids]))
+      .then(
+        ({ rows }) => {
+          if (rows.length < ids.length) this.trunks.call(null, logger);
+          else for (const trunkId of new Set(rows.map((row) => row.trunk_id))) this.trunks.call(trunkId, logger);
+        },
+        () => this.trunks.call(null, logger),
+      )
+      .finally(() => {
+        this.lookingUp = false;
+        if (this.registrations.size > 0 && this.client === client) this.lookUpRegistrations(client);
+      });
   }
 }
