@@ -5,6 +5,7 @@ import { SipHarness } from '../../support/sip-harness';
 import { actAsPbx, newTag, SipPeer, uriText, waitUntil, type PbxMode } from '../../support/sip-peer';
 import { fuzzDatagrams } from '../../support/sip-fuzz';
 import type { CountersReport } from '../../../worker/calls/counters';
+import { TRIAL_EVERY } from '../../../worker/health/trial-counter';
 import type { NameAddr, RouteEntry, SipRequest, SipResponse } from '../../../worker/sip/message';
 
 /**
@@ -57,14 +58,20 @@ describe('hostile input through the SIP role (2 workers)', function () {
   const ownRoute = (): RouteEntry => ({ uri: `sip:127.0.0.1:${h.proxy.port};lr`, params: {} });
 
   /** An INVITE from the carrier to the DID with extra headers, answered and hung up by hand. */
-  async function callWith(headers: Record<string, unknown>): Promise<{ invite: SipRequest; answer: SipResponse }> {
+  /**
+   * `busyMeansDown`: a 486 is the failover plan's, not the PBX's (which answers): unanswerable mutated
+   * INVITEs took the trunk DOWN, and it fails over until its next trial call (every 10th) reaches the
+   * PBX and brings it back, so the carrier tries again.
+   */
+  async function callWith(headers: Record<string, unknown>, busyMeansDown = false): Promise<{ invite: SipRequest; answer: SipResponse }> {
     const from: NameAddr = { uri: 'sip:+4930901820@carrier.test', params: { tag: newTag() } };
     let callId = '';
     // A worker still shedding load after the flood answers 503 with Retry-After: the carrier tries
     // again, as a carrier honouring Retry-After would (a new transaction each time).
     let answer: SipResponse | undefined;
-    for (let attempt = 0; attempt < 10 && (answer === undefined || answer.status === 503); attempt++) {
-      if (answer !== undefined) await new Promise((resolve) => setTimeout(resolve, 500));
+    const again = (status: number) => status === 503 || (busyMeansDown && status === 486);
+    for (let attempt = 0; attempt < 2 * TRIAL_EVERY && (answer === undefined || again(answer.status)); attempt++) {
+      if (answer?.status === 503) await new Promise((resolve) => setTimeout(resolve, 500));
       const responses: SipResponse[] = [];
       from.params.tag = newTag();
       callId = `${randomBytes(8).toString('hex')}@carrier.test`;
@@ -212,7 +219,7 @@ describe('hostile input through the SIP role (2 workers)', function () {
       ]);
 
       pbxMode = { kind: 'answer' };
-      await callWith({});
+      await callWith({}, true);
 
       const drops: Record<string, number> = {};
       for (const report of after) for (const [reason, count] of Object.entries(report.drops)) drops[reason] = (drops[reason] ?? 0) + count;
