@@ -7,7 +7,8 @@ import { ownAddressMatcher } from './own-address';
 import { ownString } from './own-string';
 import type { ClientBranch, ResponseExtension, SipPort } from './port';
 import { threadRandomPool } from './random-pool';
-import { TIMER_C_MS } from './timers';
+import { queuedTimers } from './queued-timers';
+import { T1_MS, T4_MS, TIMER_C_MS } from './timers';
 
 /**
  * The one file that imports `sip` (0.0.6, patched: see patches/). It turns the package into a
@@ -101,6 +102,8 @@ export function createSipStack(options: StackOptions): SipStack {
       publicAddress,
       port: publicPort,
       timerC: STACK_TIMER_C_MS,
+      // The waits of finished transactions, and Timers B and F: queued per duration (queued-timers.ts).
+      timers: queuedTimers({ durations: [T4_MS, 64 * T1_MS] }),
       logger: {
         error: (error: unknown) => containment.contain('stack-error', error),
       },

@@ -3,6 +3,9 @@
  */
 export const T1_MS = 500;
 
+/** T4 (RFC 3261 Table 4): the longest a message stays in the network; Timers I and K on UDP. */
+export const T4_MS = 5_000;
+
 /** Timer C (RFC 3261 section 16.6 step 11): a ringing branch with no final response is cancelled. */
 export const TIMER_C_MS = 180_000;
 
