@@ -243,12 +243,7 @@ export class ChannelCounter {
 
   /** Waits for another thread to publish the slot it claimed; false if it never does. */
   private awaitReady(base: number): boolean {
-    for (let round = 0; round < WRITING_WAIT_ROUNDS; round++) {
-      if (Atomics.wait(this.words, base + STATE, WRITING, WRITING_WAIT_MS) !== 'timed-out') {
-        if (Atomics.load(this.words, base + STATE) === READY) return true;
-      }
-    }
-    return Atomics.load(this.words, base + STATE) === READY;
+    return waitWhile(this.words, base + STATE, WRITING) && Atomics.load(this.words, base + STATE) === READY;
   }
 
   private workerRow(): number {
@@ -300,4 +295,17 @@ function hexValue(c: number): number {
 function formatUuid(words: Int32Array, at: number): string {
   const hex = [0, 1, 2, 3].map((k) => (words[at + k] >>> 0).toString(16).padStart(8, '0')).join('');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * Waits while `words[index]` is `value`, for another thread's few stores (WRITING_WAIT_ROUNDS ×
+ * WRITING_WAIT_MS at most); false if it still is, as only a thread terminated in the middle leaves it.
+ * Shared with the trial counter (health/trial-counter.ts).
+ */
+export function waitWhile(words: Int32Array, index: number, value: number): boolean {
+  for (let round = 0; round < WRITING_WAIT_ROUNDS; round++) {
+    if (Atomics.load(words, index) !== value) return true;
+    Atomics.wait(words, index, value, WRITING_WAIT_MS);
+  }
+  return Atomics.load(words, index) !== value;
 }

@@ -19,7 +19,8 @@ export interface DialogLeg {
   readonly to: NameAddr;
 }
 
-function contactOf(message: SipRequest | SipResponse): string | undefined {
+/** The URI of a message's first Contact, if it has one. */
+export function contactOf(message: SipRequest | SipResponse): string | undefined {
   const contact = message.headers.contact;
   return Array.isArray(contact) ? contact[0]?.uri : undefined;
 }

@@ -4,7 +4,7 @@ import type { Endpoint, SipRequest, SipResponse } from '../sip/message';
 import type { ResponseOrigin, SipPort } from '../sip/port';
 import { DIALOG_LINGER_MS } from '../sip/timers';
 import { byeRequest, dialogLegs, type DialogLeg } from './dialog-leg';
-import type { AnsweredCall, ChannelGate } from './inbound-call';
+import type { AnsweredCall, ChannelGate } from './call-deps';
 import type { CallRecorder } from './recorder';
 import { forwardedRequest } from './proxy';
 import { reapAfterSeconds, sessionAnswer, sessionRequest, type SessionTimer } from './session-timer';
@@ -116,13 +116,14 @@ export class DialogTable {
   /**
    * The callee sent its 2xx again: it has not seen the caller's ACK (RFC 3261 sections 13.3.1.4
    * and 16.7 step 10), so the caller gets the answer again, as first sent, until the dialog ends.
-   * A 2xx of another dialog is not ours to pass on (the branch hangs those up).
+   * A 2xx of another dialog is not ours to pass on (the branch hangs those up). A property, so
+   * that calls can be handed it as it is: it holds the table, never a call.
    */
-  answerAgain(response: SipResponse): void {
+  readonly answerAgain = (response: SipResponse): void => {
     const dialog = this.dialogs.get(response.headers['call-id']);
     if (dialog?.answerSent == null || String(response.headers.to.params.tag ?? '') !== dialog.call.calleeTag) return;
     this.deps.port.respond(dialog.answerSent);
-  }
+  };
 
   /** Routes an in-dialog request. Returns false when no dialog of ours matches. */
   handle(request: SipRequest): boolean {

@@ -1,6 +1,7 @@
 import type { Endpoint, NameAddr, SipRequest, SipResponse } from '../sip/message';
 import { ownNameAddr, ownString } from '../sip/own-string';
 import type { SipPort } from '../sip/port';
+import { contactOf } from './dialog-leg';
 
 /**
  * What an INVITE branch keeps once it has ended, for the responses that still come: the stack's
@@ -58,8 +59,7 @@ export class LateResponses {
       this.hungUp.add(ownString(tag));
     }
     const { dialog } = this;
-    const contact = Array.isArray(response.headers.contact) ? response.headers.contact[0]?.uri : undefined;
-    const uri = contact ?? dialog.uri;
+    const uri = contactOf(response) ?? dialog.uri;
     const headers = { to: response.headers.to, from: dialog.from, 'call-id': dialog.callId, via: [], 'max-forwards': 70 };
     this.port.sendAck({ method: 'ACK', uri, headers: { ...headers, via: [], cseq: { seq: dialog.seq, method: 'ACK' } } }, this.destination);
     if (again) return;

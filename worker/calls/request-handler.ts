@@ -5,14 +5,15 @@ import type { Logger } from 'pino';
 import { CallOutcome } from '../../domain/call';
 import type { Clock } from '../clock';
 import type { Snapshot } from '../config/snapshot';
-import type { Endpoint, NameAddr, SipRequest, SipResponse } from '../sip/message';
+import type { Endpoint, NameAddr, SipRequest } from '../sip/message';
 import { ownString } from '../sip/own-string';
 import type { ResponseExtension, SipPort } from '../sip/port';
 import { ownAddressMatcher } from '../sip/own-address';
 import { DIALOG_LINGER_MS } from '../sip/timers';
 import type { Registrar } from '../registrar/registrar';
 import { DialogTable } from './dialogs';
-import { InboundCall, type ChannelGate } from './inbound-call';
+import type { ChannelGate } from './call-deps';
+import { InboundCall } from './inbound-call';
 import { maxForwards, ownRecordRoute, requestUser } from './proxy';
 import { dialledOf } from './did';
 import { sessionRequest } from './session-timer';
@@ -74,8 +75,6 @@ export class RequestHandler {
   private readonly isOwnAddress: (host: string, port: number | undefined) => boolean;
   /** Untrusted INVITEs since the last log line about them, and when that line was written. */
   private untrusted = { count: 0, loggedAt: -Infinity };
-  /** CallDeps.answerAgain: the dialog table's, holding no call. */
-  private readonly answerAgain: (response: SipResponse) => void;
 
   constructor(private readonly deps: RequestHandlerDeps) {
     this.recordRoute = ownRecordRoute(deps.port.publicAddress, deps.port.publicPort);
@@ -92,8 +91,6 @@ export class RequestHandler {
         if (!this.lingering.has(callId) && !this.calls.has(callId)) deps.unpin(callId);
       },
     });
-    const { dialogs } = this;
-    this.answerAgain = (response) => dialogs.answerAgain(response);
   }
 
   /** Calls being set up plus calls up: what the supervisor balances and drains on. */
@@ -214,7 +211,7 @@ export class RequestHandler {
       recordRoute: this.recordRoute,
       timerCMs: this.deps.timerCMs,
       onAnswered: (answered) => this.dialogs.add(answered),
-      answerAgain: this.answerAgain,
+      answerAgain: this.dialogs.answerAgain,
       onSettled: (settled) => this.settled(settled),
       webhookClient: this.deps.webhookClient,
       trials: this.deps.trials,

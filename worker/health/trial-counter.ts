@@ -1,4 +1,4 @@
-import { parseUuid } from '../calls/channel-counter';
+import { parseUuid, waitWhile } from '../calls/channel-counter';
 import { hashWords } from '../word-hash';
 
 /**
@@ -34,9 +34,8 @@ const WRITING = 1;
 const READY = 2;
 const NOT_FOUND = -1;
 const PERIOD_MODULUS = 2 ** 31;
-/** How long a thread waits for another's few stores (a slot's key, or its count) before it gives up: 50 × 1 ms. */
-const WAIT_ROUNDS = 50;
-const WAIT_MS = 1;
+/** How many times a thread waits out the lock's holder (each wait bounded) before it gives up. */
+const LOCK_TRIES = 8;
 
 export interface TrialCounterBuffers {
   readonly buffer: SharedArrayBuffer;
@@ -128,20 +127,11 @@ export class TrialCounter implements TrialView {
   }
 }
 
-/** Waits (bounded) until `words[index]` is no longer `value`; false if it still is. */
-function waitWhile(words: Int32Array, index: number, value: number): boolean {
-  for (let round = 0; round < WAIT_ROUNDS; round++) {
-    if (Atomics.load(words, index) !== value) return true;
-    Atomics.wait(words, index, value, WAIT_MS);
-  }
-  return Atomics.load(words, index) !== value;
-}
-
 /** Takes the lock word at `index` (0 free, 1 held), waiting (bounded) for its holder; false if it never came free. */
 function acquire(words: Int32Array, index: number): boolean {
-  for (let round = 0; round <= WAIT_ROUNDS; round++) {
+  for (let tries = 0; tries < LOCK_TRIES; tries++) {
     if (Atomics.compareExchange(words, index, 0, 1) === 0) return true;
-    if (round < WAIT_ROUNDS) Atomics.wait(words, index, 1, WAIT_MS);
+    if (!waitWhile(words, index, 1)) return false;
   }
   return false;
 }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import pino from 'pino';
-import type { ChannelGate } from '../../../worker/calls/inbound-call';
+import type { ChannelGate } from '../../../worker/calls/call-deps';
 import { WorkerCounters } from '../../../worker/calls/counters';
 import type { CallRecordDraft } from '../../../worker/calls/recorder';
 import { RequestHandler } from '../../../worker/calls/request-handler';

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import pino from 'pino';
 import { DialogTable } from '../../../worker/calls/dialogs';
-import type { AnsweredCall } from '../../../worker/calls/inbound-call';
+import type { AnsweredCall } from '../../../worker/calls/call-deps';
 import type { SipRequest, SipResponse } from '../../../worker/sip/message';
 import { DIALOG_LINGER_MS } from '../../../worker/sip/timers';
 import { collected } from '../../support/collected';

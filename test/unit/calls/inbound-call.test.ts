@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import pino from 'pino';
 import { DialPlanApp } from '../../../domain/flow/flow';
-import { InboundCall, type AnsweredCall, type ChannelGate } from '../../../worker/calls/inbound-call';
+import type { AnsweredCall, ChannelGate } from '../../../worker/calls/call-deps';
+import { InboundCall } from '../../../worker/calls/inbound-call';
 import type { CallRecordDraft, CallRecorder } from '../../../worker/calls/recorder';
 import type { WebhookAnswer } from '../../../domain/webhook';
 import type { WebhookClient, WebhookRequest } from '../../../net/webhook-client';
